@@ -1,0 +1,39 @@
+// Unaligned loads in a given byte order. memcpy compiles to a single load; the
+// swap is one instruction. Wire formats are big-endian; capture containers and
+// netlink are in the writer's byte order, chosen at run time (`swap`).
+#pragma once
+#include <bit>
+#include <cstdint>
+#include <cstring>
+
+namespace flapwatch::bytes {
+
+inline uint16_t bswap(uint16_t v) { return __builtin_bswap16(v); }
+inline uint32_t bswap(uint32_t v) { return __builtin_bswap32(v); }
+inline uint64_t bswap(uint64_t v) { return __builtin_bswap64(v); }
+
+template <class T>
+inline T load(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// Native load, byte-swapped when `swap`.
+template <class T>
+inline T load(const uint8_t* p, bool swap) {
+  T v = load<T>(p);
+  return swap ? bswap(v) : v;
+}
+
+inline uint16_t be16(const uint8_t* p) { return load<uint16_t>(p, std::endian::native == std::endian::little); }
+inline uint32_t be32(const uint8_t* p) { return load<uint32_t>(p, std::endian::native == std::endian::little); }
+inline uint16_t le16(const uint8_t* p) { return load<uint16_t>(p, std::endian::native == std::endian::big); }
+inline uint32_t le32(const uint8_t* p) { return load<uint32_t>(p, std::endian::native == std::endian::big); }
+
+// 48-bit MAC address as an integer, aa:bb:cc:dd:ee:ff -> 0xaabbccddeeff.
+inline uint64_t mac48(const uint8_t* p) {
+  return (uint64_t(be16(p)) << 32) | be32(p + 2);
+}
+
+}  // namespace flapwatch::bytes

@@ -1,0 +1,79 @@
+// CaptureReader: pcap and pcapng (plain or gzip) as a stream of Frames.
+//
+// pcap: magic a1b2c3d4 (µs) / a1b23c4d (ns), either byte order.
+// pcapng: several sections, either byte order each; several interfaces, each with its
+// own if_tsresol (power of 10 or 2) and if_tsoffset; EPB, SPB and the obsolete
+// Packet Block carry frames; every other block is skipped by its length.
+//
+// Errors name the file offset. A record cut short by the end of the file is a
+// warning that ends the read (strict: an error), so what came before is kept.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "flapwatch/io/block_buffer.hpp"
+#include "flapwatch/io/source.hpp"
+#include "flapwatch/string_table.hpp"
+
+namespace flapwatch {
+
+class CaptureReader {
+ public:
+  // Bounds on what a hostile file can make us buffer.
+  static constexpr uint32_t kMaxCaplen = 16u << 20;
+  static constexpr uint32_t kMaxBlock = 64u << 20;
+
+  CaptureReader(const std::string& path, StringTable& strings, bool strict);
+
+  // The next frame, or false at the end. `f.data` is valid until the next call.
+  bool next(Frame& f) { return pcapng_ ? next_pcapng(f) : next_pcap(f); }
+
+  const std::string& path() const { return path_; }
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  bool is_pcapng() const { return pcapng_; }
+  bool compressed() const { return in_.compressed(); }
+  uint64_t offset() const { return in_.offset(); }
+
+  // The port name of a file without interface names: its file name without
+  // .gz and then .pcapng/.pcap/.cap.
+  static std::string stem_of(const std::string& path);
+
+ private:
+  struct Interface {
+    int32_t port;
+    uint16_t linktype;
+    uint32_t snaplen;
+    bool tsres_pow2;
+    uint8_t tsres_exp;
+    int64_t tsoffset_s;
+  };
+
+  bool next_pcap(Frame& f);
+  bool next_pcapng(Frame& f);
+  void read_section_header(uint32_t len);
+  void read_interface(const uint8_t* b, uint32_t len, uint64_t off);
+  int64_t to_ns(const Interface& i, uint64_t units) const;
+  bool end_truncated(uint64_t off, const std::string& reason);
+  [[noreturn]] void fail(uint64_t off, const std::string& reason) const;
+
+  std::string path_;
+  StringTable& strings_;
+  bool strict_;
+  BlockBuffer in_;
+  std::vector<std::string> warnings_;
+  int64_t index_ = 0;
+  int64_t last_ts_ = 0;
+  bool pcapng_ = false;
+  bool swap_ = false;  // the current file/section is in the other byte order
+  // pcap
+  uint16_t linktype_ = 0;
+  int64_t frac_to_ns_ = 1000;
+  int32_t file_port_ = -1;
+  // pcapng
+  std::vector<Interface> ifaces_;
+  int sections_ = 0;
+  std::string stem_;
+};
+
+}  // namespace flapwatch

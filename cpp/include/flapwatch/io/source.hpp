@@ -1,0 +1,27 @@
+// Frame: what every source yields. A view, not a copy: `data` points into the
+// reader's buffer (or a live ring) and is valid until the source's next call.
+#pragma once
+#include <cstdint>
+
+namespace flapwatch {
+
+// Link types we decode (the pcap LINKTYPE_ values).
+enum LinkType : uint16_t {
+  kLinkEthernet = 1,
+  kLinkNetlink = 253,
+  kLinkSll = 113,
+  kLinkSll2 = 276,
+};
+
+struct Frame {
+  int64_t ts_ns = 0;       // ns since the epoch
+  int64_t index = 0;       // 0-based frame number in its source
+  uint64_t offset = 0;     // byte offset of data[0] in the (decompressed) file
+  const uint8_t* data = nullptr;
+  uint32_t caplen = 0;
+  uint32_t origlen = 0;
+  int32_t port = -1;       // string-table index of the port name
+  uint16_t linktype = 0;
+};
+
+}  // namespace flapwatch
