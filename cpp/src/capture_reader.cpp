@@ -4,6 +4,7 @@
 
 #include "flapwatch/bytes.hpp"
 #include "flapwatch/error.hpp"
+#include "flapwatch/text.hpp"
 
 namespace flapwatch {
 namespace {
@@ -153,8 +154,11 @@ void CaptureReader::read_interface(const uint8_t* b, uint32_t len, uint64_t off)
     pos += 4 + ((olen + 3u) & ~3u);
   }
   size_t id = ifaces_.size();
-  if (!name.empty())
-    i.port = strings_.intern(name);
+  if (!name.empty()) {
+    std::string text;
+    escape_text(name, text);
+    i.port = strings_.intern(text);
+  }
   else if (id == 0 && sections_ == 1)
     i.port = strings_.intern(stem_);
   else

@@ -4,6 +4,7 @@
 #include "flapwatch/decode/lldp.hpp"
 #include "flapwatch/decode/mac_control.hpp"
 #include "flapwatch/decode/netlink.hpp"
+#include "flapwatch/text.hpp"
 
 namespace flapwatch {
 namespace {
@@ -109,7 +110,8 @@ FrameKind Dispatcher::netlink(const Frame& f, RecordBatch& out, DecodeError& err
       [&](const LinkMessage& m) {
         int32_t port;
         if (!m.ifname.empty()) {
-          port = strings_.intern(m.ifname);
+          escape_text(m.ifname, ifname_scratch_);
+          port = strings_.intern(ifname_scratch_);
         } else {
           ifname_scratch_ = "if" + std::to_string(m.ifindex);
           port = strings_.intern(ifname_scratch_);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include "flapwatch/bytes.hpp"
+#include "flapwatch/text.hpp"
 
 namespace flapwatch {
 namespace {
@@ -134,22 +135,7 @@ int64_t mau_speed_bps(int32_t m) {
   return 0;
 }
 
-void format_text(ByteView v, std::string& out) {
-  out.clear();
-  uint32_t n = v.n;
-  while (n > 0 && v.p[n - 1] == 0) --n;
-  static const char* digits = "0123456789abcdef";
-  for (uint32_t i = 0; i < n; ++i) {
-    uint8_t c = v.p[i];
-    if (c >= 0x20 && c <= 0x7e && c != '\\') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += "\\x";
-      out.push_back(digits[c >> 4]);
-      out.push_back(digits[c & 15]);
-    }
-  }
-}
+void format_text(ByteView v, std::string& out) { escape_text(v.p, v.n, out); }
 
 void format_chassis_id(const LldpPdu& pdu, std::string& out) {
   out.clear();
