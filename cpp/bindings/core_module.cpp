@@ -8,6 +8,7 @@
 
 #include "flapwatch/capture.hpp"
 #include "flapwatch/error.hpp"
+#include "flapwatch/pipeline.hpp"
 
 namespace py = pybind11;
 using namespace flapwatch;
@@ -21,7 +22,8 @@ py::array to_numpy(std::vector<T>& column) {
   return py::array_t<T>(static_cast<py::ssize_t>(owned->size()), owned->data(), owner);
 }
 
-py::dict to_python(RecordBatch& batch) {
+template <class Tables>
+py::dict to_python(Tables& batch) {
   py::dict tables;
   batch.for_each_table([&](const char* name, auto& table) {
     py::dict columns;
@@ -62,6 +64,68 @@ class PyCaptureFile {
   CaptureFile file_;
 };
 
+template <class T>
+T get(const py::dict& d, const char* key, T fallback) {
+  return d.contains(key) ? d[key].cast<T>() : fallback;
+}
+
+// The engine configuration from a flat dict (flapwatch.analysis.Config.to_core()).
+EngineConfig engine_config(const py::dict& d) {
+  EngineConfig c;
+  LinkConfig& l = c.link;
+  l.job_budget_ns = get(d, "job_budget_ns", l.job_budget_ns);
+  l.micro_flap_ns = get(d, "micro_flap_ns", l.micro_flap_ns);
+  l.hold_down_ns = get(d, "hold_down_ns", l.hold_down_ns);
+  if (d.contains("windows")) {
+    l.windows.clear();
+    for (auto [name, count, window] : d["windows"].cast<std::vector<std::tuple<std::string, int, int64_t>>>())
+      l.windows.push_back({name, count, window});
+  }
+  if (d.contains("dampening")) {
+    l.dampening.clear();
+    using Row = std::tuple<std::string, double, double, double, int64_t, int64_t>;
+    for (auto [name, penalty, reuse, suppress, half_life, max_suppress] : d["dampening"].cast<std::vector<Row>>())
+      l.dampening.push_back({name, penalty, reuse, suppress, half_life, max_suppress});
+  }
+  PfcConfig& p = c.pfc;
+  p.detection_ns = get(d, "detection_ns", p.detection_ns);
+  p.restoration_ns = get(d, "restoration_ns", p.restoration_ns);
+  p.storm_duty = get(d, "storm_duty", p.storm_duty);
+  p.window_ns = get(d, "pause_window_ns", p.window_ns);
+  p.default_speed_bps = get(d, "default_speed_bps", p.default_speed_bps);
+  if (d.contains("port_speeds")) p.port_speeds = d["port_speeds"].cast<std::vector<std::pair<std::string, int64_t>>>();
+  if (p.window_ns <= 0 || p.detection_ns < 0 || p.restoration_ns < 0 || p.default_speed_bps <= 0)
+    throw py::value_error("pause_window_ns and default_speed_bps must be positive, detection/restoration >= 0");
+  for (const auto& w : l.windows)
+    if (w.count <= 0 || w.window_ns <= 0) throw py::value_error("window policy " + w.name + ": count and window > 0");
+  for (const auto& dp : l.dampening)
+    if (dp.half_life_ns <= 0 || dp.reuse <= 0 || dp.suppress <= dp.reuse)
+      throw py::value_error("dampening policy " + dp.name + ": half-life > 0 and suppress > reuse > 0");
+  return c;
+}
+
+// Captures merged by time through the trackers; returns detections as columns.
+py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, bool strict, size_t ring_capacity) {
+  EngineConfig cfg = engine_config(config);
+  StringTable strings;
+  Engine engine(cfg, strings);
+  PipelineResult result;
+  {
+    py::gil_scoped_release release;
+    result = run_pipeline(paths, strings, engine, cfg, PipelineOptions{strict, ring_capacity});
+  }
+  py::dict out;
+  out["tables"] = to_python(engine.detections());
+  out["strings"] = strings.strings();
+  py::dict counts;
+  for (int k = 0; k < kFrameKinds; ++k) counts[kFrameKindNames[k]] = result.counts.by_kind[k];
+  out["counts"] = counts;
+  out["records"] = result.records;
+  out["ring_full_waits"] = result.ring_full_waits;
+  out["warnings"] = result.warnings;
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -76,6 +140,10 @@ PYBIND11_MODULE(_core, m) {
       PyErr_SetObject(cls.ptr(), err.ptr());
     }
   });
+
+  m.def("analyze", &analyze, py::arg("paths"), py::arg("config"), py::arg("strict") = false,
+        py::arg("ring_capacity") = size_t(1) << 14,
+        "Run the captures, merged by time, through the trackers; returns {tables, strings, counts, ...}.");
 
   py::class_<PyCaptureFile>(m, "CaptureFile")
       .def(py::init<const std::string&, bool>(), py::arg("path"), py::arg("strict") = false)

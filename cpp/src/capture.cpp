@@ -11,12 +11,13 @@ int64_t CaptureFile::read(RecordBatch& out, int64_t max_frames) {
   int64_t n = 0;
   Frame f;
   DecodeError err;
+  BatchSink sink(out);
   while ((max_frames <= 0 || n < max_frames)) {
     if (done_ || !reader_.next(f)) {
       done_ = true;
       break;
     }
-    FrameKind k = dispatcher_.dispatch(f, out, err);
+    FrameKind k = dispatcher_.dispatch(f, sink, err);
     if (k == FrameKind::malformed && opts_.strict)
       throw CaptureError(reader_.path(), f.offset + err.pos, std::string("frame ") + std::to_string(f.index) + ": " +
                                                                  err.reason);

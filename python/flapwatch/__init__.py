@@ -1,7 +1,22 @@
 """flapwatch: link-flap, PFC storm and LLDP neighbor-change detection for AI cluster NICs."""
 
+from .analysis import Analysis, analyze
 from .capture import Capture, Table, iter_capture, read_capture
+from .config import Config, DampeningPolicy, WindowPolicy
 from .errors import CaptureError, CaptureWarning
 
 __version__ = "0.1.0"
-__all__ = ["Capture", "CaptureError", "CaptureWarning", "Table", "iter_capture", "read_capture", "__version__"]
+__all__ = [
+    "Analysis",
+    "Capture",
+    "CaptureError",
+    "CaptureWarning",
+    "Config",
+    "DampeningPolicy",
+    "Table",
+    "WindowPolicy",
+    "__version__",
+    "analyze",
+    "iter_capture",
+    "read_capture",
+]

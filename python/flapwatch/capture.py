@@ -50,7 +50,7 @@ class Table(Mapping[str, np.ndarray]):
         return [strings[i] if i >= 0 else None for i in self._columns[column].tolist()]
 
     def to_dict(self, decode_strings: bool = True) -> dict[str, np.ndarray | list]:
-        kinds = dict(schema.TABLES[self.name])
+        kinds = dict(schema.ALL_TABLES[self.name])
         return {
             name: (self.text(name) if decode_strings and kinds.get(name) == schema.STRING else values)
             for name, values in self._columns.items()

@@ -73,6 +73,7 @@ TABLES: dict[str, list[tuple[str, object]]] = {
         ("carrier_changes", np.int64),  # -1 absent
         ("carrier_up_count", np.int64),
         ("carrier_down_count", np.int64),
+        ("mac", np.uint64),  # IFLA_ADDRESS when 6 bytes, else 0
     ],
     # Frames of a known protocol that could not be decoded: every frame is accounted for.
     "malformed": _FRAME
@@ -81,6 +82,71 @@ TABLES: dict[str, list[tuple[str, object]]] = {
         ("reason", STRING),
     ],
 }
+
+# Detections (flapwatch.analyze): the trackers' output, same conventions.
+_WHEN = [("ts_ns", np.int64), ("port", STRING)]
+DETECTION_TABLES: dict[str, list[tuple[str, object]]] = {
+    # ts_ns: when the flap was known over (the up, or the message revealing a hidden one).
+    "flaps": _WHEN
+    + [
+        ("down_ns", np.int64),  # hidden: the earliest it can have started (the previous message)
+        ("up_ns", np.int64),  # -1: still down at the end of the capture
+        ("duration_ns", np.int64),  # -1: unknown (hidden) or still down
+        ("hidden", np.uint8),  # only the carrier counters showed it
+        ("held", np.int8),  # hold-time what-if: 1 hidden by the hold time, 0 not, -1 unknown
+        ("over_budget", np.uint8),  # longer than the job-impact budget
+    ],
+    "policy_events": _WHEN + [("policy", STRING), ("event", np.uint8), ("value", np.float64)],  # event 1 trip, 0 clear
+    # ts_ns: detected (start + detection time). priority -1: 802.3x PAUSE.
+    "pfc_storms": _WHEN
+    + [("priority", np.int8), ("start_ns", np.int64), ("end_ns", np.int64), ("paused_ns", np.int64), ("frames", np.int64)],
+    # ts_ns: window start.
+    "pause_stats": _WHEN
+    + [
+        ("priority", np.int8),
+        ("window_ns", np.int64),
+        ("frames", np.int64),
+        ("xon_frames", np.int64),
+        ("paused_ns", np.int64),
+        ("duty", np.float64),
+        ("speed_bps", np.int64),
+    ],
+    "lldp_events": _WHEN
+    + [
+        ("event", np.uint8),  # LLDP_EVENTS
+        ("chassis_id", STRING),
+        ("port_id", STRING),
+        ("system_name", STRING),
+        ("ttl", np.int32),
+        ("prev_chassis_id", STRING),
+        ("prev_port_id", STRING),
+        ("prev_system_name", STRING),
+    ],
+    # One row per port; ts_ns = the end of the input.
+    "ports": _WHEN
+    + [
+        ("flaps", np.int64),
+        ("hidden_flaps", np.int64),
+        ("micro_flaps", np.int64),
+        ("down_ns_total", np.int64),
+        ("longest_down_ns", np.int64),
+        ("outages_over_budget", np.int64),
+        ("oper_up", np.int8),
+        ("storms", np.int64),
+        ("paused_ns", np.int64),
+        ("speed_bps", np.int64),
+        ("neighbor", STRING),  # system name of the last LLDP neighbor
+        ("neighbor_chassis_id", STRING),
+        ("neighbor_port_id", STRING),
+        ("link_messages", np.int64),
+        ("pfc_frames", np.int64),
+        ("lldp_frames", np.int64),
+    ],
+}
+
+LLDP_EVENTS = ("added", "updated", "changed", "aged_out", "shutdown")
+
+ALL_TABLES = {**TABLES, **DETECTION_TABLES}
 
 COUNT_KINDS = ("pfc", "pause", "lldp", "link", "other", "malformed")
 
@@ -125,4 +191,4 @@ def dtype_of(kind: object) -> np.dtype:
 
 
 def string_columns(table: str) -> list[str]:
-    return [name for name, kind in TABLES[table] if kind == STRING]
+    return [name for name, kind in ALL_TABLES[table] if kind == STRING]

@@ -4,6 +4,7 @@
 // ones in python/flapwatch/schema.py; string columns hold StringTable indices.
 #pragma once
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -11,6 +12,71 @@ namespace flapwatch {
 
 template <class T>
 using Column = std::vector<T>;
+
+// One decoded record: what the dispatcher emits, what the SPSC ring carries and what
+// the trackers consume. Plain data, fixed size, no pointers (strings are StringTable
+// indices), so it can be copied between threads and compared across runs.
+enum class RecordKind : uint8_t { pfc, pause, lldp, link, malformed, port_info };
+
+struct PfcRecord {
+  uint64_t src_mac;
+  int32_t vlan;
+  uint8_t class_enable;
+  uint16_t quanta[8];
+};
+
+struct PauseRecord {
+  uint64_t src_mac;
+  int32_t vlan;
+  uint16_t quanta;
+};
+
+struct LldpRecord {
+  uint64_t src_mac;
+  int32_t chassis_id, port_id, port_desc, system_name, system_desc, mgmt_addr;
+  uint8_t chassis_subtype, port_subtype;
+  int32_t ttl, caps_supported, caps_enabled, port_vlan;
+  int8_t pfc_willing, pfc_mbc, pfc_cap;
+  int16_t pfc_enable;
+  int32_t mau_type;
+  int64_t speed_bps;
+  int32_t max_frame_size;
+};
+
+struct LinkRecord {
+  uint16_t msg_type;
+  int32_t ifindex;
+  uint32_t flags;
+  int8_t operstate, carrier;
+  int64_t carrier_changes, carrier_up_count, carrier_down_count;
+  uint64_t mac;  // the interface's own MAC (IFLA_ADDRESS), 0 absent
+};
+
+struct MalformedRecord {
+  int64_t offset;
+  int32_t reason;
+};
+
+// Sent once per port before its first record, by the side that can read the string
+// table, so trackers on another thread never touch it.
+struct PortInfoRecord {
+  int64_t configured_speed_bps;  // 0: none configured
+};
+
+struct Record {
+  int64_t ts_ns;
+  int64_t frame;
+  int32_t port;
+  RecordKind kind;
+  union {
+    PfcRecord pfc;
+    PauseRecord pause;
+    LldpRecord lldp;
+    LinkRecord link;
+    MalformedRecord malformed;
+    PortInfoRecord port_info;
+  };
+};
 
 // size(), truncate() and clear() for any table with for_each_column.
 template <class Derived>
@@ -42,7 +108,7 @@ struct PfcTable : FrameColumns, TableBase<PfcTable> {
   Column<int32_t> vlan;
   Column<uint8_t> class_enable;
   std::array<Column<uint16_t>, 8> quanta;
-  using TableBase::size;
+
   template <class F>
   void for_each_column(F&& f) {
     static constexpr const char* names[8] = {"quanta_0", "quanta_1", "quanta_2", "quanta_3",
@@ -59,7 +125,7 @@ struct PauseTable : FrameColumns, TableBase<PauseTable> {
   Column<uint64_t> src_mac;
   Column<int32_t> vlan;
   Column<uint16_t> quanta;
-  using TableBase::size;
+
   template <class F>
   void for_each_column(F&& f) {
     frame_columns(f);
@@ -85,7 +151,7 @@ struct LldpTable : FrameColumns, TableBase<LldpTable> {
   Column<int32_t> mau_type;
   Column<int64_t> speed_bps;
   Column<int32_t> max_frame_size;
-  using TableBase::size;
+
   template <class F>
   void for_each_column(F&& f) {
     frame_columns(f);
@@ -118,7 +184,8 @@ struct LinkTable : FrameColumns, TableBase<LinkTable> {
   Column<uint32_t> flags;
   Column<int8_t> operstate, carrier;
   Column<int64_t> carrier_changes, carrier_up_count, carrier_down_count;
-  using TableBase::size;
+  Column<uint64_t> mac;
+
   template <class F>
   void for_each_column(F&& f) {
     frame_columns(f);
@@ -130,13 +197,14 @@ struct LinkTable : FrameColumns, TableBase<LinkTable> {
     f("carrier_changes", carrier_changes);
     f("carrier_up_count", carrier_up_count);
     f("carrier_down_count", carrier_down_count);
+    f("mac", mac);
   }
 };
 
 struct MalformedTable : FrameColumns, TableBase<MalformedTable> {
   Column<int64_t> offset;
   Column<int32_t> reason;
-  using TableBase::size;
+
   template <class F>
   void for_each_column(F&& f) {
     frame_columns(f);
@@ -165,6 +233,8 @@ struct RecordBatch {
   LldpTable lldp;
   LinkTable link;
   MalformedTable malformed;
+
+  void append(const Record& r);
   template <class F>
   void for_each_table(F&& f) {
     f("pfc", pfc);
@@ -174,5 +244,78 @@ struct RecordBatch {
     f("malformed", malformed);
   }
 };
+
+}  // namespace flapwatch
+
+namespace flapwatch {
+
+template <class Table>
+inline void push_frame_columns(Table& t, const Record& r) {
+  t.ts_ns.push_back(r.ts_ns);
+  t.port.push_back(r.port);
+  t.frame.push_back(r.frame);
+}
+
+inline void RecordBatch::append(const Record& r) {
+  switch (r.kind) {
+    case RecordKind::pfc:
+      push_frame_columns(pfc, r);
+      pfc.src_mac.push_back(r.pfc.src_mac);
+      pfc.vlan.push_back(r.pfc.vlan);
+      pfc.class_enable.push_back(r.pfc.class_enable);
+      for (int i = 0; i < 8; ++i) pfc.quanta[i].push_back(r.pfc.quanta[i]);
+      break;
+    case RecordKind::pause:
+      push_frame_columns(pause, r);
+      pause.src_mac.push_back(r.pause.src_mac);
+      pause.vlan.push_back(r.pause.vlan);
+      pause.quanta.push_back(r.pause.quanta);
+      break;
+    case RecordKind::lldp: {
+      const LldpRecord& l = r.lldp;
+      push_frame_columns(lldp, r);
+      lldp.src_mac.push_back(l.src_mac);
+      lldp.chassis_subtype.push_back(l.chassis_subtype);
+      lldp.chassis_id.push_back(l.chassis_id);
+      lldp.port_subtype.push_back(l.port_subtype);
+      lldp.port_id.push_back(l.port_id);
+      lldp.ttl.push_back(l.ttl);
+      lldp.port_desc.push_back(l.port_desc);
+      lldp.system_name.push_back(l.system_name);
+      lldp.system_desc.push_back(l.system_desc);
+      lldp.caps_supported.push_back(l.caps_supported);
+      lldp.caps_enabled.push_back(l.caps_enabled);
+      lldp.mgmt_addr.push_back(l.mgmt_addr);
+      lldp.port_vlan.push_back(l.port_vlan);
+      lldp.pfc_willing.push_back(l.pfc_willing);
+      lldp.pfc_mbc.push_back(l.pfc_mbc);
+      lldp.pfc_cap.push_back(l.pfc_cap);
+      lldp.pfc_enable.push_back(l.pfc_enable);
+      lldp.mau_type.push_back(l.mau_type);
+      lldp.speed_bps.push_back(l.speed_bps);
+      lldp.max_frame_size.push_back(l.max_frame_size);
+      break;
+    }
+    case RecordKind::link:
+      push_frame_columns(link, r);
+      link.msg_type.push_back(r.link.msg_type);
+      link.ifindex.push_back(r.link.ifindex);
+      link.flags.push_back(r.link.flags);
+      link.operstate.push_back(r.link.operstate);
+      link.carrier.push_back(r.link.carrier);
+      link.carrier_changes.push_back(r.link.carrier_changes);
+      link.carrier_up_count.push_back(r.link.carrier_up_count);
+      link.carrier_down_count.push_back(r.link.carrier_down_count);
+      link.mac.push_back(r.link.mac);
+      break;
+    case RecordKind::malformed:
+      push_frame_columns(malformed, r);
+      malformed.offset.push_back(r.malformed.offset);
+      malformed.reason.push_back(r.malformed.reason);
+      break;
+    case RecordKind::port_info:
+      break;
+  }
+}
 
 }  // namespace flapwatch

@@ -1,8 +1,9 @@
-// Dispatcher: one frame in, its records appended to a RecordBatch, its kind out.
-// The per-frame path does not allocate: columns grow amortised, and strings are
-// formatted into reused scratch buffers and interned (allocating only when new).
+// Dispatcher: one frame in, zero or more Records out (to a RecordSink), its kind
+// returned. The per-frame path does not allocate: strings are formatted into reused
+// scratch buffers and interned (allocating only for a string not seen before).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "flapwatch/decode/decode_error.hpp"
 #include "flapwatch/io/source.hpp"
@@ -11,23 +12,39 @@
 
 namespace flapwatch {
 
+// Where records go: a columnar RecordBatch, an SPSC ring, a tracker.
+struct RecordSink {
+  virtual void on_record(const Record& r) = 0;
+  virtual ~RecordSink() = default;
+};
+
+// The RecordBatch as a sink.
+struct BatchSink final : RecordSink {
+  explicit BatchSink(RecordBatch& b) : batch(b) {}
+  void on_record(const Record& r) override { batch.append(r); }
+  RecordBatch& batch;
+};
+
 class Dispatcher {
  public:
   explicit Dispatcher(StringTable& strings) : strings_(strings) {}
 
-  // Appends the frame's records; a malformed frame gets one `malformed` row and
-  // `err` says why (positions relative to the frame's first byte).
-  FrameKind dispatch(const Frame& f, RecordBatch& out, DecodeError& err);
+  // Emits the frame's records; a malformed frame emits only one `malformed` record
+  // and `err` says why (positions relative to the frame's first byte).
+  FrameKind dispatch(const Frame& f, RecordSink& out, DecodeError& err);
 
  private:
-  FrameKind ethernet_like(const Frame& f, RecordBatch& out, DecodeError& err);
-  FrameKind lldp(const Frame& f, const uint8_t* p, uint32_t n, uint64_t src, RecordBatch& out, DecodeError& err);
-  FrameKind netlink(const Frame& f, RecordBatch& out, DecodeError& err);
-  int32_t intern_or_absent(bool present);
+  FrameKind ethernet_like(const Frame& f, RecordSink& out, DecodeError& err);
+  FrameKind lldp(const uint8_t* p, uint32_t n, uint64_t src, RecordSink& out, DecodeError& err);
+  FrameKind netlink(const Frame& f, RecordSink& out, DecodeError& err);
+  int32_t intern_scratch(bool present) { return present ? strings_.intern(scratch_) : -1; }
 
   StringTable& strings_;
   std::string scratch_;
-  std::string ifname_scratch_;
+  Record rec_{};
+  // netlink frames hold several link messages; they are emitted only once the whole
+  // frame decoded, so a malformed frame yields no partial rows.
+  std::vector<Record> links_;  // reused: grows to the largest frame, then no allocation
 };
 
 }  // namespace flapwatch

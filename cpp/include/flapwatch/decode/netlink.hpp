@@ -13,7 +13,7 @@ namespace flapwatch {
 constexpr uint32_t kNetlinkCookedLen = 16;
 constexpr uint16_t kNetlinkRoute = 0;
 constexpr uint16_t kRtmNewLink = 16, kRtmDelLink = 17;
-constexpr uint16_t kIflaIfname = 3, kIflaOperstate = 16, kIflaCarrier = 33, kIflaCarrierChanges = 35,
+constexpr uint16_t kIflaAddress = 1, kIflaIfname = 3, kIflaOperstate = 16, kIflaCarrier = 33, kIflaCarrierChanges = 35,
                    kIflaCarrierUpCount = 47, kIflaCarrierDownCount = 48;
 
 struct LinkMessage {
@@ -23,6 +23,7 @@ struct LinkMessage {
   std::string_view ifname;
   int8_t operstate = -1, carrier = -1;
   int64_t carrier_changes = -1, carrier_up_count = -1, carrier_down_count = -1;
+  uint64_t mac = 0;  // IFLA_ADDRESS when it is a 6-byte MAC
 };
 
 // The netlink family of a LINKTYPE_NETLINK frame (the cooked header's protocol), or
@@ -75,6 +76,9 @@ bool decode_netlink_links(const uint8_t* frame, uint32_t n, OnLink&& on_link, De
             m.ifname = s.substr(0, s.find('\0'));
             break;
           }
+          case kIflaAddress:
+            if (vlen == 6) m.mac = bytes::mac48(v);
+            break;
           case kIflaOperstate:
             if (!need(1)) return fail(err, a, "IFLA_OPERSTATE attribute too short");
             m.operstate = static_cast<int8_t>(v[0]);

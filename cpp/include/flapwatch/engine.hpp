@@ -1,0 +1,67 @@
+// Engine: the trackers behind one entry point. Records in (time order, small
+// back-steps tolerated), detections out: the same code offline (Pipeline over
+// captures) and live (an agent's sources), so a recorded live session replays to
+// identical detections. Not thread-safe: one thread feeds it.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "flapwatch/records.hpp"
+#include "flapwatch/string_table.hpp"
+#include "flapwatch/track/config.hpp"
+#include "flapwatch/track/detections.hpp"
+#include "flapwatch/track/link_tracker.hpp"
+#include "flapwatch/track/lldp_tracker.hpp"
+#include "flapwatch/track/pfc_tracker.hpp"
+
+namespace flapwatch {
+
+enum class DetectionKind : uint8_t { flap, policy_event, pfc_storm, pause_stats, lldp_event };
+
+class Engine {
+ public:
+  // Called with the table and row of each new detection (embedding agents).
+  using Callback = std::function<void(DetectionKind, const Detections&, size_t row)>;
+
+  // `strings` is the table records' indices refer to; the engine interns its policy
+  // names into it here, and reads it again only in finish().
+  Engine(const EngineConfig& cfg, StringTable& strings);
+
+  void set_callback(Callback cb) { callback_ = std::move(cb); }
+  void on_record(const Record& r);
+  // End of input: flushes open intervals, pending clears and the per-port table.
+  void finish();
+
+  Detections& detections() { return out_; }
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  int64_t now() const { return now_; }
+  int64_t records() const { return records_; }
+  int64_t own_lldp_frames() const { return own_lldp_frames_; }
+
+ private:
+  void notify_new_rows();
+  void build_ports_table();
+
+  EngineConfig cfg_;
+  StringTable& strings_;
+  Detections out_;
+  LinkTracker link_;
+  PfcTracker pfc_;
+  LldpTracker lldp_;
+  Callback callback_;
+  std::vector<std::string> warnings_;
+  int64_t now_ = 0;
+  int64_t records_ = 0;
+  size_t seen_rows_[5] = {};
+  // Each port's own MAC, from its netlink messages: LLDPDUs it sent itself (a capture
+  // on the port sees both directions) are not neighbors.
+  std::vector<uint64_t> own_mac_;
+  int64_t own_lldp_frames_ = 0;
+};
+
+// The configured speed for a port name (shell-style patterns, first match), 0 none.
+int64_t configured_speed(const PfcConfig& cfg, const std::string& port);
+
+}  // namespace flapwatch

@@ -1,0 +1,34 @@
+// MergedCaptures: several captures (one per device, say) as one stream in timestamp
+// order, by a k-way merge of their next frames. Each reader's pending frame stays
+// valid because that reader is not advanced until its frame has been consumed.
+// Within one file, file order is kept (a reader's frames are never reordered).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flapwatch/io/capture_reader.hpp"
+
+namespace flapwatch {
+
+class MergedCaptures {
+ public:
+  MergedCaptures(const std::vector<std::string>& paths, StringTable& strings, bool strict);
+
+  // The earliest pending frame (ties: the earlier file). `f.data` is valid until the
+  // next call.
+  bool next(Frame& f);
+
+  size_t files() const { return readers_.size(); }
+  // The file of the frame handed out last.
+  const std::string& current_path() const { return readers_[static_cast<size_t>(last_ < 0 ? 0 : last_)]->path(); }
+  std::vector<std::string> warnings() const;
+
+ private:
+  std::vector<std::unique_ptr<CaptureReader>> readers_;
+  std::vector<Frame> pending_;
+  std::vector<uint8_t> has_;
+  int last_ = -1;  // the reader whose frame was handed out last: advance it first
+};
+
+}  // namespace flapwatch

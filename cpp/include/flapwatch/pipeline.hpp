@@ -1,0 +1,33 @@
+// Pipeline: a reader thread decodes frames into Records and pushes them into a
+// bounded SPSC ring; the calling thread drains the ring into the Engine.
+// Offline a full ring back-pressures the reader (it waits, nothing is lost); the
+// waits are counted. A reader error is rethrown on the calling thread after both
+// sides stopped.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "flapwatch/engine.hpp"
+#include "flapwatch/records.hpp"
+
+namespace flapwatch {
+
+struct PipelineResult {
+  FrameCounts counts;
+  int64_t records = 0;
+  int64_t ring_full_waits = 0;  // times the reader found the ring full and waited
+  std::vector<std::string> warnings;
+};
+
+struct PipelineOptions {
+  bool strict = false;
+  size_t ring_capacity = 1 << 14;
+};
+
+// Reads `paths` merged by time through `engine` (constructed on `strings`), then
+// calls engine.finish().
+PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& strings, Engine& engine,
+                            const EngineConfig& cfg, PipelineOptions opts = {});
+
+}  // namespace flapwatch

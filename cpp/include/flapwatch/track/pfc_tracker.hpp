@@ -1,0 +1,77 @@
+// PfcTracker: pause time per port and priority from PFC (and 802.3x PAUSE) frames.
+//
+// A frame with quanta q on an enabled class (re)sets that priority's pause timer to
+// q x 512 bit times at the link speed; quanta 0 is XON and ends the pause now. While
+// a timer runs the priority is paused; overlapping pauses merge into paused
+// intervals. A storm is a priority paused continuously (storm_duty 1.0, SONiC pfcwd)
+// or for more than storm_duty of it (gaps up to (1 - duty) x detection merge) for at
+// least the detection time; it ends when no pause follows for the restoration time.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "flapwatch/records.hpp"
+#include "flapwatch/string_table.hpp"
+#include "flapwatch/track/config.hpp"
+#include "flapwatch/track/detections.hpp"
+
+namespace flapwatch {
+
+class PfcTracker {
+ public:
+  static constexpr int kPauseSlot = 8;  // 802.3x PAUSE, reported as priority -1
+
+  PfcTracker(const PfcConfig& cfg, Detections& out);
+
+  void on_pfc(int64_t ts, int32_t port, const PfcRecord& r);
+  void on_pause(int64_t ts, int32_t port, const PauseRecord& r);
+  // The link speed learned from LLDP (802.3 MAU type) for this port.
+  void set_speed(int32_t port, int64_t speed_bps);
+  // The speed the configuration gives this port (resolved where port names are known).
+  void set_configured_speed(int32_t port, int64_t speed_bps);
+  void finish(int64_t t);
+
+  struct Priority {
+    // The open paused interval: [start, end), end = the pause timer's expiry; paused
+    // time is accounted up to start_acc so windows fill in time order.
+    bool active = false;
+    int64_t start = 0, end = 0, start_acc = 0, interval_frames = 0;
+    // A run: intervals whose gaps are at most the merge gap (0: continuous).
+    int64_t run_start = -1, run_end = 0, run_paused = 0, run_frames = 0;
+    // A storm: runs joined while the gaps stay under the restoration time.
+    bool storm = false;
+    int64_t storm_start = 0, storm_end = 0, storm_paused = 0, storm_frames = 0;
+    // The duty-cycle window being filled.
+    int64_t window = -1, w_frames = 0, w_xon = 0, w_paused = 0;
+    int64_t frames = 0, paused_total = 0, storms = 0, last_ts = 0;
+  };
+  struct PortState {
+    std::array<Priority, 9> prio;
+    int64_t speed_bps = 0;      // from LLDP
+    int64_t configured_bps = 0;  // from the configuration
+    bool warned = false;
+    int64_t frames = 0;
+  };
+  const std::vector<PortState>& ports() const { return ports_; }
+  // Ports whose quanta were converted at the default speed (no LLDP, no configuration).
+  std::vector<int32_t> ports_at_default_speed() const;
+  int64_t speed_of(int32_t port);
+
+ private:
+  PortState& state(int32_t port);
+  void frame(int64_t ts, int32_t port, int slot, uint16_t quanta);
+  void close_interval(int32_t port, int slot, Priority& p);
+  void finish_run(int32_t port, int slot, Priority& p);
+  void add_paused(int32_t port, int slot, Priority& p, int64_t from, int64_t to);
+  void flush_window(int32_t port, int slot, Priority& p);
+  void emit_storm(int32_t port, int slot, Priority& p);
+
+  PfcConfig cfg_;
+  Detections& out_;
+  std::vector<PortState> ports_;
+  int64_t merge_gap_ns_;
+};
+
+}  // namespace flapwatch

@@ -1,0 +1,107 @@
+#include "flapwatch/engine.hpp"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+
+namespace flapwatch {
+
+int64_t configured_speed(const PfcConfig& cfg, const std::string& port) {
+  for (const auto& [pattern, bps] : cfg.port_speeds)
+    if (fnmatch(pattern.c_str(), port.c_str(), 0) == 0) return bps;
+  return 0;
+}
+
+Engine::Engine(const EngineConfig& cfg, StringTable& strings)
+    : cfg_(cfg), strings_(strings), link_(cfg.link, strings, out_), pfc_(cfg.pfc, out_), lldp_(out_) {}
+
+void Engine::on_record(const Record& r) {
+  ++records_;
+  now_ = std::max(now_, r.ts_ns);
+  link_.advance(now_);
+  lldp_.advance(now_);
+  switch (r.kind) {
+    case RecordKind::link:
+      if (r.link.mac) {
+        if (static_cast<size_t>(r.port) >= own_mac_.size()) own_mac_.resize(static_cast<size_t>(r.port) + 1);
+        own_mac_[static_cast<size_t>(r.port)] = r.link.mac;
+      }
+      link_.on_link(r.ts_ns, r.port, r.link);
+      break;
+    case RecordKind::pfc: pfc_.on_pfc(r.ts_ns, r.port, r.pfc); break;
+    case RecordKind::pause: pfc_.on_pause(r.ts_ns, r.port, r.pause); break;
+    case RecordKind::lldp:
+      if (static_cast<size_t>(r.port) < own_mac_.size() && own_mac_[static_cast<size_t>(r.port)] == r.lldp.src_mac) {
+        ++own_lldp_frames_;  // our own advertisement, seen leaving
+        break;
+      }
+      lldp_.on_lldp(r.ts_ns, r.port, r.lldp);
+      pfc_.set_speed(r.port, r.lldp.speed_bps);
+      break;
+    case RecordKind::port_info: pfc_.set_configured_speed(r.port, r.port_info.configured_speed_bps); break;
+    case RecordKind::malformed: break;
+  }
+  if (callback_) notify_new_rows();
+}
+
+void Engine::notify_new_rows() {
+  size_t sizes[5] = {out_.flaps.size(), out_.policy_events.size(), out_.pfc_storms.size(), out_.pause_stats.size(),
+                     out_.lldp_events.size()};
+  for (int k = 0; k < 5; ++k) {
+    for (size_t row = seen_rows_[k]; row < sizes[k]; ++row) callback_(static_cast<DetectionKind>(k), out_, row);
+    seen_rows_[k] = sizes[k];
+  }
+}
+
+void Engine::finish() {
+  link_.finish(now_);
+  lldp_.finish(now_);
+  pfc_.finish(now_);
+  if (callback_) notify_new_rows();
+  for (int32_t p : pfc_.ports_at_default_speed())
+    warnings_.push_back("port " + strings_[p] + ": no link speed from LLDP or the configuration; pause quanta " +
+                        "converted at " + std::to_string(cfg_.pfc.default_speed_bps / 1'000'000'000) + "G");
+  build_ports_table();
+}
+
+void Engine::build_ports_table() {
+  const auto& lp = link_.ports();
+  const auto& pp = pfc_.ports();
+  const auto& np = lldp_.ports();
+  size_t n = std::max({lp.size(), pp.size(), np.size()});
+  std::vector<int64_t> storms(n, 0);
+  for (int32_t port : out_.pfc_storms.port) ++storms[static_cast<size_t>(port)];
+  auto& t = out_.ports;
+  for (size_t p = 0; p < n; ++p) {
+    bool has_link = p < lp.size() && lp[p].known;
+    bool has_pfc = p < pp.size() && pp[p].frames > 0;
+    bool has_lldp = p < np.size() && np[p].seen;
+    if (!has_link && !has_pfc && !has_lldp) continue;
+    t.ts_ns.push_back(now_);
+    t.port.push_back(static_cast<int32_t>(p));
+    const LinkTracker::PortState empty_link{};
+    const auto& l = has_link ? lp[p] : empty_link;
+    t.flaps.push_back(l.flaps);
+    t.hidden_flaps.push_back(l.hidden);
+    t.micro_flaps.push_back(l.micro);
+    t.down_ns_total.push_back(l.down_total);
+    t.longest_down_ns.push_back(l.longest);
+    t.outages_over_budget.push_back(l.over_budget);
+    t.oper_up.push_back(has_link ? static_cast<int8_t>(l.up) : int8_t(-1));
+    t.storms.push_back(storms[p]);
+    int64_t paused = 0;
+    if (has_pfc)
+      for (const auto& prio : pp[p].prio) paused += prio.paused_total;
+    t.paused_ns.push_back(paused);
+    int64_t speed = p < pp.size() ? (pp[p].speed_bps ? pp[p].speed_bps : pp[p].configured_bps) : 0;
+    t.speed_bps.push_back(speed);
+    t.neighbor.push_back(has_lldp ? np[p].last.system_name : -1);
+    t.neighbor_chassis_id.push_back(has_lldp ? np[p].last.chassis_id : -1);
+    t.neighbor_port_id.push_back(has_lldp ? np[p].last.port_id : -1);
+    t.link_messages.push_back(has_link ? l.messages : 0);
+    t.pfc_frames.push_back(has_pfc ? pp[p].frames : 0);
+    t.lldp_frames.push_back(has_lldp ? np[p].frames : 0);
+  }
+}
+
+}  // namespace flapwatch

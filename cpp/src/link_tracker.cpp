@@ -1,0 +1,177 @@
+#include "flapwatch/track/link_tracker.hpp"
+
+#include <algorithm>
+
+namespace flapwatch {
+namespace {
+
+constexpr uint32_t kIffUp = 0x1, kIffLowerUp = 0x10000;
+constexpr uint16_t kRtmDelLink = 17;
+
+// Carrier as the message states it: IFLA_CARRIER when present, else IFF_LOWER_UP;
+// an administratively down or deleted interface is down too.
+bool link_is_up(const LinkRecord& r) {
+  if (r.msg_type == kRtmDelLink || !(r.flags & kIffUp)) return false;
+  return r.carrier >= 0 ? r.carrier != 0 : (r.flags & kIffLowerUp) != 0;
+}
+
+// Counter delta, or -1 when either side is missing or the counter went backwards
+// (a re-created interface).
+int64_t delta(int64_t now, int64_t before) { return now < 0 || before < 0 || now < before ? -1 : now - before; }
+
+}  // namespace
+
+LinkTracker::LinkTracker(const LinkConfig& cfg, StringTable& strings, Detections& out) : cfg_(cfg), out_(out) {
+  for (const auto& w : cfg_.windows) policy_names_.push_back(strings.intern(w.name));
+  for (const auto& d : cfg_.dampening) policy_names_.push_back(strings.intern(d.name));
+}
+
+LinkTracker::PortState& LinkTracker::state(int32_t port) {
+  if (static_cast<size_t>(port) >= ports_.size()) ports_.resize(static_cast<size_t>(port) + 1);
+  PortState& s = ports_[static_cast<size_t>(port)];
+  if (s.windows.empty() && s.dampeners.empty()) {
+    for (const auto& w : cfg_.windows) s.windows.emplace_back(w);
+    for (const auto& d : cfg_.dampening) s.dampeners.emplace_back(d);
+  }
+  return s;
+}
+
+void LinkTracker::on_link(int64_t ts, int32_t port, const LinkRecord& r) {
+  PortState& s = state(port);
+  ++s.messages;
+  bool up = link_is_up(r);
+  if (!s.known) {  // the first message is the baseline: no history to compare with
+    s.known = true;
+    s.up = up;
+    s.down_since = -1;  // down at the baseline is a state, not an outage we saw start
+    s.last_ts = ts;
+    s.up_count = r.carrier_up_count;
+    s.down_count = r.carrier_down_count;
+    s.changes = r.carrier_changes;
+    return;
+  }
+  ts = std::max(ts, s.last_ts);  // captures can step back a few µs: never go backwards per port
+  bool went_down = s.up && !up, came_up = !s.up && up;
+  int64_t hidden = 0;
+  if (int64_t d = delta(r.carrier_down_count, s.down_count); d >= 0) {
+    hidden = d - (went_down ? 1 : 0);
+  } else if (int64_t c = delta(r.carrier_changes, s.changes); c >= 0) {
+    hidden = (c - (went_down ? 1 : 0) - (came_up ? 1 : 0)) / 2;
+  }
+  // Hidden flaps happened between the previous message and this one, before any
+  // transition this message shows.
+  for (int64_t i = 0; i < hidden; ++i) {
+    flap_instant(port, s, ts);
+    write_flap(port, s, ts, s.last_ts, ts, true);
+  }
+  if (went_down) {
+    s.down_since = ts;
+    flap_instant(port, s, ts);
+  } else if (came_up && s.down_since >= 0) {
+    write_flap(port, s, ts, s.down_since, ts, false);
+    s.down_since = -1;
+  } else if (came_up) {
+    s.down_since = -1;
+  }
+  s.up = up;
+  s.last_ts = ts;
+  if (r.carrier_up_count >= 0) s.up_count = r.carrier_up_count;
+  if (r.carrier_down_count >= 0) s.down_count = r.carrier_down_count;
+  if (r.carrier_changes >= 0) s.changes = r.carrier_changes;
+}
+
+void LinkTracker::flap_instant(int32_t port, PortState& s, int64_t t) {
+  // Clears due before this flap come first, in time order.
+  advance(t);
+  PolicyChange c;
+  size_t k = 0;
+  auto emit = [&](int32_t name) {
+    out_.policy_events.ts_ns.push_back(c.ts_ns);
+    out_.policy_events.port.push_back(port);
+    out_.policy_events.policy.push_back(name);
+    out_.policy_events.event.push_back(c.tripped ? 1 : 0);
+    out_.policy_events.value.push_back(c.value);
+  };
+  for (auto& w : s.windows) {
+    if (w.on_flap(t, c)) emit(policy_names_[k]);
+    ++k;
+  }
+  for (auto& d : s.dampeners) {
+    if (d.on_flap(t, c)) emit(policy_names_[k]);
+    ++k;
+  }
+  refresh_deadline();
+}
+
+void LinkTracker::write_flap(int32_t port, PortState& s, int64_t ts, int64_t down, int64_t up, bool hidden) {
+  int64_t duration = hidden || up < 0 ? -1 : up - down;
+  auto& f = out_.flaps;
+  f.ts_ns.push_back(ts);
+  f.port.push_back(port);
+  f.down_ns.push_back(down);
+  f.up_ns.push_back(up);
+  f.duration_ns.push_back(duration);
+  f.hidden.push_back(hidden);
+  int8_t held = 0;  // no hold time configured: nothing would be hidden
+  if (cfg_.hold_down_ns > 0) held = duration < 0 ? -1 : duration < cfg_.hold_down_ns;
+  f.held.push_back(held);
+  bool over = duration >= 0 && duration > cfg_.job_budget_ns;
+  f.over_budget.push_back(over);
+  if (up < 0) return;  // still down: an outage, not (yet) a flap
+  ++s.flaps;
+  s.hidden += hidden;
+  if (duration >= 0) {
+    s.down_total += duration;
+    s.longest = std::max(s.longest, duration);
+    s.micro += duration < cfg_.micro_flap_ns;
+    s.over_budget += over;
+  }
+}
+
+void LinkTracker::advance(int64_t t) {
+  if (t < next_deadline_) return;
+  PolicyChange c;
+  for (size_t p = 0; p < ports_.size(); ++p) {
+    PortState& s = ports_[p];
+    size_t k = 0;
+    auto emit = [&]() {
+      out_.policy_events.ts_ns.push_back(c.ts_ns);
+      out_.policy_events.port.push_back(static_cast<int32_t>(p));
+      out_.policy_events.policy.push_back(policy_names_[k]);
+      out_.policy_events.event.push_back(0);
+      out_.policy_events.value.push_back(c.value);
+    };
+    for (auto& w : s.windows) {
+      if (w.advance(t, c)) emit();
+      ++k;
+    }
+    for (auto& d : s.dampeners) {
+      if (d.advance(t, c)) emit();
+      ++k;
+    }
+  }
+  refresh_deadline();
+}
+
+void LinkTracker::refresh_deadline() {
+  next_deadline_ = kNever;
+  for (const auto& s : ports_) {
+    for (const auto& w : s.windows) next_deadline_ = std::min(next_deadline_, w.next_change());
+    for (const auto& d : s.dampeners) next_deadline_ = std::min(next_deadline_, d.next_change());
+  }
+}
+
+void LinkTracker::finish(int64_t t) {
+  advance(kNever - 1);  // every pending clear: nothing can change them any more
+  for (size_t p = 0; p < ports_.size(); ++p) {
+    PortState& s = ports_[p];
+    if (!s.known || s.up || s.down_since < 0) continue;
+    // Still down: an open outage; it counts against the budget once it has outlasted it.
+    write_flap(static_cast<int32_t>(p), s, s.down_since, s.down_since, -1, false);
+    bool over = t - s.down_since > cfg_.job_budget_ns;
+    out_.flaps.over_budget.back() = over;
+    s.over_budget += over;
+  }
+}
+
+}  // namespace flapwatch

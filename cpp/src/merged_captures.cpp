@@ -1,0 +1,30 @@
+#include "flapwatch/io/merged_captures.hpp"
+
+namespace flapwatch {
+
+MergedCaptures::MergedCaptures(const std::vector<std::string>& paths, StringTable& strings, bool strict) {
+  for (const auto& p : paths) readers_.push_back(std::make_unique<CaptureReader>(p, strings, strict));
+  pending_.resize(readers_.size());
+  has_.resize(readers_.size());
+  for (size_t i = 0; i < readers_.size(); ++i) has_[i] = readers_[i]->next(pending_[i]);
+}
+
+bool MergedCaptures::next(Frame& f) {
+  if (last_ >= 0) has_[last_] = readers_[last_]->next(pending_[last_]);
+  // A linear scan: a handful of files; a heap would pay off only past dozens.
+  int best = -1;
+  for (size_t i = 0; i < readers_.size(); ++i)
+    if (has_[i] && (best < 0 || pending_[i].ts_ns < pending_[best].ts_ns)) best = static_cast<int>(i);
+  last_ = best;
+  if (best < 0) return false;
+  f = pending_[best];
+  return true;
+}
+
+std::vector<std::string> MergedCaptures::warnings() const {
+  std::vector<std::string> out;
+  for (const auto& r : readers_) out.insert(out.end(), r->warnings().begin(), r->warnings().end());
+  return out;
+}
+
+}  // namespace flapwatch

@@ -1,0 +1,179 @@
+#include "flapwatch/track/pfc_tracker.hpp"
+
+#include <algorithm>
+
+namespace flapwatch {
+namespace {
+
+constexpr int64_t kQuantumBits = 512;
+
+}  // namespace
+
+PfcTracker::PfcTracker(const PfcConfig& cfg, Detections& out) : cfg_(cfg), out_(out) {
+  merge_gap_ns_ = cfg_.storm_duty >= 1.0 ? 0 : static_cast<int64_t>((1.0 - cfg_.storm_duty) * cfg_.detection_ns);
+}
+
+PfcTracker::PortState& PfcTracker::state(int32_t port) {
+  if (static_cast<size_t>(port) >= ports_.size()) ports_.resize(static_cast<size_t>(port) + 1);
+  return ports_[static_cast<size_t>(port)];
+}
+
+void PfcTracker::set_configured_speed(int32_t port, int64_t speed_bps) { state(port).configured_bps = speed_bps; }
+
+std::vector<int32_t> PfcTracker::ports_at_default_speed() const {
+  std::vector<int32_t> out;
+  for (size_t p = 0; p < ports_.size(); ++p)
+    if (ports_[p].warned) out.push_back(static_cast<int32_t>(p));
+  return out;
+}
+
+void PfcTracker::set_speed(int32_t port, int64_t speed_bps) {
+  if (speed_bps > 0) state(port).speed_bps = speed_bps;
+}
+
+int64_t PfcTracker::speed_of(int32_t port) {
+  PortState& s = state(port);
+  if (s.speed_bps > 0) return s.speed_bps;
+  if (s.configured_bps > 0) return s.configured_bps;
+  s.warned = true;
+  return cfg_.default_speed_bps;
+}
+
+void PfcTracker::on_pfc(int64_t ts, int32_t port, const PfcRecord& r) {
+  state(port).frames++;
+  for (int i = 0; i < 8; ++i)
+    if (r.class_enable >> i & 1) frame(ts, port, i, r.quanta[i]);  // quanta of a disabled class mean nothing
+}
+
+void PfcTracker::on_pause(int64_t ts, int32_t port, const PauseRecord& r) {
+  state(port).frames++;
+  frame(ts, port, kPauseSlot, r.quanta);
+}
+
+void PfcTracker::frame(int64_t ts, int32_t port, int slot, uint16_t quanta) {
+  Priority& p = state(port).prio[static_cast<size_t>(slot)];
+  ts = std::max(ts, p.last_ts);  // captures can step back a few µs: time never runs backwards here
+  p.last_ts = ts;
+  if (p.active && ts > p.end) {  // the timer ran out before this frame
+    close_interval(port, slot, p);
+  }
+  int64_t dur = quanta ? static_cast<int64_t>(quanta) * kQuantumBits * 1'000'000'000 / speed_of(port) : 0;
+  if (p.active) {
+    // Still paused: account up to now, then the new frame resets the timer (XON: ends it).
+    add_paused(port, slot, p, p.start_acc, ts);
+    p.start_acc = ts;
+    p.end = ts + dur;
+    p.interval_frames++;
+    if (quanta == 0) close_interval(port, slot, p);
+  } else if (quanta) {
+    p.active = true;
+    p.start = p.start_acc = ts;
+    p.end = ts + dur;
+    p.interval_frames = 1;
+  }
+  // frame counters in the window of this frame
+  int64_t w = ts / cfg_.window_ns;
+  if (w != p.window) {
+    flush_window(port, slot, p);
+    p.window = w;
+  }
+  p.w_frames++;
+  p.w_xon += quanta == 0;
+  p.frames++;
+}
+
+void PfcTracker::add_paused(int32_t port, int slot, Priority& p, int64_t from, int64_t to) {
+  while (from < to) {
+    int64_t w = from / cfg_.window_ns;
+    if (w != p.window) {
+      flush_window(port, slot, p);
+      p.window = w;
+    }
+    int64_t chunk_end = std::min(to, (w + 1) * cfg_.window_ns);
+    p.w_paused += chunk_end - from;
+    p.paused_total += chunk_end - from;
+    from = chunk_end;
+  }
+}
+
+void PfcTracker::close_interval(int32_t port, int slot, Priority& p) {
+  add_paused(port, slot, p, p.start_acc, p.end);
+  p.active = false;
+  int64_t s = p.start, e = p.end;
+  if (p.run_start >= 0 && s - p.run_end <= merge_gap_ns_) {
+    p.run_end = std::max(p.run_end, e);
+    p.run_paused += e - s;
+    p.run_frames += p.interval_frames;
+  } else {
+    finish_run(port, slot, p);
+    p.run_start = s;
+    p.run_end = e;
+    p.run_paused = e - s;
+    p.run_frames = p.interval_frames;
+  }
+  p.interval_frames = 0;
+}
+
+void PfcTracker::finish_run(int32_t port, int slot, Priority& p) {
+  if (p.run_start < 0) return;
+  bool qualifies = p.run_end - p.run_start >= cfg_.detection_ns;
+  if (p.storm && p.run_start - p.storm_end < cfg_.restoration_ns) {  // not restored yet: the storm goes on
+    p.storm_end = p.run_end;
+    p.storm_paused += p.run_paused;
+    p.storm_frames += p.run_frames;
+  } else {
+    if (p.storm) emit_storm(port, slot, p);
+    if (qualifies) {
+      p.storm = true;
+      p.storm_start = p.run_start;
+      p.storm_end = p.run_end;
+      p.storm_paused = p.run_paused;
+      p.storm_frames = p.run_frames;
+    }
+  }
+  p.run_start = -1;
+}
+
+void PfcTracker::emit_storm(int32_t port, int slot, Priority& p) {
+  auto& t = out_.pfc_storms;
+  t.ts_ns.push_back(p.storm_start + cfg_.detection_ns);
+  t.port.push_back(port);
+  t.priority.push_back(static_cast<int8_t>(slot == kPauseSlot ? -1 : slot));
+  t.start_ns.push_back(p.storm_start);
+  t.end_ns.push_back(p.storm_end);
+  t.paused_ns.push_back(p.storm_paused);
+  t.frames.push_back(p.storm_frames);
+  p.storm = false;
+  p.storms++;
+}
+
+void PfcTracker::flush_window(int32_t port, int slot, Priority& p) {
+  if (p.window < 0 || (p.w_frames == 0 && p.w_paused == 0)) return;
+  auto& t = out_.pause_stats;
+  t.ts_ns.push_back(p.window * cfg_.window_ns);
+  t.port.push_back(port);
+  t.priority.push_back(static_cast<int8_t>(slot == kPauseSlot ? -1 : slot));
+  t.window_ns.push_back(cfg_.window_ns);
+  t.frames.push_back(p.w_frames);
+  t.xon_frames.push_back(p.w_xon);
+  t.paused_ns.push_back(p.w_paused);
+  t.duty.push_back(static_cast<double>(p.w_paused) / static_cast<double>(cfg_.window_ns));
+  t.speed_bps.push_back(speed_of(port));
+  p.w_frames = p.w_xon = p.w_paused = 0;
+}
+
+void PfcTracker::finish(int64_t) {
+  for (size_t port = 0; port < ports_.size(); ++port) {
+    for (int slot = 0; slot < 9; ++slot) {
+      Priority& p = ports_[port].prio[static_cast<size_t>(slot)];
+      if (p.frames == 0) continue;
+      int32_t id = static_cast<int32_t>(port);
+      if (p.active) close_interval(id, slot, p);
+      finish_run(id, slot, p);
+      if (p.storm) emit_storm(id, slot, p);
+      flush_window(id, slot, p);
+    }
+  }
+}
+
+}  // namespace flapwatch

@@ -1,0 +1,94 @@
+#include "flapwatch/pipeline.hpp"
+
+#include <atomic>
+#include <exception>
+#include <thread>
+
+#include "flapwatch/decode/dispatch.hpp"
+#include "flapwatch/error.hpp"
+#include "flapwatch/io/merged_captures.hpp"
+#include "flapwatch/spsc_ring.hpp"
+
+namespace flapwatch {
+namespace {
+
+// The producer's sink: waits while the ring is full (offline back-pressure).
+struct RingSink final : RecordSink {
+  explicit RingSink(SpscRing<Record>& r) : ring(r) {}
+  void on_record(const Record& rec) override {
+    while (!ring.try_push(rec)) {
+      ++full_waits;
+      std::this_thread::yield();
+    }
+  }
+  SpscRing<Record>& ring;
+  int64_t full_waits = 0;
+};
+
+}  // namespace
+
+PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& strings, Engine& engine,
+                            const EngineConfig& cfg, PipelineOptions opts) {
+  PipelineResult result;
+  // Opening happens here, so open errors surface before any thread starts.
+  MergedCaptures source(paths, strings, opts.strict);
+  SpscRing<Record> ring(opts.ring_capacity);
+  std::atomic<bool> done{false};
+  std::exception_ptr error;
+  int64_t full_waits = 0;
+
+  std::thread reader([&] {
+    try {
+      Dispatcher dispatcher(strings);
+      RingSink sink(ring);
+      std::vector<uint8_t> announced;
+      Frame f;
+      DecodeError err;
+      Record info{};
+      info.kind = RecordKind::port_info;
+      while (source.next(f)) {
+        if (f.port >= 0) {  // configured speeds are resolved here, where names may be read
+          if (static_cast<size_t>(f.port) >= announced.size()) announced.resize(static_cast<size_t>(f.port) + 1);
+          if (!announced[static_cast<size_t>(f.port)]) {
+            announced[static_cast<size_t>(f.port)] = 1;
+            info.ts_ns = f.ts_ns;
+            info.port = f.port;
+            info.port_info.configured_speed_bps = configured_speed(cfg.pfc, strings[f.port]);
+            sink.on_record(info);
+          }
+        }
+        FrameKind k = dispatcher.dispatch(f, sink, err);
+        if (k == FrameKind::malformed && opts.strict)
+          throw CaptureError(source.current_path(), f.offset + err.pos,
+                             "frame " + std::to_string(f.index) + ": " + err.reason);
+        ++result.counts.by_kind[static_cast<int>(k)];
+      }
+      full_waits = sink.full_waits;
+    } catch (...) {
+      error = std::current_exception();
+    }
+    done.store(true, std::memory_order_release);
+  });
+
+  // The tracker side: drain until the reader is done and the ring is empty.
+  for (;;) {
+    if (Record* r = ring.front()) {
+      engine.on_record(*r);
+      ring.pop();
+      ++result.records;
+    } else if (done.load(std::memory_order_acquire)) {
+      if (!ring.front()) break;  // re-check: items pushed before `done` was set
+    } else {
+      std::this_thread::yield();
+    }
+  }
+  reader.join();
+  if (error) std::rethrow_exception(error);
+  engine.finish();
+  result.ring_full_waits = full_waits;
+  result.warnings = source.warnings();
+  for (const auto& w : engine.warnings()) result.warnings.push_back(w);
+  return result;
+}
+
+}  // namespace flapwatch

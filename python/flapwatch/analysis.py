@@ -1,0 +1,113 @@
+"""analyze(): captures in, detections out, as numpy columns.
+
+The C++ engine does the work (a reader thread and a tracker thread joined by a
+lock-free ring; the GIL is released). This module only resolves inputs and
+presents tables: presentation (CLI, report, agent) lives elsewhere.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from . import schema
+from .capture import Table
+from .config import Config
+
+CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz")
+
+
+def expand_captures(captures: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
+    """Files, directories (their captures, sorted) and glob patterns -> capture paths."""
+    if isinstance(captures, (str, os.PathLike)):
+        captures = [captures]
+    paths: list[str] = []
+    for item in captures:
+        item = os.fspath(item)
+        if os.path.isdir(item):
+            paths += sorted(str(p) for p in Path(item).iterdir() if p.name.endswith(CAPTURE_SUFFIXES))
+        elif any(c in item for c in "*?[") and not os.path.exists(item):
+            matched = sorted(glob.glob(item))
+            if not matched:
+                raise FileNotFoundError(f"no capture matches {item!r}")
+            paths += matched
+        else:
+            paths.append(item)
+    if not paths:
+        raise FileNotFoundError("no captures given")
+    return paths
+
+
+@dataclass
+class Analysis:
+    """Detections: ``flaps``, ``policy_events``, ``pfc_storms``, ``pause_stats``,
+    ``lldp_events``, ``ports`` (each a Table of numpy columns, sorted by ts_ns), the
+    shared string table, frame counts, warnings and the config used."""
+
+    paths: list[str]
+    tables: dict[str, Table]
+    strings: list[str]
+    counts: dict[str, int]
+    config: Config
+    warnings: list[str] = field(default_factory=list)
+    records: int = 0
+    ring_full_waits: int = 0
+
+    def __getattr__(self, name: str) -> Table:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def to_pandas(self, table: str):
+        return self.tables[table].to_pandas()
+
+    def port_names(self) -> list[str]:
+        return self.ports.text("port")
+
+
+def _sorted_by_time(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    ts = columns["ts_ns"]
+    if len(ts) < 2 or bool(np.all(ts[:-1] <= ts[1:])):
+        return columns  # already in order: keep the zero-copy arrays
+    order = np.argsort(ts, kind="stable")
+    return {name: values[order] for name, values in columns.items()}
+
+
+def analyze(
+    captures: str | os.PathLike | Iterable[str | os.PathLike],
+    config: Config | dict | str | os.PathLike | None = None,
+    *,
+    strict: bool = False,
+) -> Analysis:
+    """Run captures (one per device, say; merged by timestamp) through the link, PFC
+    and LLDP trackers. ``config``: a Config, a dict of its fields, or a TOML path."""
+    if config is None:
+        config = Config()
+    elif isinstance(config, dict):
+        config = Config.from_dict(config)
+    elif isinstance(config, (str, os.PathLike)):
+        config = Config.from_toml(config)
+    from . import _core
+
+    paths = expand_captures(captures)
+    raw = _core.analyze(paths, config.to_core(), strict, config.ring_capacity)
+    strings = raw["strings"]
+    tables = {
+        name: Table(name, _sorted_by_time(raw["tables"][name]), strings) for name in schema.DETECTION_TABLES
+    }
+    return Analysis(
+        paths=paths,
+        tables=tables,
+        strings=strings,
+        counts=dict(raw["counts"]),
+        config=config,
+        warnings=list(raw["warnings"]),
+        records=raw["records"],
+        ring_full_waits=raw["ring_full_waits"],
+    )

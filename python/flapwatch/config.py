@@ -1,0 +1,144 @@
+"""Config: every threshold the detection engine uses, as a dataclass loadable from TOML.
+
+Human units here (seconds, milliseconds, "400G"); ``to_core()`` turns it into the
+nanosecond dict the C++ engine takes. Presets follow the network OSes' defaults.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+NS = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class WindowPolicy:
+    """errdisable-style flap detection: ``count`` flaps within ``window_s`` trips."""
+
+    name: str
+    count: int
+    window_s: float
+
+
+@dataclass(frozen=True)
+class DampeningPolicy:
+    """Exponential-decay dampening: each flap adds ``penalty``; the penalty halves every
+    ``half_life_s``; above ``suppress`` the port is suppressed, below ``reuse`` reused;
+    it never exceeds reuse x 2^(max_suppress_s / half_life_s)."""
+
+    name: str
+    penalty: float
+    half_life_s: float
+    reuse: float
+    suppress: float
+    max_suppress_s: float
+
+
+WINDOW_PRESETS = {
+    # Arista, Catalyst, OcNOS, Huawei errdisable flap detection
+    "5-in-10s": WindowPolicy("5-in-10s", 5, 10.0),
+    # Extreme Networks
+    "10-in-5s": WindowPolicy("10-in-5s", 10, 5.0),
+}
+
+DAMPENING_PRESETS = {
+    "ios": DampeningPolicy("ios", 1000, 5.0, 1000, 2000, 20.0),  # IOS event dampening
+    "ios-xr": DampeningPolicy("ios-xr", 1000, 60.0, 750, 2000, 240.0),  # max-suppress 4 x half-life
+    "junos": DampeningPolicy("junos", 1000, 5.0, 1000, 2000, 20.0),  # damping: 1000 per down
+}
+
+STORM_RULES = {"pfcwd": 1.0, "pfcwd-99": 0.99}  # continuously paused / paused > 99 % of the window
+
+
+def parse_speed(value: str | int | float) -> int:
+    """'400G', '100g', '25Gbps', 10e9 -> bits per second."""
+    if isinstance(value, (int, float)):
+        return int(value)
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([kKmMgGtT]?)(?:b(?:ps|it/s)?)?\s*", value)
+    if not m:
+        raise ValueError(f"not a link speed: {value!r} (use e.g. 100G or 400G)")
+    scale = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}[m.group(2).lower()]
+    return int(float(m.group(1)) * scale)
+
+
+def _window(p: str | WindowPolicy | dict) -> WindowPolicy:
+    if isinstance(p, WindowPolicy):
+        return p
+    if isinstance(p, dict):
+        return WindowPolicy(**p)
+    if p not in WINDOW_PRESETS:
+        raise ValueError(f"unknown window policy {p!r}: presets {sorted(WINDOW_PRESETS)} or a table with count/window_s")
+    return WINDOW_PRESETS[p]
+
+
+def _dampening(p: str | DampeningPolicy | dict) -> DampeningPolicy:
+    if isinstance(p, DampeningPolicy):
+        return p
+    if isinstance(p, dict):
+        return DampeningPolicy(**p)
+    if p not in DAMPENING_PRESETS:
+        raise ValueError(f"unknown dampening policy {p!r}: presets {sorted(DAMPENING_PRESETS)} or a table")
+    return DAMPENING_PRESETS[p]
+
+
+@dataclass
+class Config:
+    # links
+    job_budget_s: float = 7.0  # a RoCE training job dies when one outage outlasts this
+    micro_flap_ms: float = 10.0
+    hold_time_ms: float = 0.0  # what-if: a down shorter than this would never be reported (0: off)
+    window_policies: list = field(default_factory=lambda: ["5-in-10s"])
+    dampening_policies: list = field(default_factory=lambda: ["ios"])
+    # PFC
+    storm_rule: str = "pfcwd"
+    pfc_detection_ms: float = 200.0
+    pfc_restoration_ms: float = 200.0
+    pause_window_s: float = 1.0
+    default_speed: str | int = "100G"  # when neither LLDP nor port_speeds gives one
+    port_speeds: dict = field(default_factory=dict)  # {"swp*": "400G"}: shell patterns, first match
+    # pipeline
+    ring_capacity: int = 1 << 14
+
+    def __post_init__(self) -> None:
+        self.window_policies = [_window(p) for p in self.window_policies]
+        self.dampening_policies = [_dampening(p) for p in self.dampening_policies]
+        if self.storm_rule not in STORM_RULES:
+            raise ValueError(f"storm_rule must be one of {sorted(STORM_RULES)}")
+        if self.ring_capacity < 2 or self.ring_capacity & (self.ring_capacity - 1):
+            raise ValueError("ring_capacity must be a power of two")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Config":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown config keys: {sorted(unknown)}")
+        return cls(**data)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "Config":
+        with open(path, "rb") as f:
+            return cls.from_dict(tomllib.load(f))
+
+    def to_core(self) -> dict:
+        """The flat, nanosecond configuration the C++ engine takes."""
+        return {
+            "job_budget_ns": int(self.job_budget_s * NS),
+            "micro_flap_ns": int(self.micro_flap_ms * 1e6),
+            "hold_down_ns": int(self.hold_time_ms * 1e6),
+            "windows": [(w.name, w.count, int(w.window_s * NS)) for w in self.window_policies],
+            "dampening": [
+                (d.name, float(d.penalty), float(d.reuse), float(d.suppress), int(d.half_life_s * NS),
+                 int(d.max_suppress_s * NS))
+                for d in self.dampening_policies
+            ],
+            "detection_ns": int(self.pfc_detection_ms * 1e6),
+            "restoration_ns": int(self.pfc_restoration_ms * 1e6),
+            "storm_duty": STORM_RULES[self.storm_rule],
+            "pause_window_ns": int(self.pause_window_s * NS),
+            "default_speed_bps": parse_speed(self.default_speed),
+            "port_speeds": [(pattern, parse_speed(v)) for pattern, v in self.port_speeds.items()],
+        }
