@@ -8,6 +8,7 @@
 
 #include "flapwatch/capture.hpp"
 #include "flapwatch/error.hpp"
+#include "flapwatch/io/pcapng_writer.hpp"
 #include "flapwatch/pipeline.hpp"
 
 namespace py = pybind11;
@@ -144,6 +145,23 @@ PYBIND11_MODULE(_core, m) {
   m.def("analyze", &analyze, py::arg("paths"), py::arg("config"), py::arg("strict") = false,
         py::arg("ring_capacity") = size_t(1) << 14,
         "Run the captures, merged by time, through the trackers; returns {tables, strings, counts, ...}.");
+
+  py::class_<PcapngWriter>(m, "PcapngWriter")
+      .def(py::init<const std::string&, std::string_view>(), py::arg("path"), py::arg("application") = "flapwatch")
+      .def("add_interface", &PcapngWriter::add_interface, py::arg("name"), py::arg("linktype"),
+           py::arg("snaplen") = 262144)
+      .def(
+          "write_packet",
+          [](PcapngWriter& w, uint32_t iface, int64_t ts_ns, py::bytes data, int64_t origlen) {
+            std::string_view v = data;
+            auto caplen = static_cast<uint32_t>(v.size());
+            w.write_packet(iface, ts_ns, reinterpret_cast<const uint8_t*>(v.data()), caplen,
+                           origlen < 0 ? caplen : static_cast<uint32_t>(origlen));
+          },
+          py::arg("interface_id"), py::arg("ts_ns"), py::arg("data"), py::arg("origlen") = -1)
+      .def("flush", &PcapngWriter::flush)
+      .def("close", &PcapngWriter::close)
+      .def_property_readonly("packets", &PcapngWriter::packets);
 
   py::class_<PyCaptureFile>(m, "CaptureFile")
       .def(py::init<const std::string&, bool>(), py::arg("path"), py::arg("strict") = false)
