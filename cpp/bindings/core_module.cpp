@@ -95,6 +95,10 @@ EngineConfig engine_config(const py::dict& d) {
   p.window_ns = get(d, "pause_window_ns", p.window_ns);
   p.default_speed_bps = get(d, "default_speed_bps", p.default_speed_bps);
   if (d.contains("port_speeds")) p.port_speeds = d["port_speeds"].cast<std::vector<std::pair<std::string, int64_t>>>();
+  Selection& sel = c.selection;
+  if (d.contains("ports")) sel.ports = d["ports"].cast<std::vector<std::string>>();
+  if (d.contains("since_ns") && !d["since_ns"].is_none()) sel.since_ns = d["since_ns"].cast<int64_t>();
+  if (d.contains("until_ns") && !d["until_ns"].is_none()) sel.until_ns = d["until_ns"].cast<int64_t>();
   if (p.window_ns <= 0 || p.detection_ns < 0 || p.restoration_ns < 0 || p.default_speed_bps <= 0)
     throw py::value_error("pause_window_ns and default_speed_bps must be positive, detection/restoration >= 0");
   for (const auto& w : l.windows)
@@ -106,14 +110,21 @@ EngineConfig engine_config(const py::dict& d) {
 }
 
 // Captures merged by time through the trackers; returns detections as columns.
-py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, bool strict, size_t ring_capacity) {
+// Bytes consumed by a running analyze(); read from another Python thread for progress.
+struct Progress {
+  std::atomic<uint64_t> bytes{0};
+};
+
+py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, bool strict, size_t ring_capacity,
+                 Progress* progress) {
   EngineConfig cfg = engine_config(config);
   StringTable strings;
   Engine engine(cfg, strings);
   PipelineResult result;
   {
     py::gil_scoped_release release;
-    result = run_pipeline(paths, strings, engine, cfg, PipelineOptions{strict, ring_capacity});
+    result = run_pipeline(paths, strings, engine, cfg,
+                          PipelineOptions{strict, ring_capacity, progress ? &progress->bytes : nullptr});
   }
   py::dict out;
   out["tables"] = to_python(engine.detections());
@@ -142,8 +153,12 @@ PYBIND11_MODULE(_core, m) {
     }
   });
 
+  py::class_<Progress>(m, "Progress")
+      .def(py::init<>())
+      .def_property_readonly("bytes", [](const Progress& p) { return p.bytes.load(std::memory_order_relaxed); });
+
   m.def("analyze", &analyze, py::arg("paths"), py::arg("config"), py::arg("strict") = false,
-        py::arg("ring_capacity") = size_t(1) << 14,
+        py::arg("ring_capacity") = size_t(1) << 14, py::arg("progress") = nullptr,
         "Run the captures, merged by time, through the trackers; returns {tables, strings, counts, ...}.");
 
   py::class_<PcapngWriter>(m, "PcapngWriter")

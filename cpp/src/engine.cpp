@@ -12,6 +12,13 @@ int64_t configured_speed(const PfcConfig& cfg, const std::string& port) {
   return 0;
 }
 
+bool selected_port(const Selection& sel, const std::string& port) {
+  if (sel.ports.empty()) return true;
+  for (const auto& pattern : sel.ports)
+    if (fnmatch(pattern.c_str(), port.c_str(), 0) == 0) return true;
+  return false;
+}
+
 Engine::Engine(const EngineConfig& cfg, StringTable& strings)
     : cfg_(cfg), strings_(strings), link_(cfg.link, strings, out_), pfc_(cfg.pfc, out_), lldp_(out_) {}
 

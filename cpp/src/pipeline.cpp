@@ -7,6 +7,7 @@
 #include "flapwatch/decode/dispatch.hpp"
 #include "flapwatch/error.hpp"
 #include "flapwatch/io/merged_captures.hpp"
+#include "flapwatch/record_gate.hpp"
 #include "flapwatch/spsc_ring.hpp"
 
 namespace flapwatch {
@@ -40,30 +41,21 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
   std::thread reader([&] {
     try {
       Dispatcher dispatcher(strings);
-      RingSink sink(ring);
-      std::vector<uint8_t> announced;
+      RingSink ring_sink(ring);
+      RecordGate sink(ring_sink, strings, cfg);
       Frame f;
       DecodeError err;
-      Record info{};
-      info.kind = RecordKind::port_info;
       while (source.next(f)) {
-        if (f.port >= 0) {  // configured speeds are resolved here, where names may be read
-          if (static_cast<size_t>(f.port) >= announced.size()) announced.resize(static_cast<size_t>(f.port) + 1);
-          if (!announced[static_cast<size_t>(f.port)]) {
-            announced[static_cast<size_t>(f.port)] = 1;
-            info.ts_ns = f.ts_ns;
-            info.port = f.port;
-            info.port_info.configured_speed_bps = configured_speed(cfg.pfc, strings[f.port]);
-            sink.on_record(info);
-          }
-        }
         FrameKind k = dispatcher.dispatch(f, sink, err);
         if (k == FrameKind::malformed && opts.strict)
           throw CaptureError(source.current_path(), f.offset + err.pos,
                              "frame " + std::to_string(f.index) + ": " + err.reason);
         ++result.counts.by_kind[static_cast<int>(k)];
+        if (opts.progress_bytes && (f.index & 0xffff) == 0)
+          opts.progress_bytes->store(source.bytes_read(), std::memory_order_relaxed);
       }
-      full_waits = sink.full_waits;
+      if (opts.progress_bytes) opts.progress_bytes->store(source.bytes_read(), std::memory_order_relaxed);
+      full_waits = ring_sink.full_waits;
     } catch (...) {
       error = std::current_exception();
     }

@@ -84,9 +84,15 @@ def analyze(
     config: Config | dict | str | os.PathLike | None = None,
     *,
     strict: bool = False,
+    ports: Iterable[str] | None = None,
+    since_ns: int | None = None,
+    until_ns: int | None = None,
+    progress=None,
 ) -> Analysis:
     """Run captures (one per device, say; merged by timestamp) through the link, PFC
-    and LLDP trackers. ``config``: a Config, a dict of its fields, or a TOML path."""
+    and LLDP trackers. ``config``: a Config, a dict of its fields, or a TOML path.
+    ``ports`` (shell patterns) and ``since_ns``/``until_ns`` select what the trackers
+    see; ``progress`` is a ``_core.Progress`` another thread may poll."""
     if config is None:
         config = Config()
     elif isinstance(config, dict):
@@ -96,7 +102,9 @@ def analyze(
     from . import _core
 
     paths = expand_captures(captures)
-    raw = _core.analyze(paths, config.to_core(), strict, config.ring_capacity)
+    core = config.to_core()
+    core.update(ports=list(ports or []), since_ns=since_ns, until_ns=until_ns)
+    raw = _core.analyze(paths, core, strict, config.ring_capacity, progress)
     strings = raw["strings"]
     tables = {
         name: Table(name, _sorted_by_time(raw["tables"][name]), strings) for name in schema.DETECTION_TABLES

@@ -63,5 +63,7 @@ class Engine {
 
 // The configured speed for a port name (shell-style patterns, first match), 0 none.
 int64_t configured_speed(const PfcConfig& cfg, const std::string& port);
+// Whether the selection's port patterns take this port (no patterns: every port).
+bool selected_port(const Selection& sel, const std::string& port);
 
 }  // namespace flapwatch

@@ -4,6 +4,7 @@
 // waits are counted. A reader error is rethrown on the calling thread after both
 // sides stopped.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct PipelineResult {
 struct PipelineOptions {
   bool strict = false;
   size_t ring_capacity = 1 << 14;
+  // When set, the reader stores the bytes consumed so far here now and then (relaxed):
+  // another thread can draw a progress bar from it.
+  std::atomic<uint64_t>* progress_bytes = nullptr;
 };
 
 // Reads `paths` merged by time through `engine` (constructed on `strings`), then

@@ -23,6 +23,12 @@ class MergedCaptures {
   // The file of the frame handed out last.
   const std::string& current_path() const { return readers_[static_cast<size_t>(last_ < 0 ? 0 : last_)]->path(); }
   std::vector<std::string> warnings() const;
+  // Bytes consumed so far over all files (decompressed), for progress reports.
+  uint64_t bytes_read() const {
+    uint64_t n = 0;
+    for (const auto& r : readers_) n += r->offset();
+    return n;
+  }
 
  private:
   std::vector<std::unique_ptr<CaptureReader>> readers_;

@@ -2,6 +2,7 @@
 // OSes we match (DESIGN.md, "What the trackers must know").
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,9 +45,17 @@ struct PfcConfig {
   std::vector<std::pair<std::string, int64_t>> port_speeds;  // configured per port
 };
 
+// What to look at: ports by shell pattern (empty: all), records in [since, until).
+struct Selection {
+  std::vector<std::string> ports;
+  int64_t since_ns = std::numeric_limits<int64_t>::min();
+  int64_t until_ns = std::numeric_limits<int64_t>::max();
+};
+
 struct EngineConfig {
   LinkConfig link;
   PfcConfig pfc;
+  Selection selection;
 };
 
 }  // namespace flapwatch
