@@ -6,8 +6,12 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstring>
+#include <map>
+
 #include "flapwatch/capture.hpp"
 #include "flapwatch/error.hpp"
+#include "flapwatch/follow_session.hpp"
 #include "flapwatch/io/pcapng_writer.hpp"
 #include "flapwatch/pipeline.hpp"
 
@@ -64,6 +68,25 @@ class PyCaptureFile {
 
   CaptureFile file_;
 };
+
+// Rows [from, size) of every table, copied (follow mode hands out small increments).
+template <class Tables>
+py::dict rows_since(Tables& tables, const std::map<std::string, size_t>& from) {
+  py::dict out;
+  tables.for_each_table([&](const char* name, auto& table) {
+    size_t start = from.count(name) ? from.at(name) : 0;
+    py::dict columns;
+    table.for_each_column([&](const char* column, auto& values) {
+      using T = typename std::decay_t<decltype(values)>::value_type;
+      size_t n = values.size() > start ? values.size() - start : 0;
+      py::array_t<T> a(static_cast<py::ssize_t>(n));
+      if (n) std::memcpy(a.mutable_data(), values.data() + start, n * sizeof(T));
+      columns[column] = a;
+    });
+    out[name] = columns;
+  });
+  return out;
+}
 
 template <class T>
 T get(const py::dict& d, const char* key, T fallback) {
@@ -138,6 +161,42 @@ py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, 
   return out;
 }
 
+// A followed capture: poll() for frames written since, new_rows() for detections since.
+class PyFollowSession {
+ public:
+  PyFollowSession(const std::string& path, const py::dict& config) : session_(path, engine_config(config)) {}
+
+  int64_t poll(int64_t max_frames) {
+    py::gil_scoped_release release;
+    return session_.poll(max_frames);
+  }
+  py::dict new_rows() {
+    py::dict out = rows_since(session_.engine().detections(), seen_);
+    session_.engine().detections().for_each_table([&](const char* name, auto& t) { seen_[name] = t.size(); });
+    return out;
+  }
+  // Ends the session: flushes open state (ports table, pending clears); returns every
+  // table whole.
+  py::dict finish() {
+    session_.finish();
+    seen_.clear();
+    return new_rows();
+  }
+  std::vector<std::string> strings_from(size_t start) const {
+    const auto& all = session_.strings().strings();
+    if (start >= all.size()) return {};
+    return {all.begin() + static_cast<std::ptrdiff_t>(start), all.end()};
+  }
+  py::dict counts() const {
+    py::dict d;
+    for (int k = 0; k < kFrameKinds; ++k) d[kFrameKindNames[k]] = session_.counts().by_kind[k];
+    return d;
+  }
+
+  FollowSession session_;
+  std::map<std::string, size_t> seen_;
+};
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -177,6 +236,14 @@ PYBIND11_MODULE(_core, m) {
       .def("flush", &PcapngWriter::flush)
       .def("close", &PcapngWriter::close)
       .def_property_readonly("packets", &PcapngWriter::packets);
+
+  py::class_<PyFollowSession>(m, "FollowSession")
+      .def(py::init<const std::string&, const py::dict&>(), py::arg("path"), py::arg("config"))
+      .def("poll", &PyFollowSession::poll, py::arg("max_frames") = 0)
+      .def("new_rows", &PyFollowSession::new_rows)
+      .def("finish", &PyFollowSession::finish)
+      .def("strings_from", &PyFollowSession::strings_from, py::arg("start") = 0)
+      .def_property_readonly("counts", &PyFollowSession::counts);
 
   py::class_<PyCaptureFile>(m, "CaptureFile")
       .def(py::init<const std::string&, bool>(), py::arg("path"), py::arg("strict") = false)

@@ -63,7 +63,11 @@ bool BlockBuffer::refill(size_t n) {
   while (end_ < n) {
     size_t got = read_some(buf_.get() + end_, cap_ - end_);
     if (got == 0) {
-      eof_ = true;
+      if (follow_) {
+        gzclearerr(static_cast<gzFile>(gz_));  // zlib remembers EOF; forget it to read what comes next
+      } else {
+        eof_ = true;
+      }
       break;
     }
     end_ += got;

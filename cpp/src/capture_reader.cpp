@@ -67,6 +67,7 @@ CaptureReader::CaptureReader(const std::string& path, StringTable& strings, bool
 void CaptureReader::fail(uint64_t off, const std::string& reason) const { throw CaptureError(path_, off, reason); }
 
 bool CaptureReader::end_truncated(uint64_t off, const std::string& reason) {
+  if (follow_) return false;  // not truncated: not written yet
   if (strict_) fail(off, reason);
   warnings_.push_back(path_ + ": offset " + std::to_string(off) + ": " + reason + "; read stops here");
   return false;

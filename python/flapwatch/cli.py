@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 import warnings
-from datetime import datetime, timezone
 
 from .errors import CaptureError, CaptureWarning
+from .timefmt import iso_us as _iso
 
 EXIT_OK, EXIT_MATCH, EXIT_USAGE, EXIT_CAPTURE = 0, 1, 2, 3
 
@@ -16,13 +16,6 @@ INSPECT_EXAMPLE = """example:
   flapwatch inspect captures/lab.pcapng
   flapwatch inspect --json captures/*.pcap* | jq .pfc_per_priority
 """
-
-
-def _iso(ts_ns: int | None) -> str:
-    if ts_ns is None:
-        return "-"
-    dt = datetime.fromtimestamp(ts_ns // 1_000_000_000, tz=timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{(ts_ns % 1_000_000_000) // 1000:06d}Z"
 
 
 def _speed(bps: int | None) -> str:

@@ -27,6 +27,9 @@ class BlockBuffer {
   void advance(size_t n) { pos_ += n; }
   uint64_t offset() const { return base_ + pos_; }  // in the decompressed stream
   bool compressed() const { return compressed_; }
+  // Follow mode: the end of the file is "no data yet" (another process is still
+  // writing it), not the end of input; the next ensure() reads again.
+  void set_follow(bool on) { follow_ = on; }
   // Set when a gzip stream ended early (the data before it is good).
   const std::string& input_warning() const { return input_warning_; }
 
@@ -39,7 +42,7 @@ class BlockBuffer {
   std::unique_ptr<uint8_t[]> buf_;
   size_t cap_ = 0, pos_ = 0, end_ = 0;
   uint64_t base_ = 0;
-  bool eof_ = false, compressed_ = false;
+  bool eof_ = false, compressed_ = false, follow_ = false;
   std::string input_warning_;
 };
 

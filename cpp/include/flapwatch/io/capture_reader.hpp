@@ -29,6 +29,12 @@ class CaptureReader {
   // The next frame, or false at the end. `f.data` is valid until the next call.
   bool next(Frame& f) { return pcapng_ ? next_pcapng(f) : next_pcap(f); }
 
+  // Follow a file another process is still writing: a record not complete yet ends
+  // next() quietly (false), and the next call tries again from the same place.
+  void set_follow(bool on) {
+    follow_ = on;
+    in_.set_follow(on);
+  }
   const std::string& path() const { return path_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
   bool is_pcapng() const { return pcapng_; }
@@ -65,6 +71,7 @@ class CaptureReader {
   int64_t index_ = 0;
   int64_t last_ts_ = 0;
   bool pcapng_ = false;
+  bool follow_ = false;
   bool swap_ = false;  // the current file/section is in the other byte order
   // pcap
   uint16_t linktype_ = 0;
