@@ -157,6 +157,8 @@ py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, 
   out["counts"] = counts;
   out["records"] = result.records;
   out["ring_full_waits"] = result.ring_full_waits;
+  out["first_ns"] = engine.first_ns();
+  out["last_ns"] = engine.records() ? engine.now() : -1;
   out["warnings"] = result.warnings;
   return out;
 }
@@ -243,7 +245,11 @@ PYBIND11_MODULE(_core, m) {
       .def("new_rows", &PyFollowSession::new_rows)
       .def("finish", &PyFollowSession::finish)
       .def("strings_from", &PyFollowSession::strings_from, py::arg("start") = 0)
-      .def_property_readonly("counts", &PyFollowSession::counts);
+      .def_property_readonly("counts", &PyFollowSession::counts)
+      .def_property_readonly("first_ns", [](PyFollowSession& s) { return s.session_.engine().first_ns(); })
+      .def_property_readonly("last_ns", [](PyFollowSession& s) {
+        return s.session_.engine().records() ? s.session_.engine().now() : int64_t(-1);
+      });
 
   py::class_<PyCaptureFile>(m, "CaptureFile")
       .def(py::init<const std::string&, bool>(), py::arg("path"), py::arg("strict") = false)

@@ -24,6 +24,7 @@ Engine::Engine(const EngineConfig& cfg, StringTable& strings)
 
 void Engine::on_record(const Record& r) {
   ++records_;
+  if (first_ns_ < 0) first_ns_ = r.ts_ns;
   now_ = std::max(now_, r.ts_ns);
   link_.advance(now_);
   lldp_.advance(now_);

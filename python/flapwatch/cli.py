@@ -96,6 +96,97 @@ def cmd_inspect(args) -> int:
     return EXIT_OK
 
 
+REPLAY_EXAMPLE = """examples:
+  flapwatch replay captures/lab.pcapng
+  flapwatch replay dumps/*.pcapng.gz --port 'leaf1:swp*' --since 2026-11-28T16:00:00Z --format json -o out.json
+  flapwatch replay captures/ --format parquet -o tables/ --report report.html --fail-on hidden,storm
+  tcpdump -i eth0 -w live.pcap & flapwatch replay --follow live.pcap
+"""
+
+FAIL_ON = ("flap", "hidden", "storm", "risk")
+
+
+def _fail_on(text: str) -> list[str]:
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    bad = [k for k in kinds if k not in FAIL_ON]
+    if bad:
+        raise argparse.ArgumentTypeError(f"--fail-on takes {', '.join(FAIL_ON)} (got {', '.join(bad)})")
+    return kinds
+
+
+def _time(text: str) -> int:
+    from .timefmt import parse_time
+
+    try:
+        return parse_time(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e))
+
+
+def _load_config(args):
+    from .config import Config
+
+    cfg = Config.from_toml(args.config) if args.config else Config()
+    if args.speed:
+        cfg.default_speed = args.speed
+    return cfg
+
+
+def _matched(result, kinds: list[str]) -> list[str]:
+    """Which --fail-on conditions the result meets."""
+    ports = result.rows("ports")
+    hit = []
+    if "flap" in kinds and any(p["flaps"] for p in ports):
+        hit.append("flap")
+    if "hidden" in kinds and any(p["hidden_flaps"] for p in ports):
+        hit.append("hidden")
+    if "storm" in kinds and any(p["pfc_storms"] for p in ports):
+        hit.append("storm")
+    if "risk" in kinds and any(p["risk"] >= 0.5 for p in ports):
+        hit.append("risk")
+    return hit
+
+
+def cmd_replay(args) -> int:
+    import os
+
+    from . import _core
+    from .analysis import analyze, expand_captures
+    from .progress import ProgressBar
+    from .replay import Style, write
+
+    cfg = _load_config(args)
+    if args.follow:
+        from .follow import follow
+
+        return follow(args, cfg)
+    paths = expand_captures(args.captures)
+    progress = _core.Progress()
+    total = sum(os.path.getsize(p) for p in paths if os.path.exists(p))
+    bar = ProgressBar(total, enabled=False if args.quiet else None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CaptureWarning)  # reported with the results
+        analysis = bar.run(
+            lambda: analyze(paths, cfg, strict=args.strict, ports=args.port, since_ns=args.since,
+                            until_ns=args.until, progress=progress),
+            progress,
+        )
+    from .replay import build_result
+
+    result = build_result(analysis)
+    style = Style(sys.stdout.isatty() and not os.environ.get("NO_COLOR") and not args.output)
+    write(result, args.format, args.output, args.table, style)
+    if args.report:
+        from .report import write_report
+
+        write_report(result, args.report)
+    hit = _matched(result, args.fail_on or [])
+    if hit:
+        print(f"flapwatch: --fail-on matched: {', '.join(hit)}", file=sys.stderr)
+        return EXIT_MATCH
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flapwatch",
@@ -116,6 +207,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="truncation and malformed frames are errors")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_inspect)
+
+    r = sub.add_parser(
+        "replay",
+        help="detect flaps, hidden flaps, PFC storms and LLDP changes in captures; classify and score risk",
+        description="Replay captures through the detection engine (merged by time) and report per port.",
+        epilog=REPLAY_EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("captures", nargs="+", metavar="CAPTURE", help="pcap/pcapng (.gz too), directories or globs")
+    r.add_argument("--config", metavar="FILE", help="TOML configuration (see README)")
+    r.add_argument("--speed", metavar="SPEED", help="link speed where LLDP does not say, e.g. 400G")
+    r.add_argument("--port", action="append", metavar="GLOB", help="only ports matching (repeatable)")
+    r.add_argument("--since", type=_time, metavar="T", help="ISO 8601 or epoch seconds")
+    r.add_argument("--until", type=_time, metavar="T", help="ISO 8601 or epoch seconds")
+    r.add_argument("--format", choices=["table", "json", "jsonl", "csv", "parquet"], default="table")
+    r.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout (csv/parquet: FILE or DIR/)")
+    r.add_argument("--table", default="ports", metavar="TABLE",
+                   choices=["ports", "episodes", "flaps", "policy_events", "pfc_storms", "pause_stats", "lldp_events"],
+                   help="the table csv/parquet write to one file (default ports)")
+    r.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
+    r.add_argument("--fail-on", type=_fail_on, metavar="KINDS", help="exit 1 if any of flap,hidden,storm,risk")
+    r.add_argument("--follow", action="store_true", help="keep reading a capture that is still being written")
+    r.add_argument("--strict", action="store_true", help="truncation and malformed frames are errors")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    r.set_defaults(func=cmd_replay)
     return parser
 
 
@@ -129,6 +246,18 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"flapwatch: error: {e}", file=sys.stderr)
         return EXIT_CAPTURE
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as e:
+        if args.debug:
+            raise
+        print(f"flapwatch: error: {e}", file=sys.stderr)
+        return EXIT_CAPTURE
+    except ValueError as e:  # a bad configuration: a usage error
+        if args.debug:
+            raise
+        print(f"flapwatch: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
     except OSError as e:
         if args.debug:
             raise

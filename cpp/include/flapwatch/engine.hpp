@@ -37,6 +37,7 @@ class Engine {
   Detections& detections() { return out_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
   int64_t now() const { return now_; }
+  int64_t first_ns() const { return first_ns_; }  // the first record's time (-1: none yet)
   int64_t records() const { return records_; }
   int64_t own_lldp_frames() const { return own_lldp_frames_; }
 
@@ -53,6 +54,7 @@ class Engine {
   Callback callback_;
   std::vector<std::string> warnings_;
   int64_t now_ = 0;
+  int64_t first_ns_ = -1;
   int64_t records_ = 0;
   size_t seen_rows_[5] = {};
   // Each port's own MAC, from its netlink messages: LLDPDUs it sent itself (a capture
