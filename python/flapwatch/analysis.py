@@ -57,6 +57,12 @@ class Analysis:
     warnings: list[str] = field(default_factory=list)
     records: int = 0
     ring_full_waits: int = 0
+    first_ns: int = -1  # the first and last record's time: the span the analysis covers
+    last_ns: int = -1
+
+    @property
+    def span_ns(self) -> int:
+        return max(0, self.last_ns - self.first_ns) if self.first_ns >= 0 else 0
 
     def __getattr__(self, name: str) -> Table:
         tables = self.__dict__.get("tables", {})
@@ -118,4 +124,6 @@ def analyze(
         warnings=list(raw["warnings"]),
         records=raw["records"],
         ring_full_waits=raw["ring_full_waits"],
+        first_ns=raw["first_ns"],
+        last_ns=raw["last_ns"],
     )
