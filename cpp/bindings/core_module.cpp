@@ -166,7 +166,8 @@ py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, 
 // A followed capture: poll() for frames written since, new_rows() for detections since.
 class PyFollowSession {
  public:
-  PyFollowSession(const std::string& path, const py::dict& config) : session_(path, engine_config(config)) {}
+  PyFollowSession(const std::vector<std::string>& paths, const py::dict& config)
+      : session_(paths, engine_config(config)) {}
 
   int64_t poll(int64_t max_frames) {
     py::gil_scoped_release release;
@@ -240,7 +241,7 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("packets", &PcapngWriter::packets);
 
   py::class_<PyFollowSession>(m, "FollowSession")
-      .def(py::init<const std::string&, const py::dict&>(), py::arg("path"), py::arg("config"))
+      .def(py::init<const std::vector<std::string>&, const py::dict&>(), py::arg("paths"), py::arg("config"))
       .def("poll", &PyFollowSession::poll, py::arg("max_frames") = 0)
       .def("new_rows", &PyFollowSession::new_rows)
       .def("finish", &PyFollowSession::finish)

@@ -85,6 +85,35 @@ def _sorted_by_time(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: values[order] for name, values in columns.items()}
 
 
+def _since(columns: dict, since_ns: int, config: Config) -> dict:
+    """Keeps detections known at or after since_ns and recounts the per-port totals
+    from what is kept."""
+    out = {}
+    for name, cols in columns.items():
+        if name == "ports":
+            continue
+        keep = cols["ts_ns"] >= since_ns
+        out[name] = {c: v[keep] for c, v in cols.items()}
+    ports = {c: v.copy() for c, v in columns["ports"].items()}
+    flaps, storms, pause = out["flaps"], out["pfc_storms"], out["pause_stats"]
+    done = flaps["up_ns"] >= 0
+    known = done & (flaps["duration_ns"] >= 0)
+    micro_ns = int(config.micro_flap_ms * 1e6)
+    for i, port in enumerate(ports["port"].tolist()):
+        mine = flaps["port"] == port
+        d = flaps["duration_ns"][mine & known]
+        ports["flaps"][i] = int((mine & done).sum())
+        ports["hidden_flaps"][i] = int((mine & done & (flaps["hidden"] == 1)).sum())
+        ports["micro_flaps"][i] = int((d < micro_ns).sum())
+        ports["down_ns_total"][i] = int(d.sum())
+        ports["longest_down_ns"][i] = int(d.max()) if len(d) else 0
+        ports["outages_over_budget"][i] = int((mine & (flaps["over_budget"] == 1)).sum())
+        ports["storms"][i] = int((storms["port"] == port).sum())
+        ports["paused_ns"][i] = int(pause["paused_ns"][pause["port"] == port].sum())
+    out["ports"] = ports
+    return out
+
+
 def analyze(
     captures: str | os.PathLike | Iterable[str | os.PathLike],
     config: Config | dict | str | os.PathLike | None = None,
@@ -97,8 +126,10 @@ def analyze(
 ) -> Analysis:
     """Run captures (one per device, say; merged by timestamp) through the link, PFC
     and LLDP trackers. ``config``: a Config, a dict of its fields, or a TOML path.
-    ``ports`` (shell patterns) and ``since_ns``/``until_ns`` select what the trackers
-    see; ``progress`` is a ``_core.Progress`` another thread may poll."""
+    ``ports`` (shell patterns) select what the trackers see. ``until_ns`` ends the
+    input there; ``since_ns`` keeps the detections known from then on, while the
+    trackers still see what came before (a flap needs the state before it).
+    ``progress`` is a ``_core.Progress`` another thread may poll."""
     if config is None:
         config = Config()
     elif isinstance(config, dict):
@@ -109,12 +140,13 @@ def analyze(
 
     paths = expand_captures(captures)
     core = config.to_core()
-    core.update(ports=list(ports or []), since_ns=since_ns, until_ns=until_ns)
+    core.update(ports=list(ports or []), until_ns=until_ns)
     raw = _core.analyze(paths, core, strict, config.ring_capacity, progress)
     strings = raw["strings"]
-    tables = {
-        name: Table(name, _sorted_by_time(raw["tables"][name]), strings) for name in schema.DETECTION_TABLES
-    }
+    columns = {name: _sorted_by_time(raw["tables"][name]) for name in schema.DETECTION_TABLES}
+    if since_ns is not None:
+        columns = _since(columns, since_ns, config)
+    tables = {name: Table(name, columns[name], strings) for name in schema.DETECTION_TABLES}
     return Analysis(
         paths=paths,
         tables=tables,
@@ -124,6 +156,6 @@ def analyze(
         warnings=list(raw["warnings"]),
         records=raw["records"],
         ring_full_waits=raw["ring_full_waits"],
-        first_ns=raw["first_ns"],
+        first_ns=raw["first_ns"] if since_ns is None or raw["first_ns"] < 0 else max(raw["first_ns"], since_ns),
         last_ns=raw["last_ns"],
     )

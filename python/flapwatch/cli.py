@@ -228,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the table csv/parquet write to one file (default ports)")
     r.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
     r.add_argument("--fail-on", type=_fail_on, metavar="KINDS", help="exit 1 if any of flap,hidden,storm,risk")
-    r.add_argument("--follow", action="store_true", help="keep reading a capture that is still being written")
+    r.add_argument("--follow", action="store_true",
+                   help="keep reading captures still being written (tcpdump -w, python -m flapwatch.nlrecord)")
     r.add_argument("--strict", action="store_true", help="truncation and malformed frames are errors")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)

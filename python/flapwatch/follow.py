@@ -49,13 +49,13 @@ def describe(table: str, r: dict) -> str:
     return json.dumps(r)
 
 
-def _open(path: str, config: dict, stop):
-    """Waits for the writer to have written the file header."""
+def _open(paths: list[str], config: dict, stop):
+    """Waits for the writers to have written the files' headers."""
     from . import _core
 
     while not stop():
         try:
-            return _core.FollowSession(path, config)
+            return _core.FollowSession(paths, config)
         except CaptureError as e:
             # not created yet, or its header not written yet: wait for the writer
             if not e.reason.startswith(("cannot open", "empty file", "truncated")):
@@ -67,10 +67,10 @@ def _open(path: str, config: dict, stop):
 def follow(args, cfg) -> int:
     from .replay import Style, build_result, write
 
-    if len(args.captures) != 1 or os.path.isdir(args.captures[0]):
-        print("flapwatch: --follow takes exactly one capture file", file=sys.stderr)
+    paths = list(args.captures)
+    if any(os.path.isdir(p) or p.endswith(".gz") for p in paths):
+        print("flapwatch: --follow takes capture files being written (not directories or .gz)", file=sys.stderr)
         return 2
-    path = args.captures[0]
     stopping = {"now": False}
 
     def on_signal(signum, frame):
@@ -83,7 +83,7 @@ def follow(args, cfg) -> int:
     strings: list[str] = []
     out = sys.stdout
     try:
-        session = _open(path, core, lambda: stopping["now"])
+        session = _open(paths, core, lambda: stopping["now"])
         if session is None:
             return 0
         try:
@@ -107,7 +107,7 @@ def follow(args, cfg) -> int:
     finally:
         signal.signal(signal.SIGTERM, old)
     analysis = Analysis(
-        paths=[path],
+        paths=paths,
         tables={name: Table(name, final[name], strings) for name in schema.DETECTION_TABLES},
         strings=strings,
         counts=dict(session.counts),

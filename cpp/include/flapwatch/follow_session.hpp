@@ -1,11 +1,14 @@
-// FollowSession: the engine over a capture that another process (tcpdump -w,
-// dumpcap, flapwatch agent --record) is still writing. Each poll() reads the records
-// completed since the last one; detections accumulate in the engine, so following a
-// file and replaying it afterwards give the same detections. Single-threaded: the
-// caller polls (live frames arrive at human rates here; the Pipeline is for bulk).
+// FollowSession: the engine over captures that other processes (tcpdump -w on the
+// wire, flapwatch.nlrecord on netlink, flapwatch agent --record) are still writing.
+// Each poll() reads the records completed since the last one, file by file;
+// detections accumulate in the engine. Files are not merged by time within a poll:
+// each port's records come from one file in the usual setups, and the trackers take
+// small back-steps. Single-threaded: the caller polls (the Pipeline is for bulk).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "flapwatch/capture.hpp"
 #include "flapwatch/decode/dispatch.hpp"
@@ -17,10 +20,13 @@ namespace flapwatch {
 
 class FollowSession {
  public:
-  FollowSession(const std::string& path, const EngineConfig& cfg)
-      : cfg_(cfg), engine_(cfg_, strings_), reader_(path, strings_, false), dispatcher_(strings_),
-        to_engine_(engine_), gate_(to_engine_, strings_, cfg_) {
-    reader_.set_follow(true);
+  FollowSession(const std::vector<std::string>& paths, const EngineConfig& cfg)
+      : cfg_(cfg), engine_(cfg_, strings_), dispatcher_(strings_), to_engine_(engine_),
+        gate_(to_engine_, strings_, cfg_) {
+    for (const auto& p : paths) {
+      readers_.push_back(std::make_unique<CaptureReader>(p, strings_, false));
+      readers_.back()->set_follow(true);
+    }
   }
 
   // Frames read (all available when max_frames <= 0).
@@ -28,10 +34,12 @@ class FollowSession {
     int64_t n = 0;
     Frame f;
     DecodeError err;
-    while ((max_frames <= 0 || n < max_frames) && reader_.next(f)) {
-      FrameKind k = dispatcher_.dispatch(f, gate_, err);
-      ++counts_.by_kind[static_cast<int>(k)];
-      ++n;
+    for (auto& reader : readers_) {
+      while ((max_frames <= 0 || n < max_frames) && reader->next(f)) {
+        FrameKind k = dispatcher_.dispatch(f, gate_, err);
+        ++counts_.by_kind[static_cast<int>(k)];
+        ++n;
+      }
     }
     return n;
   }
@@ -40,7 +48,6 @@ class FollowSession {
   Engine& engine() { return engine_; }
   const StringTable& strings() const { return strings_; }
   const FrameCounts& counts() const { return counts_; }
-  const CaptureReader& reader() const { return reader_; }
 
  private:
   struct EngineSink final : RecordSink {
@@ -52,7 +59,7 @@ class FollowSession {
   EngineConfig cfg_;
   StringTable strings_;
   Engine engine_;
-  CaptureReader reader_;
+  std::vector<std::unique_ptr<CaptureReader>> readers_;
   Dispatcher dispatcher_;
   EngineSink to_engine_;
   RecordGate gate_;
