@@ -237,7 +237,12 @@ def test_pfc_storm_rules(tmp_path, rule, gap_us, storm):
         assert storms["start_ns"][0] == T0
         assert storms["ts_ns"][0] == T0 + 200 * MS  # detected after the 200 ms detection time
         last_t, _, last_q = frames[-1]
-        assert storms["end_ns"][0] == last_t + (335_539 if last_q[3] else 0)  # an XON ends the pause at once
+        end = last_t + (335_539 if last_q[3] else 0)  # an XON ends the pause at once
+        assert storms["end_ns"][0] == end
+        # pfcwd-style trip/clear events: detected after 200 ms, restored 200 ms after the last pause
+        assert _events(a, "pfc-storm:p3") == [(T0 + 200 * MS, 1, 0.0), (end + 200 * MS, 0, float(storms["paused_ns"][0]))]
+    else:
+        assert _events(a, "pfc-storm:p3") == []
 
 
 def _lldp(t, chassis, port, ttl, name):

@@ -89,7 +89,7 @@ def test_port_since_until_speed_and_config(tmp_path):
     cfg = tmp_path / "fw.toml"
     cfg.write_text('job_budget_s = 1.5\nwindow_policies = []\ndampening_policies = ["junos"]\n')
     data = json.loads(replay(LAB, "--format", "json", "--config", cfg, "--speed", "400G").stdout)
-    assert {p["policy"] for p in data["policy_events"]} == {"junos"}
+    assert {p["policy"] for p in data["policy_events"]} == {"junos", "pfc-storm:p3"}
     assert next(p for p in data["ports"] if p["port"] == HOST_PORT)["outages_over_budget"] == 1
     # LLDP's MAU type says 10G on this link: --speed only fills in where LLDP is silent
     assert {s["speed_bps"] for s in data["pause_stats"]} == {10_000_000_000}

@@ -19,8 +19,34 @@ bool selected_port(const Selection& sel, const std::string& port) {
   return false;
 }
 
+namespace {
+
+std::array<int32_t, 9> storm_policy_names(StringTable& strings) {
+  std::array<int32_t, 9> ids{};
+  for (int i = 0; i < 8; ++i) ids[static_cast<size_t>(i)] = strings.intern("pfc-storm:p" + std::to_string(i));
+  ids[8] = strings.intern("pfc-storm:pause");
+  return ids;
+}
+
+}  // namespace
+
 Engine::Engine(const EngineConfig& cfg, StringTable& strings)
-    : cfg_(cfg), strings_(strings), link_(cfg.link, strings, out_), pfc_(cfg.pfc, out_), lldp_(out_) {}
+    : cfg_(cfg), strings_(strings), link_(cfg.link, strings, out_),
+      pfc_(cfg.pfc, out_, storm_policy_names(strings)), lldp_(out_) {}
+
+void Engine::tick(int64_t now) {
+  now_ = std::max(now_, now);
+  link_.advance(now_);
+  lldp_.advance(now_);
+  pfc_.advance(now_);
+  if (callback_) notify_new_rows();
+}
+
+PortTable Engine::port_snapshot() const {
+  PortTable t;
+  build_ports_table(t);
+  return t;
+}
 
 void Engine::on_record(const Record& r) {
   ++records_;
@@ -69,17 +95,16 @@ void Engine::finish() {
   for (int32_t p : pfc_.ports_at_default_speed())
     warnings_.push_back("port " + strings_[p] + ": no link speed from LLDP or the configuration; pause quanta " +
                         "converted at " + std::to_string(cfg_.pfc.default_speed_bps / 1'000'000'000) + "G");
-  build_ports_table();
+  build_ports_table(out_.ports);
 }
 
-void Engine::build_ports_table() {
+void Engine::build_ports_table(PortTable& t) const {
   const auto& lp = link_.ports();
   const auto& pp = pfc_.ports();
   const auto& np = lldp_.ports();
   size_t n = std::max({lp.size(), pp.size(), np.size()});
   std::vector<int64_t> storms(n, 0);
   for (int32_t port : out_.pfc_storms.port) ++storms[static_cast<size_t>(port)];
-  auto& t = out_.ports;
   for (size_t p = 0; p < n; ++p) {
     bool has_link = p < lp.size() && lp[p].known;
     bool has_pfc = p < pp.size() && pp[p].frames > 0;

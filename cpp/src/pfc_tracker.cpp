@@ -9,7 +9,8 @@ constexpr int64_t kQuantumBits = 512;
 
 }  // namespace
 
-PfcTracker::PfcTracker(const PfcConfig& cfg, Detections& out) : cfg_(cfg), out_(out) {
+PfcTracker::PfcTracker(const PfcConfig& cfg, Detections& out, std::array<int32_t, 9> storm_policy)
+    : cfg_(cfg), out_(out), storm_policy_(storm_policy) {
   merge_gap_ns_ = cfg_.storm_duty >= 1.0 ? 0 : static_cast<int64_t>((1.0 - cfg_.storm_duty) * cfg_.detection_ns);
 }
 
@@ -71,6 +72,7 @@ void PfcTracker::frame(int64_t ts, int32_t port, int slot, uint16_t quanta) {
     p.end = ts + dur;
     p.interval_frames = 1;
   }
+  maybe_trip(port, slot, p, ts);
   // frame counters in the window of this frame
   int64_t w = ts / cfg_.window_ns;
   if (w != p.window) {
@@ -124,14 +126,59 @@ void PfcTracker::finish_run(int32_t port, int slot, Priority& p) {
   } else {
     if (p.storm) emit_storm(port, slot, p);
     if (qualifies) {
+      if (!p.tripped) policy_event(p.run_start + cfg_.detection_ns, port, slot, true, 0.0);
+      p.tripped = true;
       p.storm = true;
       p.storm_start = p.run_start;
       p.storm_end = p.run_end;
       p.storm_paused = p.run_paused;
       p.storm_frames = p.run_frames;
+    } else {
+      p.tripped = false;
     }
   }
   p.run_start = -1;
+}
+
+// A storm is known as soon as the current paused chain has lasted the detection time.
+void PfcTracker::maybe_trip(int32_t port, int slot, Priority& p, int64_t now) {
+  if (p.tripped) return;
+  int64_t chain_start = -1, paused_until = -1;
+  if (p.active) {
+    bool continues_run = p.run_start >= 0 && p.start - p.run_end <= merge_gap_ns_;
+    chain_start = continues_run ? p.run_start : p.start;
+    paused_until = std::min(now, p.end);
+  } else if (p.run_start >= 0) {
+    chain_start = p.run_start;
+    paused_until = p.run_end;
+  }
+  if (chain_start >= 0 && paused_until - chain_start >= cfg_.detection_ns) {
+    p.tripped = true;
+    policy_event(chain_start + cfg_.detection_ns, port, slot, true, 0.0);
+  }
+}
+
+void PfcTracker::policy_event(int64_t ts, int32_t port, int slot, bool trip, double value) {
+  auto& t = out_.policy_events;
+  t.ts_ns.push_back(ts);
+  t.port.push_back(port);
+  t.policy.push_back(storm_policy_[static_cast<size_t>(slot)]);
+  t.event.push_back(trip ? 1 : 0);
+  t.value.push_back(value);
+}
+
+void PfcTracker::advance(int64_t now) {
+  for (size_t port = 0; port < ports_.size(); ++port) {
+    for (int slot = 0; slot < 9; ++slot) {
+      Priority& p = ports_[port].prio[static_cast<size_t>(slot)];
+      if (p.frames == 0) continue;
+      auto id = static_cast<int32_t>(port);
+      if (p.active && now > p.end) close_interval(id, slot, p);
+      maybe_trip(id, slot, p, now);
+      if (!p.active && p.run_start >= 0 && now - p.run_end > merge_gap_ns_) finish_run(id, slot, p);
+      if (p.storm && !p.active && p.run_start < 0 && now - p.storm_end >= cfg_.restoration_ns) emit_storm(id, slot, p);
+    }
+  }
 }
 
 void PfcTracker::emit_storm(int32_t port, int slot, Priority& p) {
@@ -143,7 +190,10 @@ void PfcTracker::emit_storm(int32_t port, int slot, Priority& p) {
   t.end_ns.push_back(p.storm_end);
   t.paused_ns.push_back(p.storm_paused);
   t.frames.push_back(p.storm_frames);
+  // pfcwd restores the queue once no pause came for the restoration time
+  policy_event(p.storm_end + cfg_.restoration_ns, port, slot, false, static_cast<double>(p.storm_paused));
   p.storm = false;
+  p.tripped = false;
   p.storms++;
 }
 

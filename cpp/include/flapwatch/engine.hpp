@@ -33,6 +33,10 @@ class Engine {
   void on_record(const Record& r);
   // End of input: flushes open intervals, pending clears and the per-port table.
   void finish();
+  // Live: lets time pass without a record (policy clears, LLDP ageing, storm ends).
+  void tick(int64_t now);
+  // The per-port table as of now, without finishing (live metrics).
+  PortTable port_snapshot() const;
 
   Detections& detections() { return out_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
@@ -43,7 +47,7 @@ class Engine {
 
  private:
   void notify_new_rows();
-  void build_ports_table();
+  void build_ports_table(PortTable& t) const;
 
   EngineConfig cfg_;
   StringTable& strings_;

@@ -23,7 +23,9 @@ class PfcTracker {
  public:
   static constexpr int kPauseSlot = 8;  // 802.3x PAUSE, reported as priority -1
 
-  PfcTracker(const PfcConfig& cfg, Detections& out);
+  // storm_policy[slot]: the string index under which storm trips and clears of that
+  // priority (slot 8: PAUSE) go to policy_events.
+  PfcTracker(const PfcConfig& cfg, Detections& out, std::array<int32_t, 9> storm_policy);
 
   void on_pfc(int64_t ts, int32_t port, const PfcRecord& r);
   void on_pause(int64_t ts, int32_t port, const PauseRecord& r);
@@ -32,6 +34,9 @@ class PfcTracker {
   // The speed the configuration gives this port (resolved where port names are known).
   void set_configured_speed(int32_t port, int64_t speed_bps);
   void finish(int64_t t);
+  // Live: closes expired pauses, trips storms that have lasted the detection time, and
+  // ends storms whose restoration time has passed, as of t (no frame needed).
+  void advance(int64_t t);
 
   struct Priority {
     // The open paused interval: [start, end), end = the pause timer's expiry; paused
@@ -41,7 +46,7 @@ class PfcTracker {
     // A run: intervals whose gaps are at most the merge gap (0: continuous).
     int64_t run_start = -1, run_end = 0, run_paused = 0, run_frames = 0;
     // A storm: runs joined while the gaps stay under the restoration time.
-    bool storm = false;
+    bool storm = false, tripped = false;  // tripped: the trip event went out
     int64_t storm_start = 0, storm_end = 0, storm_paused = 0, storm_frames = 0;
     // The duty-cycle window being filled.
     int64_t window = -1, w_frames = 0, w_xon = 0, w_paused = 0;
@@ -67,9 +72,12 @@ class PfcTracker {
   void add_paused(int32_t port, int slot, Priority& p, int64_t from, int64_t to);
   void flush_window(int32_t port, int slot, Priority& p);
   void emit_storm(int32_t port, int slot, Priority& p);
+  void maybe_trip(int32_t port, int slot, Priority& p, int64_t now);
+  void policy_event(int64_t ts, int32_t port, int slot, bool trip, double value);
 
   PfcConfig cfg_;
   Detections& out_;
+  std::array<int32_t, 9> storm_policy_;
   std::vector<PortState> ports_;
   int64_t merge_gap_ns_;
 };
