@@ -13,6 +13,7 @@
 #include "flapwatch/error.hpp"
 #include "flapwatch/follow_session.hpp"
 #include "flapwatch/io/pcapng_writer.hpp"
+#include "flapwatch/live/live_agent.hpp"
 #include "flapwatch/pipeline.hpp"
 
 namespace py = pybind11;
@@ -54,11 +55,7 @@ class PyCaptureFile {
   }
 
   // Strings interned from index `start` on (callers keep what they already have).
-  std::vector<std::string> strings_from(size_t start) const {
-    const auto& all = file_.strings().strings();
-    if (start >= all.size()) return {};
-    return {all.begin() + static_cast<std::ptrdiff_t>(start), all.end()};
-  }
+  std::vector<std::string> strings_from(size_t start) const { return file_.strings().snapshot_from(start); }
 
   py::dict counts() const {
     py::dict d;
@@ -151,7 +148,7 @@ py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, 
   }
   py::dict out;
   out["tables"] = to_python(engine.detections());
-  out["strings"] = strings.strings();
+  out["strings"] = strings.snapshot_from(0);
   py::dict counts;
   for (int k = 0; k < kFrameKinds; ++k) counts[kFrameKindNames[k]] = result.counts.by_kind[k];
   out["counts"] = counts;
@@ -185,11 +182,7 @@ class PyFollowSession {
     seen_.clear();
     return new_rows();
   }
-  std::vector<std::string> strings_from(size_t start) const {
-    const auto& all = session_.strings().strings();
-    if (start >= all.size()) return {};
-    return {all.begin() + static_cast<std::ptrdiff_t>(start), all.end()};
-  }
+  std::vector<std::string> strings_from(size_t start) const { return session_.strings().snapshot_from(start); }
   py::dict counts() const {
     py::dict d;
     for (int k = 0; k < kFrameKinds; ++k) d[kFrameKindNames[k]] = session_.counts().by_kind[k];
@@ -197,6 +190,50 @@ class PyFollowSession {
   }
 
   FollowSession session_;
+  std::map<std::string, size_t> seen_;
+};
+
+// The live agent: C++ threads read and track; Python polls for new detection rows.
+class PyLiveAgent {
+ public:
+  PyLiveAgent(const py::dict& config, std::vector<std::string> interfaces, bool netlink, std::string record,
+              size_t ring_capacity)
+      : agent_(engine_config(config), LiveOptions{std::move(interfaces), netlink, ring_capacity, std::move(record)}) {}
+
+  void start() { agent_.start(); }
+  void stop() {
+    py::gil_scoped_release release;
+    agent_.stop();
+  }
+  py::dict new_rows() {
+    return agent_.with_engine([&](Engine& e) {
+      py::dict out = rows_since(e.detections(), seen_);
+      e.detections().for_each_table([&](const char* name, auto& t) { seen_[name] = t.size(); });
+      return out;
+    });
+  }
+  py::dict ports() {
+    return agent_.with_engine([&](Engine& e) {
+      PortTable t = e.port_snapshot();
+      py::dict columns;
+      t.for_each_column([&](const char* column, auto& values) { columns[column] = to_numpy(values); });
+      return columns;
+    });
+  }
+  py::dict stats() {
+    LiveStats s = agent_.stats();
+    py::dict d;
+    d["frames"] = s.frames;
+    d["records"] = s.records;
+    d["ring_dropped"] = s.ring_dropped;
+    d["kernel_drops"] = s.kernel_drops;
+    d["netlink_overruns"] = s.netlink_overruns;
+    d["notices"] = s.notices;
+    return d;
+  }
+  std::vector<std::string> strings_from(size_t start) { return agent_.strings().snapshot_from(start); }
+
+  LiveAgent agent_;
   std::map<std::string, size_t> seen_;
 };
 
@@ -212,6 +249,8 @@ PYBIND11_MODULE(_core, m) {
       py::object cls = py::module_::import("flapwatch.errors").attr("CaptureError");
       py::object err = cls(e.path(), e.offset(), e.reason());
       PyErr_SetObject(cls.ptr(), err.ptr());
+    } catch (const std::system_error& e) {
+      PyErr_SetString(PyExc_OSError, e.what());
     }
   });
 
@@ -239,6 +278,17 @@ PYBIND11_MODULE(_core, m) {
       .def("flush", &PcapngWriter::flush)
       .def("close", &PcapngWriter::close)
       .def_property_readonly("packets", &PcapngWriter::packets);
+
+  py::class_<PyLiveAgent>(m, "LiveAgent")
+      .def(py::init<const py::dict&, std::vector<std::string>, bool, std::string, size_t>(), py::arg("config"),
+           py::arg("interfaces"), py::arg("netlink") = true, py::arg("record") = "",
+           py::arg("ring_capacity") = size_t(1) << 16)
+      .def("start", &PyLiveAgent::start)
+      .def("stop", &PyLiveAgent::stop)
+      .def("new_rows", &PyLiveAgent::new_rows, "Detection rows added since the last call, per table (copies).")
+      .def("ports", &PyLiveAgent::ports, "The per-port table as of now.")
+      .def("stats", &PyLiveAgent::stats)
+      .def("strings_from", &PyLiveAgent::strings_from, py::arg("start") = 0);
 
   py::class_<PyFollowSession>(m, "FollowSession")
       .def(py::init<const std::vector<std::string>&, const py::dict&>(), py::arg("paths"), py::arg("config"))
