@@ -16,6 +16,7 @@ lab.truth.json. All traffic stays inside the two namespaces; both are removed on
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -313,11 +314,14 @@ def start_traffic(lab: netns.Lab, sw: netns.Namespace, plan: Plan) -> tuple[subp
                       sport=49152, dport=4791, interval_ms=plan.traffic_interval_ms, start_ns=ns_now())
 
 
-def drive_scenario(sw: netns.Namespace, host: netns.Namespace, plan: Plan, truth: dict) -> None:
-    """PFC/PAUSE, then flaps (micro, oscillation, storm + outage), then tagged PFC/PAUSE."""
-    truth["pfc"] += send_mac_control(sw, PFC_SET_A)
-    truth["pause"] += send_mac_control(sw, PAUSE_SET_A)
-    time.sleep(1.0)
+def drive_scenario(sw: netns.Namespace, host: netns.Namespace, plan: Plan, truth: dict,
+                   mac_control: bool = True) -> None:
+    """PFC/PAUSE, then flaps (micro, oscillation, storm + outage), then tagged PFC/PAUSE.
+    mac_control=False: the flaps alone (no PFC/PAUSE frames, no storm)."""
+    if mac_control:
+        truth["pfc"] += send_mac_control(sw, PFC_SET_A)
+        truth["pause"] += send_mac_control(sw, PAUSE_SET_A)
+        time.sleep(1.0)
 
     truth["host_carrier_before"] = carrier_counts(host, HOST["iface"])
     driver = LinkDriver(sw, SWITCH["iface"])
@@ -329,11 +333,12 @@ def drive_scenario(sw: netns.Namespace, host: netns.Namespace, plan: Plan, truth
             time.sleep(plan.osc_up_ms / 1e3)
         time.sleep(plan.settle_s)
 
-        # A priority-3 pause storm, then the long outage right after it (a PFC-linked flap).
-        storm = [pfc("prio3 storm", 0x08, quanta(p3=0xFFFF), count=plan.storm_frames, interval_us=2000),
-                 pfc("prio3 storm end xon", 0x08, quanta())]
-        truth["pfc"] += send_mac_control(sw, storm, gap_s=0.0)
-        time.sleep(0.1)
+        if mac_control:
+            # A priority-3 pause storm, then the long outage right after it (a PFC-linked flap).
+            storm = [pfc("prio3 storm", 0x08, quanta(p3=0xFFFF), count=plan.storm_frames, interval_us=2000),
+                     pfc("prio3 storm end xon", 0x08, quanta())]
+            truth["pfc"] += send_mac_control(sw, storm, gap_s=0.0)
+            time.sleep(0.1)
         truth["flaps"].append(driver.flap("outage", plan.outage_s))
     finally:
         driver.close()
@@ -341,19 +346,45 @@ def drive_scenario(sw: netns.Namespace, host: netns.Namespace, plan: Plan, truth
         flap["observed_on"] = HOST["iface"]  # its carrier follows the switch end's admin state
     time.sleep(plan.settle_s + 0.5)  # LLDP resumes; the last carrier event is delivered
 
-    truth["pfc"] += send_mac_control(sw, PFC_SET_B)
-    truth["pause"] += send_mac_control(sw, PAUSE_SET_B)
-    time.sleep(plan.settle_s)
+    if mac_control:
+        truth["pfc"] += send_mac_control(sw, PFC_SET_B)
+        truth["pause"] += send_mac_control(sw, PAUSE_SET_B)
+        time.sleep(plan.settle_s)
     truth["host_carrier_after"] = carrier_counts(host, HOST["iface"])
 
 
-def run(out: Path, plan: Plan) -> dict:
-    out.mkdir(parents=True, exist_ok=True)
-    # Record into a temporary dir and move the files at the end: a failed or interrupted run
-    # never leaves a half-written set (or one that disagrees with lab.truth.json) in `out`.
-    tmp = Path(tempfile.mkdtemp(prefix="fwcap-"))
-    rec = tmp / "out"
-    rec.mkdir()
+REALTIME_PRIORITY = 10
+
+
+@contextlib.contextmanager
+def realtime_thread(enabled: bool = True):
+    """SCHED_FIFO for the calling thread (and the processes it starts) while inside."""
+    if not enabled:
+        yield
+        return
+    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))
+    try:
+        yield
+    finally:
+        os.sched_setscheduler(0, policy, param)
+
+
+def record(rec: Path, plan: Plan, *, same_ifindex: bool = True, mac_control: bool = True,
+           realtime: bool = False, logs: Path | None = None) -> dict:
+    """Record one lab run into the directory rec (OUT_FILES there) and return its truth.
+
+    same_ifindex: both veth ends at ifindex 2 (carrier events coalesced as on a physical NIC);
+    False puts them at 2 and 3, so every carrier change is notified. mac_control=False leaves
+    out the PFC/PAUSE frames and the storm (the flaps, LLDP and the traffic only).
+    realtime: run nlrecord and the flap driver at SCHED_FIFO priority 10 (both mostly sleep).
+    nlrecord's timestamps are taken in user space: on a busy 2-core machine a normal-priority
+    recorder stamped a carrier message 42 ms late (12 ms under a CPU hog, under 4 ms at
+    SCHED_FIFO); and a descheduled driver turns a 5 ms flap into 50. Tool logs go to logs
+    (default: rec). On an exception the namespaces and processes are gone, the
+    files in rec are whatever was written.
+    """
+    logs = rec if logs is None else logs
     truth: dict = dict(
         about=__doc__.split("\n\n")[0],
         clock="time.time_ns() (CLOCK_REALTIME) in make_captures.py; *_ns fields are ns since the epoch",
@@ -363,49 +394,63 @@ def run(out: Path, plan: Plan) -> dict:
                for side in (SWITCH, HOST)},
         flaps=[], pfc=[], pause=[],
     )
+    with netns.Lab() as lab:
+        sw, host = lab.namespace("switch"), lab.namespace("host")
+        print(f"namespaces: {sw.name} {host.name}", file=sys.stderr, flush=True)
+        lab.veth(sw, SWITCH["iface"], host, HOST["iface"], same_ifindex=same_ifindex,
+                 a_mac=SWITCH["mac"], b_mac=HOST["mac"], up=False)
+        for ns, side in ((sw, SWITCH), (host, HOST)):
+            truth["links"][side["role"]]["ifindex"] = ns.ifindexes()[side["iface"]]
+
+        # Netlink first, with a dump: the file starts with the link's initial state (down).
+        nl_log = logs / "nlrecord.log"
+        nl_argv = [sys.executable, str(NLRECORD), "-o", str(rec / "lab-netlink.pcap"), "--dump"]
+        if realtime:
+            nl_argv = ["chrt", "-f", str(REALTIME_PRIORITY), *nl_argv]  # chrt execs: the pid stays nlrecord's
+        nlrec = popen_logged(lab, host, nl_argv, nl_log)
+        wait_for_text(nl_log, "listening", nlrec)
+        for ns, side in ((sw, SWITCH), (host, HOST)):
+            ns.run(["ip", "addr", "add", side["ipv4"], "dev", side["iface"]])
+            ns.run(["ip", "link", "set", side["iface"], "up"])
+
+        captures = start_recorders(lab, host, rec, logs)
+        lldpds = start_lldpds(lab, sw, host)
+        traffic, truth["traffic"] = start_traffic(lab, sw, plan)
+        time.sleep(plan.warmup_s)  # a few LLDPDUs each way before anything happens
+
+        with realtime_thread(realtime):  # ip -batch, started in there, inherits it
+            drive_scenario(sw, host, plan, truth, mac_control=mac_control)
+
+        stop(traffic, signal.SIGINT)
+        truth["traffic"]["stop_ns"] = ns_now()
+        for daemon, info in lldpds:  # SIGTERM: each sends a shutdown LLDPDU (TTL 0)
+            info["stopped_ns"] = ns_now()
+            daemon.stop()
+            time.sleep(0.2)
+        truth["lldp"] = [info for _, info in lldpds]
+        time.sleep(0.5)
+        for proc in (*captures, nlrec):
+            stop(proc)
+
+    # Merge by time into one multi-interface pcapng; the netlink interface gets a name.
+    nl_ng = logs / "lab-netlink.pcapng"
+    pcap_to_pcapng(rec / "lab-netlink.pcap", nl_ng, "nlmon0")
+    subprocess.run(["mergecap", "-w", str(rec / "lab.pcapng"), str(rec / "lab-wire.pcapng"), str(nl_ng)],
+                   check=True)
+    truth["files"] = {name: file_info(rec / name) for name in OUT_FILES[:-1]}
+    (rec / "lab.truth.json").write_text(json.dumps(truth, indent=1) + "\n")
+    return truth
+
+
+def run(out: Path, plan: Plan) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    # Record into a temporary dir and move the files at the end: a failed or interrupted run
+    # never leaves a half-written set (or one that disagrees with lab.truth.json) in `out`.
+    tmp = Path(tempfile.mkdtemp(prefix="fwcap-"))
+    rec = tmp / "out"
+    rec.mkdir()
     try:
-        with netns.Lab() as lab:
-            sw, host = lab.namespace("switch"), lab.namespace("host")
-            print(f"namespaces: {sw.name} {host.name}", file=sys.stderr, flush=True)
-            index = lab.veth(sw, SWITCH["iface"], host, HOST["iface"], same_ifindex=True,
-                             a_mac=SWITCH["mac"], b_mac=HOST["mac"], up=False)
-            for side in truth["links"].values():
-                side["ifindex"] = index
-
-            # Netlink first, with a dump: the file starts with the link's initial state (down).
-            nl_log = tmp / "nlrecord.log"
-            nlrec = popen_logged(lab, host, [sys.executable, str(NLRECORD), "-o", str(rec / "lab-netlink.pcap"),
-                                             "--dump"], nl_log)
-            wait_for_text(nl_log, "listening", nlrec)
-            for ns, side in ((sw, SWITCH), (host, HOST)):
-                ns.run(["ip", "addr", "add", side["ipv4"], "dev", side["iface"]])
-                ns.run(["ip", "link", "set", side["iface"], "up"])
-
-            captures = start_recorders(lab, host, rec, tmp)
-            lldpds = start_lldpds(lab, sw, host)
-            traffic, truth["traffic"] = start_traffic(lab, sw, plan)
-            time.sleep(plan.warmup_s)  # a few LLDPDUs each way before anything happens
-
-            drive_scenario(sw, host, plan, truth)
-
-            stop(traffic, signal.SIGINT)
-            truth["traffic"]["stop_ns"] = ns_now()
-            for daemon, info in lldpds:  # SIGTERM: each sends a shutdown LLDPDU (TTL 0)
-                info["stopped_ns"] = ns_now()
-                daemon.stop()
-                time.sleep(0.2)
-            truth["lldp"] = [info for _, info in lldpds]
-            time.sleep(0.5)
-            for proc in (*captures, nlrec):
-                stop(proc)
-
-        # Merge by time into one multi-interface pcapng; the netlink interface gets a name.
-        nl_ng = tmp / "lab-netlink.pcapng"
-        pcap_to_pcapng(rec / "lab-netlink.pcap", nl_ng, "nlmon0")
-        subprocess.run(["mergecap", "-w", str(rec / "lab.pcapng"), str(rec / "lab-wire.pcapng"), str(nl_ng)],
-                       check=True)
-        truth["files"] = {name: file_info(rec / name) for name in OUT_FILES[:-1]}
-        (rec / "lab.truth.json").write_text(json.dumps(truth, indent=1) + "\n")
+        truth = record(rec, plan, logs=tmp)
         for name in OUT_FILES:
             os.chmod(rec / name, 0o644)  # dumpcap writes 0600
             shutil.move(rec / name, out / name)

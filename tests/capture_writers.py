@@ -35,6 +35,7 @@ RTM_NEWLINK = 16
 RTM_DELLINK = 17
 RTM_NEWADDR = 20
 NLMSG_DONE = 3
+IFLA_ADDRESS = 1
 IFLA_IFNAME = 3
 IFLA_OPERSTATE = 16
 IFLA_CARRIER = 33
@@ -463,6 +464,7 @@ def link_msg(
     flags: int,
     *,
     ifname: str | None = None,
+    address: str | bytes | None = None,
     operstate: int | None = None,
     carrier: int | None = None,
     carrier_changes: int | None = None,
@@ -479,6 +481,8 @@ def link_msg(
     attrs = b""
     if ifname is not None:
         attrs += rtattr(IFLA_IFNAME, ifname.encode() + b"\0", **e)
+    if address is not None:  # a MAC string, or raw bytes of any length
+        attrs += rtattr(IFLA_ADDRESS, address if isinstance(address, bytes) else mac_bytes(address), **e)
     if mtu is not None:
         attrs += rtattr(IFLA_MTU, struct.pack(">I" if big_endian else "<I", mtu), **e)
     if operstate is not None:

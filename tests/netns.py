@@ -147,23 +147,27 @@ class Lab:
         b: Namespace,
         b_name: str,
         *,
-        same_ifindex: bool = False,
+        same_ifindex: bool | None = None,
         a_mac: str | None = None,
         b_mac: str | None = None,
         up: bool = True,
     ) -> int | None:
         """A veth pair a_name@a <-> b_name@b. Returns the shared ifindex when asked for one.
 
-        same_ifindex: both ends get the same ifindex. The kernel treats a carrier change as
-        urgent when a device's ifindex differs from its iflink (the peer's index), so only
-        with equal indexes are carrier events rate-limited and coalesced by linkwatch the
-        way they are on a physical NIC.
+        same_ifindex: True, both ends get the same ifindex. The kernel treats a carrier
+        change as urgent when a device's ifindex differs from its iflink (the peer's index),
+        so only with equal indexes are carrier events rate-limited and coalesced by linkwatch
+        the way they are on a physical NIC. False: different indexes (a's, then a's + 1), so
+        every carrier change is notified. None: the kernel's choice; ifindexes are allocated
+        per namespace, so in two fresh namespaces that is the same index (2) on both ends.
         """
         a_opts, b_opts, index = [], [], None
-        if same_ifindex:
+        if same_ifindex is not None:
             used = set(a.ifindexes().values()) | set(b.ifindexes().values())
             index = max(used, default=1) + 1
-            a_opts, b_opts = ["index", str(index)], ["index", str(index)]
+            a_opts, b_opts = ["index", str(index)], ["index", str(index if same_ifindex else index + 1)]
+            if not same_ifindex:
+                index = None
         if a_mac:
             a_opts += ["address", a_mac]
         if b_mac:

@@ -103,6 +103,11 @@ REPLAY_EXAMPLE = """examples:
   tcpdump -i eth0 -w live.pcap & flapwatch replay --follow live.pcap
 """
 
+AGENT_EXAMPLE = """examples:
+  flapwatch agent -i swp1 -i swp2 --metrics 127.0.0.1:9477 --events /var/log/flapwatch.jsonl
+  flapwatch agent -i eth0 --record /var/tmp/eth0.pcapng --events -   # then: flapwatch replay /var/tmp/eth0.pcapng
+"""
+
 FAIL_ON = ("flap", "hidden", "storm", "risk")
 
 
@@ -234,6 +239,26 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     r.set_defaults(func=cmd_replay)
+
+    from .agent import cmd_agent
+
+    g = sub.add_parser(
+        "agent",
+        help="live: detect on interfaces and netlink; Prometheus metrics, JSON events, recording",
+        description="Run the detection engine live on interfaces (AF_PACKET) and netlink link messages.",
+        epilog=AGENT_EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    g.add_argument("-i", "--interface", action="append", required=True, metavar="IFACE",
+                   help="capture PFC/PAUSE/LLDP on this interface (repeatable)")
+    g.add_argument("--metrics", metavar="HOST:PORT", help="serve Prometheus metrics here")
+    g.add_argument("--events", metavar="FILE", help="append detections as JSON lines to FILE ('-': stdout)")
+    g.add_argument("--record", metavar="FILE.pcapng", help="record every consumed frame (replayable)")
+    g.add_argument("--config", metavar="FILE", help="TOML configuration")
+    g.add_argument("--no-netlink", action="store_true", help="do not listen to netlink link messages")
+    g.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    g.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    g.set_defaults(func=cmd_agent)
     return parser
 
 

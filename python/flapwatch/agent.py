@@ -1,0 +1,224 @@
+"""flapwatch.Agent: the live engine from Python (the C++ LiveAgent reads and tracks on
+its own threads; Python polls for new detections), and the `flapwatch agent` command:
+Prometheus metrics, JSON lines of detections, and a pcapng recording that replays to
+the same detections."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from . import schema
+from .analysis import Analysis
+from .capture import Table
+from .config import Config
+
+DETECTION_KINDS = ("flaps", "policy_events", "pfc_storms", "pause_stats", "lldp_events")
+
+
+@dataclass
+class Detection:
+    kind: str  # the table: flaps, policy_events, pfc_storms, pause_stats, lldp_events
+    row: dict  # its columns, strings decoded
+
+    def to_json(self) -> str:
+        return json.dumps({"type": self.kind, **self.row}, separators=(",", ":"))
+
+
+def _decode(table: str, columns: dict, strings: list[str]) -> list[dict]:
+    kinds = dict(schema.DETECTION_TABLES[table])
+    names = list(columns)
+    cols = []
+    for name in names:
+        values = columns[name].tolist()
+        if kinds.get(name) == schema.STRING:
+            values = [strings[i] if i >= 0 else None for i in values]
+        cols.append(values)
+    return [dict(zip(names, v)) for v in zip(*cols)]
+
+
+class Agent:
+    """The live detection engine on some interfaces (and netlink link messages).
+
+        with flapwatch.Agent(["eth0"], on_detection=print) as agent:
+            for detection in agent:      # blocks; ends when the agent stops
+                ...
+
+    ``record``: write every consumed frame and netlink message to this pcapng.
+    Must run where the interfaces are (e.g. inside their network namespace), as root.
+    """
+
+    def __init__(
+        self,
+        interfaces: list[str],
+        config: Config | dict | str | os.PathLike | None = None,
+        *,
+        on_detection: Callable[[Detection], None] | None = None,
+        record: str | os.PathLike | None = None,
+        netlink: bool = True,
+        ring_capacity: int = 1 << 16,
+        poll_s: float = 0.05,
+    ):
+        from . import _core
+
+        if config is None:
+            config = Config()
+        elif isinstance(config, dict):
+            config = Config.from_dict(config)
+        elif isinstance(config, (str, os.PathLike)):
+            config = Config.from_toml(config)
+        self.config = config
+        self.interfaces = list(interfaces)
+        self.on_detection = on_detection
+        self.poll_s = poll_s
+        self._strings: list[str] = []
+        self._core = _core.LiveAgent(config.to_core(), self.interfaces, netlink, os.fspath(record or ""), ring_capacity)
+        self._started = self._stopped = False
+        self.final: Analysis | None = None
+
+    # lifecycle
+    def start(self) -> "Agent":
+        if not self._started:
+            self._core.start()
+            self._started = True
+        return self
+
+    def stop(self) -> Analysis:
+        """Stops the threads, flushes and closes the recording; returns every detection."""
+        if self._stopped:
+            return self.final
+        self._stopped = True
+        pending = self._core.new_rows()
+        self._core.stop()
+        final = self._core.new_rows()  # what finishing flushed (ports, pending clears)
+        self._deliver(pending)
+        self._deliver(final)
+        return self.final
+
+    def __enter__(self) -> "Agent":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # detections
+    def _refresh_strings(self) -> list[str]:
+        self._strings += self._core.strings_from(len(self._strings))
+        return self._strings
+
+    def _deliver(self, rows: dict) -> list[Detection]:
+        strings = self._refresh_strings()
+        out = []
+        for kind in DETECTION_KINDS:
+            for row in _decode(kind, rows[kind], strings):
+                d = Detection(kind, row)
+                out.append(d)
+                if self.on_detection:
+                    self.on_detection(d)
+        self._accumulate(rows)
+        return out
+
+    def _accumulate(self, rows: dict) -> None:
+        """Keeps every row (for `stop()`'s Analysis, and for replay comparisons)."""
+        import numpy as np
+
+        if not hasattr(self, "_all"):
+            self._all = {name: {c: [] for c, _ in cols} for name, cols in schema.DETECTION_TABLES.items()}
+        for name in schema.DETECTION_TABLES:
+            for c, values in rows[name].items():
+                self._all[name][c].append(values)
+        if self._stopped:
+            tables = {}
+            for name, cols in self._all.items():
+                dtype = dict(schema.DETECTION_TABLES[name])
+                tables[name] = Table(name, {c: (np.concatenate(v) if v else np.array([], schema.dtype_of(dtype[c])))
+                                            for c, v in cols.items()}, self._strings)
+            self.final = Analysis(paths=[], tables=tables, strings=self._strings, counts={}, config=self.config)
+
+    def poll(self, timeout: float | None = None) -> list[Detection]:
+        """New detections since the last poll; waits up to `timeout` seconds for one."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            found = self._deliver(self._core.new_rows())
+            if found or (deadline is not None and time.monotonic() >= deadline) or self._stopped:
+                return found
+            time.sleep(self.poll_s)
+
+    def __iter__(self) -> Iterator[Detection]:
+        while not self._stopped:
+            yield from self.poll(timeout=self.poll_s * 4)
+
+    def ports(self) -> list[dict]:
+        """The per-port table now (flaps, hidden flaps, down time, oper state, neighbor...)."""
+        return _decode("ports", self._core.ports(), self._refresh_strings())
+
+    @property
+    def stats(self) -> dict:
+        return self._core.stats()
+
+
+# --------------------------------------------------------------------------- command
+
+
+def _metrics_server(spec: str, collector) -> None:
+    from prometheus_client import start_http_server
+    from prometheus_client.core import REGISTRY
+
+    host, _, port = spec.rpartition(":")
+    REGISTRY.register(collector)
+    start_http_server(int(port), addr=host or "0.0.0.0")
+
+
+def cmd_agent(args) -> int:
+    from .metrics import AgentCollector
+
+    cfg = Config.from_toml(args.config) if args.config else Config()
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    events = None
+    if args.events == "-":
+        events = sys.stdout
+    elif args.events:
+        events = open(args.events, "a", buffering=1)
+    collector = None
+
+    def handle(d: Detection) -> None:  # every detection, also those stop() flushes
+        collector.observe(d)
+        if events:
+            events.write(d.to_json() + "\n")
+
+    agent = Agent(args.interface, cfg, record=args.record, netlink=not args.no_netlink, on_detection=handle)
+    collector = AgentCollector(agent)
+    if args.metrics:
+        _metrics_server(args.metrics, collector)
+    agent.start()
+    deadline = time.monotonic() + args.duration if args.duration else None
+    try:
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            agent.poll(timeout=0.2)
+            collector.refresh()
+            for notice in agent.stats.get("notices", [])[len(collector.notices):]:
+                collector.notices.append(notice)
+                print(f"flapwatch agent: {notice}", file=sys.stderr)
+    finally:
+        agent.stop()
+        if events:
+            events.flush()
+            if events is not sys.stdout:
+                events.close()
+    stats = agent.stats
+    print(f"flapwatch agent: stopped; {stats['frames']} frames, {stats['records']} records, "
+          f"{stats['ring_dropped']} dropped in the ring, {stats['kernel_drops']} dropped by the kernel",
+          file=sys.stderr)
+    return 0
