@@ -143,7 +143,7 @@ void LiveAgent::tracker_loop() {
       }
       int64_t now = realtime_ns();
       if (now - last_tick >= opts_.tick_ns) {
-        engine_.tick(now);
+        engine_.tick(now - opts_.tick_lag_ns);
         last_tick = now;
       }
     }

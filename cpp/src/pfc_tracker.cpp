@@ -174,6 +174,14 @@ void PfcTracker::advance(int64_t now) {
       if (p.frames == 0) continue;
       auto id = static_cast<int32_t>(port);
       if (p.active && now > p.end) close_interval(id, slot, p);
+      if (p.active && now > p.start_acc) {  // account the pause so far: windows fill live
+        add_paused(id, slot, p, p.start_acc, now);
+        p.start_acc = now;
+      }
+      if (p.window >= 0 && now >= (p.window + 1) * cfg_.window_ns) {  // a window over: report it now
+        flush_window(id, slot, p);
+        p.window = -1;
+      }
       maybe_trip(id, slot, p, now);
       if (!p.active && p.run_start >= 0 && now - p.run_end > merge_gap_ns_) finish_run(id, slot, p);
       if (p.storm && !p.active && p.run_start < 0 && now - p.storm_end >= cfg_.restoration_ns) emit_storm(id, slot, p);

@@ -33,6 +33,10 @@ struct LiveOptions {
   size_t ring_capacity = 1 << 16;
   std::string record_path;  // write every consumed frame here (pcapng); empty: no recording
   int64_t tick_ns = 100'000'000;  // how often time passes for the trackers without records
+  // Ticks run this far behind the clock: a frame already on the wire but still in a
+  // kernel block (retired after 10 ms) or in the ring must reach the trackers before
+  // time passes over it, or live and replay would differ (a pause seen as over early).
+  int64_t tick_lag_ns = 250'000'000;
 };
 
 struct LiveStats {
