@@ -12,6 +12,15 @@ int64_t CaptureFile::read(RecordBatch& out, int64_t max_frames) {
   Frame f;
   DecodeError err;
   BatchSink sink(out);
+  // PFC and PAUSE are the kinds that come by the million: size their columns for the
+  // most frames this read can give (a minimal record is ~76 bytes). Reserving costs
+  // address space, not memory: pages the rows never reach are never touched, and the
+  // columns never reallocate (no copy, no second round of page faults).
+  size_t expect = max_frames > 0 ? static_cast<size_t>(max_frames) : reader_.file_size() / 76 + 1024;
+  if (!done_) {
+    out.pfc.reserve(expect);
+    out.pause.reserve(expect);
+  }
   while ((max_frames <= 0 || n < max_frames)) {
     if (done_ || !reader_.next(f)) {
       done_ = true;

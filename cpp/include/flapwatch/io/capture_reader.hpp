@@ -40,6 +40,8 @@ class CaptureReader {
   bool is_pcapng() const { return pcapng_; }
   bool compressed() const { return in_.compressed(); }
   uint64_t offset() const { return in_.offset(); }
+  // The file's size on disk (compressed size for gzip), for sizing output up front.
+  uint64_t file_size() const { return file_size_; }
 
   // The port name of a file without interface names: its file name without
   // .gz and then .pcapng/.pcap/.cap.
@@ -81,6 +83,7 @@ class CaptureReader {
   std::vector<Interface> ifaces_;
   int sections_ = 0;
   std::string stem_;
+  uint64_t file_size_ = 0;
 };
 
 }  // namespace flapwatch
