@@ -116,7 +116,7 @@ def test_python_agent_api_and_vanishing_interface(tmp_path):
     code = """
 import json, subprocess, sys, time, flapwatch
 seen = []
-with flapwatch.Agent(["eth0", "eth1"], on_detection=seen.append) as agent:
+with flapwatch.Agent(["eth0", "eth1"], on_detection=seen.append, keep=True) as agent:
     time.sleep(0.3)
     subprocess.run(["ip", "link", "set", "eth0", "down"], check=True); time.sleep(0.05)
     subprocess.run(["ip", "link", "set", "eth0", "up"], check=True)

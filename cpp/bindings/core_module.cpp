@@ -205,10 +205,12 @@ class PyLiveAgent {
     py::gil_scoped_release release;
     agent_.stop();
   }
+  // Hands the rows over and drops them from the engine: memory stays flat however
+  // long the agent runs.
   py::dict new_rows() {
     return agent_.with_engine([&](Engine& e) {
-      py::dict out = rows_since(e.detections(), seen_);
-      e.detections().for_each_table([&](const char* name, auto& t) { seen_[name] = t.size(); });
+      py::dict out = rows_since(e.detections(), {});
+      e.clear_detections();
       return out;
     });
   }
@@ -234,7 +236,6 @@ class PyLiveAgent {
   std::vector<std::string> strings_from(size_t start) { return agent_.strings().snapshot_from(start); }
 
   LiveAgent agent_;
-  std::map<std::string, size_t> seen_;
 };
 
 }  // namespace

@@ -92,8 +92,9 @@ void AfPacketSource::release_block() {
 uint64_t AfPacketSource::kernel_drops() {
   tpacket_stats_v3 st{};
   socklen_t len = sizeof st;
-  if (getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) drops_ += st.tp_drops;  // read resets
-  return drops_;
+  // The kernel resets its counter on every read: add what it had, atomically.
+  if (getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) return drops_.fetch_add(st.tp_drops) + st.tp_drops;
+  return drops_.load();
 }
 
 bool AfPacketSource::alive() {

@@ -42,6 +42,11 @@ void Engine::tick(int64_t now) {
   if (callback_) notify_new_rows();
 }
 
+void Engine::clear_detections() {
+  out_.for_each_table([](const char*, auto& t) { t.clear(); });
+  for (auto& n : seen_rows_) n = 0;
+}
+
 PortTable Engine::port_snapshot() const {
   PortTable t;
   build_ports_table(t);

@@ -51,7 +51,9 @@ class Agent:
                 ...
 
     ``record``: write every consumed frame and netlink message to this pcapng.
-    Must run where the interfaces are (e.g. inside their network namespace), as root.
+    ``keep``: keep every detection for ``stop()``'s Analysis (``agent.final``); off by
+    default, so a long-running agent's memory stays flat (detections are handed out and
+    dropped). Must run where the interfaces are (e.g. inside their network namespace), as root.
     """
 
     def __init__(
@@ -64,6 +66,7 @@ class Agent:
         netlink: bool = True,
         ring_capacity: int = 1 << 16,
         poll_s: float = 0.05,
+        keep: bool = False,
     ):
         from . import _core
 
@@ -77,6 +80,7 @@ class Agent:
         self.interfaces = list(interfaces)
         self.on_detection = on_detection
         self.poll_s = poll_s
+        self.keep = keep
         self._strings: list[str] = []
         self._core = _core.LiveAgent(config.to_core(), self.interfaces, netlink, os.fspath(record or ""), ring_capacity)
         self._started = self._stopped = False
@@ -125,14 +129,17 @@ class Agent:
         return out
 
     def _accumulate(self, rows: dict) -> None:
-        """Keeps every row (for `stop()`'s Analysis, and for replay comparisons)."""
+        """With ``keep``: every row, for `stop()`'s Analysis (and replay comparisons)."""
         import numpy as np
 
+        if not self.keep:
+            return
         if not hasattr(self, "_all"):
             self._all = {name: {c: [] for c, _ in cols} for name, cols in schema.DETECTION_TABLES.items()}
         for name in schema.DETECTION_TABLES:
             for c, values in rows[name].items():
-                self._all[name][c].append(values)
+                if len(values):  # an idle poll adds nothing
+                    self._all[name][c].append(values)
         if self._stopped:
             tables = {}
             for name, cols in self._all.items():

@@ -37,6 +37,9 @@ class Engine {
   void tick(int64_t now);
   // The per-port table as of now, without finishing (live metrics).
   PortTable port_snapshot() const;
+  // Live: drops the detection rows already handed out, so a long-running agent's
+  // memory stays flat (the trackers' state is kept).
+  void clear_detections();
 
   Detections& detections() { return out_; }
   const std::vector<std::string>& warnings() const { return warnings_; }

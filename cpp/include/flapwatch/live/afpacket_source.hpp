@@ -5,6 +5,7 @@
 // put the tag back so frames decode (and record) as they were on the wire.
 // Timestamps are the kernel's receive time, in ns.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -55,7 +56,7 @@ class AfPacketSource {
   size_t ring_size_ = 0;
   uint32_t block_size_, blocks_, current_ = 0;
   int64_t index_ = 0;
-  uint64_t drops_ = 0;
+  std::atomic<uint64_t> drops_{0};  // stats() may be called from any thread
   std::vector<uint8_t> scratch_;  // a frame with its VLAN tag put back
 };
 

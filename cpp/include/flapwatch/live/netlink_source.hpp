@@ -6,6 +6,7 @@
 // Netlink has no kernel receive timestamp (SO_TIMESTAMPNS is not delivered on
 // netlink sockets): the time is taken right after recv().
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,7 +37,7 @@ class NetlinkSource {
   }
   // Times the kernel dropped messages because our socket buffer was full (ENOBUFS);
   // each is followed by a fresh dump so the counters resynchronise.
-  uint64_t overruns() const { return overruns_; }
+  uint64_t overruns() const { return overruns_.load(); }
   void request_dump();
 
  private:
@@ -46,7 +47,7 @@ class NetlinkSource {
   int32_t port_;
   int64_t index_ = 0;
   uint32_t seq_ = 1;
-  uint64_t overruns_ = 0;
+  std::atomic<uint64_t> overruns_{0};  // read by stats() on other threads
   std::vector<uint8_t> buf_;
 };
 
