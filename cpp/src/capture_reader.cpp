@@ -106,20 +106,27 @@ bool CaptureReader::next_pcap(Frame& f) {
   return true;
 }
 
-int64_t CaptureReader::to_ns(const Interface& i, uint64_t units) const {
+// Timestamps outside ±2^62 ns (years 1824..2116) are not real captures; bounding them
+// here keeps every later sum and difference of times (pause ends, gaps, durations)
+// inside int64.
+constexpr __int128 kMaxAbsTs = __int128(1) << 62;
+
+int64_t CaptureReader::to_ns(const Interface& i, uint64_t units, uint64_t off) const {
   static constexpr int64_t pow10[] = {1,         10,         100,         1000,         10000,        100000,
                                       1000000,   10000000,   100000000,   1000000000,   10000000000,  100000000000,
                                       1000000000000, 10000000000000, 100000000000000, 1000000000000000,
                                       10000000000000000, 100000000000000000, 1000000000000000000};
-  int64_t ns;
+  __int128 ns;  // wide enough for any units x resolution + offset: checked, never wrapped
   if (i.tsres_pow2) {
-    ns = static_cast<int64_t>((static_cast<unsigned __int128>(units) * 1000000000u) >> i.tsres_exp);
+    ns = static_cast<__int128>((static_cast<unsigned __int128>(units) * 1000000000u) >> i.tsres_exp);
   } else if (i.tsres_exp <= 9) {
-    ns = static_cast<int64_t>(units * static_cast<uint64_t>(pow10[9 - i.tsres_exp]));
+    ns = static_cast<__int128>(units) * pow10[9 - i.tsres_exp];
   } else {
-    ns = static_cast<int64_t>(units / static_cast<uint64_t>(pow10[i.tsres_exp - 9]));
+    ns = static_cast<__int128>(units / static_cast<uint64_t>(pow10[i.tsres_exp - 9]));
   }
-  return ns + i.tsoffset_s * 1000000000;
+  ns += static_cast<__int128>(i.tsoffset_s) * 1000000000;
+  if (ns > kMaxAbsTs || ns < -kMaxAbsTs) fail(off, "timestamp out of range (if_tsresol/if_tsoffset)");
+  return static_cast<int64_t>(ns);
 }
 
 void CaptureReader::read_section_header(uint32_t len) {
@@ -132,6 +139,8 @@ void CaptureReader::read_section_header(uint32_t len) {
 
 void CaptureReader::read_interface(const uint8_t* b, uint32_t len, uint64_t off) {
   if (len < 20) fail(off + 4, "interface description block too short (" + std::to_string(len) + " bytes)");
+  if (++interfaces_seen_ > kMaxInterfaces)
+    fail(off, "more than " + std::to_string(kMaxInterfaces) + " interface description blocks");
   Interface i{};
   i.linktype = bytes::load<uint16_t>(b + 8, swap_);
   i.snaplen = bytes::load<uint32_t>(b + 12, swap_);
@@ -224,7 +233,7 @@ bool CaptureReader::next_pcapng(Frame& f) {
       if (iface >= ifaces_.size())
         fail(off + 8, "packet block names interface " + std::to_string(iface) + ", but the section has " +
                           std::to_string(ifaces_.size()));
-      f.ts_ns = last_ts_ = to_ns(ifaces_[iface], units);
+      f.ts_ns = last_ts_ = to_ns(ifaces_[iface], units, off + 12);
     } else if (type == kSpb) {
       if (len < 16) fail(off + 4, "simple packet block too short");
       if (ifaces_.empty()) fail(off, "simple packet block before any interface description");

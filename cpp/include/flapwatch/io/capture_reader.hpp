@@ -23,6 +23,9 @@ class CaptureReader {
   // Bounds on what a hostile file can make us buffer.
   static constexpr uint32_t kMaxCaplen = 16u << 20;
   static constexpr uint32_t kMaxBlock = 64u << 20;
+  // Interfaces a file may describe (over all its sections): each one costs a port
+  // name, so a flood of tiny IDBs must not grow memory with the file.
+  static constexpr uint32_t kMaxInterfaces = 65536;
 
   CaptureReader(const std::string& path, StringTable& strings, bool strict);
 
@@ -61,7 +64,7 @@ class CaptureReader {
   bool next_pcapng(Frame& f);
   void read_section_header(uint32_t len);
   void read_interface(const uint8_t* b, uint32_t len, uint64_t off);
-  int64_t to_ns(const Interface& i, uint64_t units) const;
+  int64_t to_ns(const Interface& i, uint64_t units, uint64_t off) const;
   bool end_truncated(uint64_t off, const std::string& reason);
   [[noreturn]] void fail(uint64_t off, const std::string& reason) const;
 
@@ -82,6 +85,7 @@ class CaptureReader {
   // pcapng
   std::vector<Interface> ifaces_;
   int sections_ = 0;
+  uint32_t interfaces_seen_ = 0;
   std::string stem_;
   uint64_t file_size_ = 0;
 };
