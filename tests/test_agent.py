@@ -95,6 +95,7 @@ def test_agent_cli_live_metrics_events_and_record(tmp_path):
     assert _metric(metrics, "flapwatch_pfc_pause_seconds_total", port="eth0", priority="3") > 0.1
     assert _metric(metrics, "flapwatch_lldp_neighbor_info", port="eth0", system_name="leaf1") == 1
     assert _metric(metrics, "flapwatch_ring_dropped_total", port="all") == 0
+    assert 0.0 <= _metric(metrics, "flapwatch_port_risk", port="eth0") <= 1.0
     # the recording replays to the same detections
     rec = flapwatch.read_capture(record)  # closed cleanly: no truncation warning
     assert not rec.warnings and rec.counts["pfc"] >= 3000 and rec.counts["link"] >= 4

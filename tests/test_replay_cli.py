@@ -56,6 +56,12 @@ def test_json_round_trips_into_pandas(tmp_path):
     assert host["flaps"] == 6 and host["pfc_storms"] == 1 and host["longest_down_ns"] > 2_000_000_000
     flaps = pd.DataFrame(data["flaps"])
     assert flaps["duration_ns"].max() == host["longest_down_ns"]
+    # what the capture script drove: a micro-flap, an oscillation (partly hidden), an outage after a storm
+    assert set(host["signatures"].split(",")) == {"micro-flap", "single", "oscillation", "hidden", "pfc-linked"}
+    episodes = pd.DataFrame(data["episodes"])
+    assert [sorted(l) for l in episodes["labels"]] == [["micro-flap", "single"], ["hidden", "oscillation"],
+                                                       ["pfc-linked", "single"]]
+    assert 0.0 <= host["risk"] <= 1.0
     assert data["counts"]["pfc"] == 129 and data["files"] == [str(LAB)]
 
 

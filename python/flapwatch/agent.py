@@ -198,10 +198,16 @@ def cmd_agent(args) -> int:
         events = sys.stdout
     elif args.events:
         events = open(args.events, "a", buffering=1)
+    from .risk import RiskModel, event_from_detection
+
     collector = None
+    risk = RiskModel()  # the same model replay scores with
 
     def handle(d: Detection) -> None:  # every detection, also those stop() flushes
         collector.observe(d)
+        event = event_from_detection(d.kind, d.row)
+        if event is not None:
+            risk.update(event)
         if events:
             events.write(d.to_json() + "\n")
 
@@ -214,6 +220,8 @@ def cmd_agent(args) -> int:
     try:
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
             agent.poll(timeout=0.2)
+            for port, score in risk.scores(time.time_ns()).items():
+                collector.set_risk(port, score)
             collector.refresh()
             for notice in agent.stats.get("notices", [])[len(collector.notices):]:
                 collector.notices.append(notice)

@@ -240,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     r.set_defaults(func=cmd_replay)
 
+    from .simulate import add_cli as add_simulate
+
+    add_simulate(sub)
+
     from .agent import cmd_agent
 
     g = sub.add_parser(

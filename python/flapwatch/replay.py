@@ -44,9 +44,10 @@ TABLES = ("ports", "episodes") + DETECTION_OUTPUT_TABLES
 @dataclass
 class ReplayResult:
     analysis: Analysis
-    episodes: list[dict] = field(default_factory=list)
-    risk: dict[str, float] = field(default_factory=dict)
-    signatures: dict[str, list[str]] = field(default_factory=dict)
+    episodes: list[dict] = field(default_factory=list)  # Episodes.to_records(): labels and evidence
+    risk: dict[str, float] = field(default_factory=dict)  # per port: the score at the end
+    signatures: dict[str, list[str]] = field(default_factory=dict)  # per port: every label of its episodes
+    risk_curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # per port: (ts_ns, score)
 
     def rows(self, table: str) -> list[dict]:
         if table == "ports":
@@ -58,7 +59,23 @@ class ReplayResult:
 
 def build_result(analysis: Analysis) -> ReplayResult:
     """The analysis plus what Python adds: episodes with their signatures, and risk."""
-    return ReplayResult(analysis)
+    from .risk import score_analysis
+    from .signatures import LABELS, classify
+
+    episodes = classify(analysis)
+    records = episodes.to_records()
+    signatures: dict[str, list[str]] = {}
+    for e in records:
+        have = signatures.setdefault(e["port"], [])
+        have += [label for label in e["labels"] if label not in have]
+    for port, labels in signatures.items():
+        labels.sort(key=LABELS.index)
+    timeline = score_analysis(analysis, end_ns=analysis.last_ns if analysis.last_ns >= 0 else None)
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for t, port, s in zip(timeline.ts_ns.tolist(), timeline.port, timeline.score.tolist()):
+        curves.setdefault(port, []).append((t, s))
+    risk = {port: points[-1][1] for port, points in curves.items()}
+    return ReplayResult(analysis, records, risk, signatures, curves)
 
 
 def table_rows(analysis: Analysis, table: str) -> list[dict]:
@@ -263,11 +280,13 @@ def write_text(result: ReplayResult, out, style: Style) -> None:
     if result.episodes:
         print("\nEpisodes", file=out)
         for e in result.episodes:
+            period = f", period {duration(e['period_ns'])}" if e.get("period_ns") else ""
             head = (f"{e['port']}  {iso_us(e['start_ns'])} .. {iso_us(e['end_ns'])}  {e['flaps']} flap(s): "
-                    f"{', '.join(e['labels'])}")
+                    f"{', '.join(e['labels'])}{period}")
             print(style.bold(head), file=out)
-            for ev in e.get("evidence", []):
-                print(f"    {ev['label']}: {ev['rule']} (confidence {ev['confidence']:.2f})", file=out)
+            for label, ev in e.get("evidence", {}).items():
+                features = ", ".join(f"{k}={v}" for k, v in ev["features"].items())
+                print(f"    {label} ({ev['confidence']:.2f}): {ev['rule']}  [{features}]", file=out)
     flaps = table_rows(a, "flaps")
     if flaps:
         print("\nFlaps", file=out)

@@ -1,0 +1,137 @@
+"""RiskModel: one incremental model for replay and the live agent; its score over simulated
+degrading ports and stable fleets."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import flapwatch
+from conftest import CAPTURES
+from flapwatch import risk, simulate
+
+S = 1_000_000_000
+MS = 1_000_000
+T0 = 1_800_000_000 * S
+
+
+def flap(t_s: float, port: str = "leaf1:swp3", duration_ms: float = 4.0, hidden: int = 0) -> dict:
+    return {"kind": "flap", "ts_ns": T0 + int(t_s * S), "port": port, "duration_ns": int(duration_ms * MS),
+            "hidden": hidden}
+
+
+def test_accelerating_micro_flaps_raise_the_score_before_an_outage():
+    model = risk.RiskModel()
+    assert model.score("leaf1:swp3", T0).score < 0.1  # nothing known
+    t, gap, scores = 0.0, 30.0, []
+    for _ in range(7):
+        model.update(flap(t))
+        scores.append(model.score("leaf1:swp3", T0 + int((t + 1) * S)).score)
+        t += gap
+        gap *= 0.7
+    assert scores[0] < 0.5  # one micro-flap says little
+    assert scores[-1] >= 0.5 and scores[-1] > scores[1]
+    s = model.score("leaf1:swp3", T0 + int(t * S))
+    assert s.features["speeding_up"] > 0 and s.features["micro_flaps"] > 1
+
+
+def test_an_isolated_flap_and_an_ended_episode_stay_low():
+    model = risk.RiskModel()
+    model.update(flap(0, duration_ms=300))
+    assert model.score("leaf1:swp3", T0 + S).score < 0.5
+    for k in range(10):  # an oscillation at 2 s ...
+        model.update(flap(10 + 2 * k, duration_ms=50))
+    assert model.score("leaf1:swp3", T0 + 29 * S).score >= 0.5
+    assert model.score("leaf1:swp3", T0 + 200 * S).score < 0.2  # ... long over
+
+
+def test_contributions_explain_the_score():
+    model = risk.RiskModel()
+    for t in (0, 20, 35, 45):
+        model.update(flap(t))
+    s = model.score("leaf1:swp3", T0 + 46 * S)
+    z = model.cfg.intercept + sum(s.contributions.values())
+    assert s.score == pytest.approx(1 / (1 + math.exp(-z)))
+    assert set(s.features) == set(risk.FEATURES)
+
+
+def test_lldp_gaps_count_missed_lldpdus():
+    model = risk.RiskModel()
+    for k in range(5):
+        model.update({"kind": "lldp_rx", "ts_ns": T0 + k * 30 * S, "port": "p"})
+    assert model.score("p", T0 + 121 * S).features["lldp_missed"] == 0
+    model.update({"kind": "lldp_rx", "ts_ns": T0 + 210 * S, "port": "p"})  # two LLDPDUs lost
+    f = model.score("p", T0 + 211 * S).features
+    assert f["lldp_missed"] == pytest.approx(math.log1p(2), rel=0.01)
+    assert model.score("p", T0 + 300 * S).features["lldp_gap"] > 1  # silent again, longer than 1.5 intervals
+
+
+def test_pause_creep_is_seen():
+    model = risk.RiskModel()
+    for k in range(600):  # 10 minutes at 0.1 % duty, then 20 s at 8 %
+        model.update({"kind": "pause", "ts_ns": T0 + k * S, "port": "p", "duty": 0.001})
+    for k in range(600, 620):
+        model.update({"kind": "pause", "ts_ns": T0 + k * S, "port": "p", "duty": 0.08})
+    assert model.score("p", T0 + 620 * S).features["pfc_creep"] > math.log1p(3)
+
+
+def test_replay_is_the_incremental_model(tmp_path):
+    r = simulate.simulate("degrading", tmp_path / "d.pcapng", 11)
+    a = flapwatch.analyze(r.path, r.truth["config"])
+    timeline = risk.score_analysis(a, end_ns=r.truth["end_ns"])
+    events = risk.events_from_analysis(a, risk.lldp_receptions(a.paths))
+    model = risk.RiskModel()
+    checked = 0
+    for i, e in enumerate(events):
+        model.update(e)
+        if (i + 1 < len(events) and events[i + 1]["ts_ns"] == e["ts_ns"]) or i % 37:
+            continue
+        rows = np.flatnonzero(timeline.ts_ns == e["ts_ns"])
+        for j in rows:
+            assert model.score(timeline.port[j], e["ts_ns"]).score == pytest.approx(timeline.score[j], abs=1e-12)
+            checked += 1
+    assert checked > 20
+
+
+def test_lldp_receptions_leave_out_our_own_advertisements():
+    rx = risk.lldp_receptions([CAPTURES / "lab.pcapng"])
+    cap = flapwatch.read_capture(CAPTURES / "lab.pcapng")
+    names = cap.lldp.text("system_name")
+    from_leaf = [t for t, n, ttl in zip(cap.lldp["ts_ns"].tolist(), names, cap.lldp["ttl"].tolist()) if n == "leaf1" and ttl]
+    assert [t for t, _ in rx] == from_leaf  # gpu-host7's own LLDPDUs and the shutdowns are not receptions
+
+
+@pytest.mark.parametrize("seed", [11, 23])
+def test_degrading_port_is_flagged_before_its_outage(tmp_path, seed):
+    assert simulate.family_for_seed(seed) == "degrading"
+    r = simulate.simulate("degrading", tmp_path / "d.pcapng", seed)
+    a = flapwatch.analyze(r.path, r.truth["config"])
+    timeline = risk.score_analysis(a, end_ns=r.truth["end_ns"])
+    port, v = next((p, v) for p, v in r.truth["risk"].items() if "degrading_outage_ns" in v)
+    crossing = timeline.first_crossing(port)
+    assert crossing is not None and crossing < v["degrading_outage_ns"]
+    assert v["flaps"][0][0] < crossing  # warned by the precursors, not by chance before them
+
+
+@pytest.mark.parametrize("seed", [12, 24])
+def test_stable_fleet_stays_low(tmp_path, seed):
+    assert simulate.family_for_seed(seed) == "stable"
+    r = simulate.simulate("stable", tmp_path / "s.pcapng", seed)
+    timeline = risk.score_analysis(flapwatch.analyze(r.path, r.truth["config"]), end_ns=r.truth["end_ns"])
+    assert len(timeline.max_score()) >= 4 and max(timeline.max_score().values()) < 0.5
+
+
+def test_live_detections_feed_the_same_model():
+    """The agent hands out Detection(kind, row) with strings decoded: the same events."""
+    a = flapwatch.analyze(CAPTURES / "lab.pcapng")
+    live = []
+    for kind in ("flaps", "policy_events", "pfc_storms", "pause_stats", "lldp_events"):
+        rows = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in a.tables[kind].to_dict().items()}
+        for values in zip(*rows.values()):
+            e = risk.event_from_detection(kind, dict(zip(rows, values)))
+            if e is not None:
+                live.append(e)
+    live.sort(key=lambda e: e["ts_ns"])
+    assert live == risk.events_from_analysis(a) and {e["kind"] for e in live} == {"flap", "storm", "pause", "lldp_event"}
