@@ -2,6 +2,9 @@
 
 #include <zlib.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -14,9 +17,27 @@ BlockBuffer::BlockBuffer(const std::string& path) : path_(path) {
   gzFile gz = gzopen(path.c_str(), "rb");
   if (!gz) throw CaptureError(path, 0, std::string("cannot open: ") + std::strerror(errno ? errno : ENOMEM));
   gz_ = gz;
-  gzbuffer(gz, 1 << 20);  // zlib's input buffer, for the compressed case
-  cap_ = kBlock;
+  // Size the buffers to the file: a directory of thousands of small captures must not
+  // cost thousands of 4 MB blocks (refill grows the block for larger records).
+  struct stat st {};
+  size_t size = stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) : kBlock;
+  gzbuffer(gz, static_cast<unsigned>(std::clamp<size_t>(size, 8192, 1 << 20)));  // zlib's input buffer
+  cap_ = std::clamp<size_t>(size + 4096, 64 << 10, kBlock);
   buf_.reset(new uint8_t[cap_]);
+}
+
+void BlockBuffer::set_follow(bool on) {
+  follow_ = on;
+  if (on && eof_ && !gz_) {  // closed at its end: reopen where we stopped reading
+    gzFile gz = gzopen(path_.c_str(), "rb");
+    if (!gz) throw CaptureError(path_, base_ + end_, std::string("cannot reopen: ") + std::strerror(errno ? errno : ENOMEM));
+    if (gzseek(gz, static_cast<z_off_t>(base_ + end_), SEEK_SET) < 0) {
+      gzclose(gz);
+      throw CaptureError(path_, base_ + end_, "cannot seek to where the read stopped");
+    }
+    gz_ = gz;
+    eof_ = false;
+  }
 }
 
 BlockBuffer::~BlockBuffer() {
@@ -62,15 +83,27 @@ bool BlockBuffer::refill(size_t n) {
   end_ = have;
   while (end_ < n) {
     size_t got = read_some(buf_.get() + end_, cap_ - end_);
-    if (got == 0) {
+    end_ += got;
+    bool at_end = got == 0;
+    if (!at_end && !follow_ && end_ < cap_ && gzeof(static_cast<gzFile>(gz_))) {
+      // A short read reached the end of the file: one more read confirms it (and
+      // reports a cut gzip stream) so the file can be closed right away.
+      size_t more = read_some(buf_.get() + end_, cap_ - end_);
+      end_ += more;
+      at_end = more == 0;
+    }
+    if (at_end) {
       if (follow_) {
         gzclearerr(static_cast<gzFile>(gz_));  // zlib remembers EOF; forget it to read what comes next
       } else {
         eof_ = true;
+        // Done with the file: give back the descriptor and zlib's buffers now (the
+        // data stays in buf_), so readers parked at their end (MergedCaptures) hold none.
+        gzclose(static_cast<gzFile>(gz_));
+        gz_ = nullptr;
       }
       break;
     }
-    end_ += got;
   }
   return end_ >= n;
 }

@@ -15,9 +15,16 @@ bool link_is_up(const LinkRecord& r) {
   return r.carrier >= 0 ? r.carrier != 0 : (r.flags & kIffLowerUp) != 0;
 }
 
-// Counter delta, or -1 when either side is missing or the counter went backwards
-// (a re-created interface).
-int64_t delta(int64_t now, int64_t before) { return now < 0 || before < 0 || now < before ? -1 : now - before; }
+// More flaps between two messages than this is not a count of flaps but another
+// counter (an interface re-created under the same name, a garbled message): treated
+// like a counter that went backwards. It also bounds the work one message can cause.
+constexpr int64_t kMaxHiddenFlaps = 4096;
+
+// Counter delta, or -1 when either side is missing, the counter went backwards (a
+// re-created interface) or jumped implausibly far.
+int64_t delta(int64_t now, int64_t before) {
+  return now < 0 || before < 0 || now < before || now - before > kMaxHiddenFlaps ? -1 : now - before;
+}
 
 }  // namespace
 

@@ -29,7 +29,8 @@ class BlockBuffer {
   bool compressed() const { return compressed_; }
   // Follow mode: the end of the file is "no data yet" (another process is still
   // writing it), not the end of input; the next ensure() reads again.
-  void set_follow(bool on) { follow_ = on; }
+  // A file already closed at its end (see refill) is reopened at the same place.
+  void set_follow(bool on);
   // Set when a gzip stream ended early (the data before it is good).
   const std::string& input_warning() const { return input_warning_; }
 
