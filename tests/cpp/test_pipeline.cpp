@@ -1,0 +1,341 @@
+// run_pipeline over small pcaps the test writes itself: an Ethernet capture (LLDP,
+// a PFC storm, PAUSE, other and malformed frames) and a LINKTYPE_NETLINK capture
+// (RTM_NEWLINK messages: flaps, hidden flaps, an open outage). Checks the counts,
+// the detections, that ring size changes nothing but the wait counter, and that a
+// CaptureError in the reader thread reaches the caller.
+#include <doctest/doctest.h>
+
+#include <iomanip>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "flapwatch/decode/dispatch.hpp"
+#include "flapwatch/engine.hpp"
+#include "flapwatch/error.hpp"
+#include "flapwatch/io/merged_captures.hpp"
+#include "flapwatch/pipeline.hpp"
+#include "flapwatch/record_gate.hpp"
+#include "test_util.hpp"
+
+using namespace flapwatch;
+using fwtest::Bytes;
+
+namespace {
+
+constexpr int64_t T0 = 1'700'000'000 * kSec;
+constexpr uint64_t kNeighborMac = 0x02aa00000001, kPeerMac = 0x02bb00000002;
+
+// What the generated captures hold, for the checks.
+struct Expected {
+  int64_t pfc = 0, pause = 0, lldp = 0, link_frames = 0, link_msgs = 0, other = 0, malformed = 0;
+  // One port_info per port that has records: sw1 (the Ethernet file's stem), eth0,
+  // eth1 (netlink IFLA_IFNAME); not "nl", the netlink file's stem, which has none.
+  int64_t ports_announced = 3;
+  int64_t records() const { return pfc + pause + lldp + link_msgs + malformed + ports_announced; }
+};
+
+// sw1.pcap: Ethernet. LLDP (100G via MAU 77), then a PFC storm on priority 3
+// (65535 quanta every 50 µs for 400 ms: continuously paused), its XON, other
+// traffic, one malformed PFC frame and a few 802.3x PAUSE frames.
+void write_switch_capture(const std::string& path, Expected& e) {
+  fwtest::PcapWriter w(path, 1);
+  Bytes lldp = fwtest::ether(fwtest::kLldpDst, kNeighborMac, 0x88cc);
+  lldp.put(fwtest::lldp_payload(kNeighborMac, "Ethernet7", 120, "spine-1", 77));
+  w.frame(T0 + 500 * kMs, lldp);
+  ++e.lldp;
+  int64_t t = T0 + 1 * kSec;
+  for (int i = 0; i < 8000; ++i, t += 50'000) {
+    w.frame(t, fwtest::pfc_frame(kPeerMac, 0x08, {0, 0, 0, 0xffff}));
+    ++e.pfc;
+    if (i % 2000 == 0) {  // other traffic in between (IPv4)
+      Bytes ip = fwtest::ether(0x020000000099, kPeerMac, 0x0800);
+      ip.zeros(46);
+      w.frame(t + 1000, ip);
+      ++e.other;
+    }
+  }
+  w.frame(T0 + 1600 * kMs, fwtest::pfc_frame(kPeerMac, 0x08, {0, 0, 0, 0}));  // XON
+  ++e.pfc;
+  Bytes bad = fwtest::ether(fwtest::kPfcDst, kPeerMac, 0x8808);
+  bad.be16(0x0101).be16(0x08).be16(100);  // PFC cut short after one quantum
+  w.frame(T0 + 2 * kSec, bad);
+  ++e.malformed;
+  for (int i = 0; i < 3; ++i) {
+    Bytes pause = fwtest::ether(fwtest::kPfcDst, kPeerMac, 0x8808);
+    pause.be16(0x0001).be16(0x100).zeros(42);
+    w.frame(T0 + 3 * kSec + i * kMs, pause);
+    ++e.pause;
+  }
+}
+
+// nl.pcap: LINKTYPE_NETLINK. eth0 (ifindex 2) starts up, flaps 6 times (100 ms down,
+// one a second), then one frame carries two messages: eth0 still up but with its
+// down counter 2 higher (2 hidden flaps) and eth1's first message; eth1 goes down
+// at the end and stays down.
+void write_netlink_capture(const std::string& path, Expected& e) {
+  fwtest::PcapWriter w(path, 253);
+  auto frame = [&](int64_t t, std::initializer_list<Bytes> msgs) {
+    w.frame(t, fwtest::nl_frame(msgs));
+    ++e.link_frames;
+    e.link_msgs += static_cast<int64_t>(msgs.size());
+  };
+  frame(T0 + 100 * kMs, {fwtest::link_msg("eth0", 2, true, 1, 0)});
+  uint32_t up = 1, down = 0;
+  for (int k = 0; k < 6; ++k) {
+    int64_t t = T0 + (1 + k) * kSec + 5 * kMs;
+    frame(t, {fwtest::link_msg("eth0", 2, false, up, ++down)});
+    frame(t + 100 * kMs, {fwtest::link_msg("eth0", 2, true, ++up, down)});
+  }
+  down += 2;
+  up += 2;
+  frame(T0 + 8 * kSec, {fwtest::link_msg("eth0", 2, true, up, down), fwtest::link_msg("eth1", 3, true, 1, 0)});
+  frame(T0 + 9 * kSec, {fwtest::link_msg("eth1", 3, false, 1, 1)});
+}
+
+// Every detection column as text, so two runs compare in one CHECK.
+std::string dump(Detections& d, const StringTable& strings) {
+  std::ostringstream os;
+  os << std::setprecision(17);
+  d.for_each_table([&](const char* table, auto& t) {
+    os << table << " (" << t.size() << " rows)\n";
+    t.for_each_column([&](const char* column, auto& col) {
+      os << "  " << column << ":";
+      for (auto v : col) os << ' ' << +v;
+      os << '\n';
+    });
+  });
+  os << "strings:";
+  for (size_t i = 0; i < strings.size(); ++i) os << ' ' << strings[static_cast<int32_t>(i)];
+  return os.str();
+}
+
+struct Run {
+  PipelineResult result;
+  std::string detections;
+  StringTable strings;
+  Detections raw;
+};
+
+Run run(const std::vector<std::string>& paths, size_t ring, bool strict = false) {
+  Run r;
+  EngineConfig cfg;
+  Engine engine(cfg, r.strings);
+  PipelineOptions opts;
+  opts.ring_capacity = ring;
+  opts.strict = strict;
+  r.result = run_pipeline(paths, r.strings, engine, cfg, opts);
+  r.detections = dump(engine.detections(), r.strings);
+  r.raw = engine.detections();
+  return r;
+}
+
+int32_t find(const StringTable& s, const std::string& name) {
+  for (size_t i = 0; i < s.size(); ++i)
+    if (s[static_cast<int32_t>(i)] == name) return static_cast<int32_t>(i);
+  return -1;
+}
+
+struct Captures {
+  fwtest::ScratchDir dir;
+  std::vector<std::string> paths;
+  Expected e;
+  Captures() {
+    paths = {dir.file("sw1.pcap"), dir.file("nl.pcap")};
+    write_switch_capture(paths[0], e);
+    write_netlink_capture(paths[1], e);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("pipeline: counts and detections of the generated captures") {
+  Captures c;
+  Run r = run(c.paths, 1 << 16);
+  const Expected& e = c.e;
+  const auto& k = r.result.counts.by_kind;
+  CHECK(k[static_cast<int>(FrameKind::pfc)] == e.pfc);
+  CHECK(k[static_cast<int>(FrameKind::pause)] == e.pause);
+  CHECK(k[static_cast<int>(FrameKind::lldp)] == e.lldp);
+  CHECK(k[static_cast<int>(FrameKind::link)] == e.link_frames);
+  CHECK(k[static_cast<int>(FrameKind::other)] == e.other);
+  CHECK(k[static_cast<int>(FrameKind::malformed)] == e.malformed);
+  CHECK(r.result.records == e.records());
+  CHECK(r.result.ring_full_waits == 0);  // the ring holds every record: never full
+  CHECK(r.result.warnings.empty());      // the speed came from LLDP
+
+  const Detections& d = r.raw;
+  int32_t eth0 = find(r.strings, "eth0"), eth1 = find(r.strings, "eth1"), sw1 = find(r.strings, "sw1");
+  REQUIRE(eth0 >= 0);
+  REQUIRE(eth1 >= 0);
+  REQUIRE(sw1 >= 0);
+
+  // Flaps: 6 seen (100 ms each), 2 hidden, eth1 still down at the end.
+  int seen = 0, hidden = 0, open = 0;
+  for (size_t i = 0; i < d.flaps.size(); ++i) {
+    if (d.flaps.port[i] == eth0 && !d.flaps.hidden[i]) {
+      ++seen;
+      CHECK(d.flaps.duration_ns[i] == 100 * kMs);
+    } else if (d.flaps.port[i] == eth0) {
+      ++hidden;
+      CHECK(d.flaps.ts_ns[i] == T0 + 8 * kSec);
+    } else if (d.flaps.port[i] == eth1) {
+      ++open;
+      CHECK(d.flaps.up_ns[i] == -1);
+      CHECK(d.flaps.down_ns[i] == T0 + 9 * kSec);
+    }
+  }
+  CHECK(seen == 6);
+  CHECK(hidden == 2);
+  CHECK(open == 1);
+  CHECK(d.flaps.size() == 9);
+
+  // errdisable (5 flaps in 10 s) trips on eth0 at the 5th down.
+  bool tripped = false;
+  for (size_t i = 0; i < d.policy_events.size(); ++i)
+    if (d.policy_events.port[i] == eth0 && r.strings[d.policy_events.policy[i]] == "errdisable" &&
+        d.policy_events.event[i] == 1) {
+      tripped = true;
+      CHECK(d.policy_events.ts_ns[i] == T0 + 5 * kSec + 5 * kMs);
+    }
+  CHECK(tripped);
+
+  // One PFC storm on sw1, priority 3, from the first pause.
+  REQUIRE(d.pfc_storms.size() == 1);
+  CHECK(d.pfc_storms.port[0] == sw1);
+  CHECK(d.pfc_storms.priority[0] == 3);
+  CHECK(d.pfc_storms.start_ns[0] == T0 + 1 * kSec);
+  CHECK(d.pfc_storms.ts_ns[0] == T0 + 1 * kSec + 200 * kMs);
+
+  // The LLDP neighbor was added on sw1.
+  REQUIRE(d.lldp_events.size() >= 1);
+  CHECK(d.lldp_events.port[0] == sw1);
+  CHECK(d.lldp_events.event[0] == static_cast<uint8_t>(LldpEvent::added));
+  CHECK(r.strings[d.lldp_events.system_name[0]] == "spine-1");
+
+  // The per-port table: eth0 8 flaps (2 hidden), sw1 at 100G from LLDP.
+  for (size_t i = 0; i < d.ports.size(); ++i) {
+    if (d.ports.port[i] == eth0) {
+      CHECK(d.ports.flaps[i] == 8);
+      CHECK(d.ports.hidden_flaps[i] == 2);
+      CHECK(d.ports.down_ns_total[i] == 600 * kMs);
+      CHECK(d.ports.oper_up[i] == 1);
+    } else if (d.ports.port[i] == sw1) {
+      CHECK(d.ports.speed_bps[i] == 100'000'000'000);
+      CHECK(d.ports.pfc_frames[i] == e.pfc + e.pause);  // MAC control frames: PFC and PAUSE
+      CHECK(d.ports.storms[i] == 1);
+    } else if (d.ports.port[i] == eth1) {
+      CHECK(d.ports.oper_up[i] == 0);
+    }
+  }
+}
+
+TEST_CASE("pipeline: a capacity-2 ring gives the detections of a big one, and counts its waits") {
+  Captures c;
+  Run big = run(c.paths, 1 << 16);
+  CHECK(big.result.ring_full_waits == 0);
+  // With 2 slots the reader outruns the tracker within a few records; on a busy
+  // machine a run might still never find it full, so allow a few attempts.
+  int64_t waits = 0;
+  for (int attempt = 0; attempt < 5 && waits == 0; ++attempt) {
+    Run tiny = run(c.paths, 2);
+    CHECK(tiny.result.records == big.result.records);
+    CHECK(tiny.result.counts.by_kind == big.result.counts.by_kind);
+    CHECK(tiny.result.warnings == big.result.warnings);
+    CHECK(tiny.detections == big.detections);
+    waits = tiny.result.ring_full_waits;
+  }
+  MESSAGE("capacity 2: ring_full_waits = " << waits << " over " << big.result.records << " records");
+  CHECK(waits > 0);
+}
+
+TEST_CASE("pipeline: the same detections as a single-thread replay of the records") {
+  Captures c;
+  Run piped = run(c.paths, 16);
+
+  // The reader's loop without the ring: dispatcher -> RecordGate (port_info before a
+  // port's first record) -> straight into the engine.
+  StringTable strings;
+  EngineConfig cfg;
+  Engine engine(cfg, strings);
+  struct EngineSink final : RecordSink {
+    Engine& e;
+    explicit EngineSink(Engine& en) : e(en) {}
+    void on_record(const Record& r) override { e.on_record(r); }
+  } sink(engine);
+  RecordGate gate(sink, strings, cfg);
+  MergedCaptures source(c.paths, strings, false);
+  Dispatcher dispatcher(strings);
+  Frame f;
+  DecodeError err;
+  while (source.next(f)) dispatcher.dispatch(f, gate, err);
+  engine.finish();
+  CHECK(engine.records() == piped.result.records);
+  CHECK(dump(engine.detections(), strings) == piped.detections);
+}
+
+TEST_CASE("pipeline: a CaptureError in the reader thread is rethrown to the caller") {
+  fwtest::ScratchDir dir;
+
+  SUBCASE("strict: a malformed frame in the middle of the file") {
+    std::string path = dir.file("bad.pcap");
+    {
+      fwtest::PcapWriter w(path, 1);
+      for (int i = 0; i < 200; ++i) {
+        if (i == 150) {
+          Bytes bad = fwtest::ether(fwtest::kPfcDst, kPeerMac, 0x8808);
+          bad.be16(0x0101);  // opcode only
+          w.frame(T0 + i * kMs, bad);
+        } else {
+          w.frame(T0 + i * kMs, fwtest::pfc_frame(kPeerMac, 0x01, {1000}));
+        }
+      }
+    }
+    for (size_t ring : {size_t(2), size_t(1) << 14}) {
+      CAPTURE(ring);
+      bool caught = false;
+      try {
+        run({path}, ring, /*strict=*/true);
+      } catch (const CaptureError& ex) {
+        caught = true;
+        CHECK(ex.path() == path);
+        CHECK(ex.reason().find("frame 150") != std::string::npos);
+        CHECK(ex.reason().find("PFC frame too short") != std::string::npos);
+        CHECK(ex.offset() == 24 + 150 * (16 + 60) + 16 + 14 + 2);  // 60-byte frames; the error is past the opcode
+      }
+      CHECK(caught);
+    }
+    // Not strict: a malformed row, and the read goes on.
+    Run r = run({path}, 2, false);
+    CHECK(r.result.counts.by_kind[static_cast<int>(FrameKind::malformed)] == 1);
+    CHECK(r.result.counts.by_kind[static_cast<int>(FrameKind::pfc)] == 199);
+  }
+
+  SUBCASE("strict: the last record runs past the end of the file") {
+    std::string path = dir.file("cut.pcap");
+    {
+      fwtest::PcapWriter w(path, 1);
+      for (int i = 0; i < 100; ++i) w.frame(T0 + i * kMs, fwtest::pfc_frame(kPeerMac, 0x01, {1000}));
+      w.frame(T0 + 100 * kMs, fwtest::pfc_frame(kPeerMac, 0x01, {1000}), 200);  // claims 200, has 64
+    }
+    for (size_t ring : {size_t(2), size_t(1) << 14}) {
+      CAPTURE(ring);
+      std::string what;
+      try {
+        run({path}, ring, true);
+      } catch (const CaptureError& ex) {
+        what = ex.what();
+      }
+      CHECK(what.find("runs past the end of the file") != std::string::npos);
+    }
+    // Not strict: a warning, and everything before the cut is kept.
+    Run r = run({path}, 2, false);
+    CHECK(r.result.counts.by_kind[static_cast<int>(FrameKind::pfc)] == 100);
+    REQUIRE(r.result.warnings.size() >= 1);
+    CHECK(r.result.warnings[0].find("read stops here") != std::string::npos);
+  }
+
+  SUBCASE("a file that cannot be opened fails before any thread starts") {
+    CHECK_THROWS_AS(run({dir.file("missing.pcap")}, 2), CaptureError);
+  }
+}
