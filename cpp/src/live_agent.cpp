@@ -134,13 +134,7 @@ void LiveAgent::tracker_loop() {
     size_t n = 0;
     {
       std::lock_guard<std::mutex> g(engine_mu_);
-      while (n < 4096) {
-        Record* r = ring_.front();
-        if (!r) break;
-        engine_.on_record(*r);
-        ring_.pop();
-        ++n;
-      }
+      n = ring_.consume_all([&](const Record& r) { engine_.on_record(r); }, 4096);
       int64_t now = realtime_ns();
       if (now - last_tick >= opts_.tick_ns) {
         engine_.tick(now - opts_.tick_lag_ns);

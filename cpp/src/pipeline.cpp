@@ -64,11 +64,11 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
 
   // The tracker side: drain until the reader is done and the ring is empty.
   for (;;) {
-    if (Record* r = ring.front()) {
-      engine.on_record(*r);
-      ring.pop();
-      ++result.records;
-    } else if (done.load(std::memory_order_acquire)) {
+    // A batch at a time: one look at the reader's index and one release per batch.
+    size_t n = ring.consume_all([&](const Record& r) { engine.on_record(r); });
+    result.records += static_cast<int64_t>(n);
+    if (n) continue;
+    if (done.load(std::memory_order_acquire)) {
       if (!ring.front()) break;  // re-check: items pushed before `done` was set
     } else {
       std::this_thread::yield();

@@ -234,3 +234,37 @@ TEST_CASE("two threads: the producer blocks on a full ring until the consumer fr
   }
   CHECK(ring.front() == nullptr);
 }
+
+TEST_CASE("consume_all takes every item available, in order, at most max, and frees their slots") {
+  SpscRing<uint64_t> r(8);
+  std::vector<uint64_t> got;
+  CHECK(r.consume_all([&](uint64_t v) { got.push_back(v); }) == 0);
+  for (uint64_t i = 0; i < 8; ++i) REQUIRE(r.try_push(i));
+  CHECK_FALSE(r.try_push(99));
+  CHECK(r.consume_all([&](uint64_t v) { got.push_back(v); }, 3) == 3);
+  CHECK(got == std::vector<uint64_t>{0, 1, 2});
+  for (uint64_t i = 8; i < 11; ++i) REQUIRE(r.try_push(i));  // the three freed slots, wrapping around
+  CHECK(r.consume_all([&](uint64_t v) { got.push_back(v); }) == 8);
+  CHECK(got.size() == 11);
+  for (uint64_t i = 0; i < 11; ++i) CHECK(got[i] == i);
+  CHECK(r.size() == 0);
+}
+
+TEST_CASE("consume_all across two threads: order, no loss") {
+  constexpr uint64_t kItems = 2'000'000;
+  SpscRing<uint64_t> r(1024);
+  std::thread producer([&] {
+    for (uint64_t i = 0; i < kItems; ++i)
+      while (!r.try_push(i)) std::this_thread::yield();
+  });
+  uint64_t next = 0;
+  bool ordered = true;
+  while (next < kItems)
+    r.consume_all([&](uint64_t v) {
+      ordered &= v == next;
+      ++next;
+    });
+  producer.join();
+  CHECK(ordered);
+  CHECK(next == kItems);
+}
