@@ -5,7 +5,8 @@
     python bench/bench_inspect.py --rss --rss-sizes 1,2,4   # ... and whether it stays flat
 
 Speed mode generates bench/out/mix_<frames>.pcap if missing (bench/generate.py), then runs,
-one at a time, on a warm page cache (wall times; best of --repeat unless said):
+one at a time, on a warm page cache (the capture is evicted and read back once first, so the
+cache is in the same state every run; wall times; best of --repeat unless said):
   raw C loop        bench/peers/raw_loop.c (cc -O2): read() in 4 MiB blocks, ethertype and PFC /
                     PAUSE sums per record; the limit for one core. The whole process.
   read_capture      flapwatch.read_capture(CAPTURE) inside this process; alternated with the C
@@ -111,6 +112,21 @@ def compile_raw_loop() -> Path:
     return exe
 
 
+def drop_from_page_cache(path: Path) -> None:
+    """Evict the file's cached pages, so the warm-up read brings all of it back the same way.
+
+    These VMs run DAMON with a `pageout` scheme, which evicts pages of files left idle; a
+    file partly evicted and faulted back costs about twice the kernel copy time of one read
+    back in one go (the C loop: 0.17-0.21 s instead of 0.08-0.10 s of system time on the
+    same 823 MB), which would move the read_capture / C loop ratio."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # dirty pages (a capture just generated) are not evicted
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 def ensure_capture(path: Path, frames: int | None, size_gb: float | None) -> dict:
     truth_path = path.with_name(path.name + ".truth.json")
     if not (path.exists() and truth_path.exists()):
@@ -182,7 +198,8 @@ def bench_speed(args) -> dict:
     res: dict = {"capture": str(capture), "frames": frames, "bytes": capture.stat().st_size, "machine": machine()}
 
     print("raw C loop and flapwatch.read_capture (in process), alternated ...", flush=True)
-    run([str(raw_loop), str(capture)])  # warm the page cache
+    drop_from_page_cache(capture)
+    run([str(raw_loop), str(capture)])  # read it back in one go: a warm cache in a known state
 
     def read_once():
         gc.collect()
