@@ -15,14 +15,17 @@ namespace {
 
 // The producer's sink: waits while the ring is full (offline back-pressure).
 struct RingSink final : RecordSink {
-  explicit RingSink(SpscRing<Record>& r) : ring(r) {}
+  RingSink(SpscRing<Record>& r, const std::atomic<bool>& abandon) : ring(r), abandoned(abandon) {}
   void on_record(const Record& rec) override {
     while (!ring.try_push(rec)) {
+      if (abandoned.load(std::memory_order_relaxed)) throw Abandoned{};  // the consumer failed: stop
       ++full_waits;
       std::this_thread::yield();
     }
   }
+  struct Abandoned {};
   SpscRing<Record>& ring;
+  const std::atomic<bool>& abandoned;
   int64_t full_waits = 0;
 };
 
@@ -35,13 +38,14 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
   MergedCaptures source(paths, strings, opts.strict);
   SpscRing<Record> ring(opts.ring_capacity);
   std::atomic<bool> done{false};
+  std::atomic<bool> abandon{false};  // set if the tracker side throws, so the reader stops waiting
   std::exception_ptr error;
   int64_t full_waits = 0;
 
   std::thread reader([&] {
     try {
       Dispatcher dispatcher(strings);
-      RingSink ring_sink(ring);
+      RingSink ring_sink(ring, abandon);
       RecordGate sink(ring_sink, strings, cfg);
       Frame f;
       DecodeError err;
@@ -56,6 +60,7 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
       }
       if (opts.progress_bytes) opts.progress_bytes->store(source.bytes_read(), std::memory_order_relaxed);
       full_waits = ring_sink.full_waits;
+    } catch (const RingSink::Abandoned&) {
     } catch (...) {
       error = std::current_exception();
     }
@@ -63,16 +68,22 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
   });
 
   // The tracker side: drain until the reader is done and the ring is empty.
-  for (;;) {
-    // A batch at a time: one look at the reader's index and one release per batch.
-    size_t n = ring.consume_all([&](const Record& r) { engine.on_record(r); });
-    result.records += static_cast<int64_t>(n);
-    if (n) continue;
-    if (done.load(std::memory_order_acquire)) {
-      if (!ring.front()) break;  // re-check: items pushed before `done` was set
-    } else {
-      std::this_thread::yield();
+  try {
+    for (;;) {
+      // A batch at a time: one look at the reader's index and one release per batch.
+      size_t n = ring.consume_all([&](const Record& r) { engine.on_record(r); });
+      result.records += static_cast<int64_t>(n);
+      if (n) continue;
+      if (done.load(std::memory_order_acquire)) {
+        if (!ring.front()) break;  // re-check: items pushed before `done` was set
+      } else {
+        std::this_thread::yield();
+      }
     }
+  } catch (...) {  // e.g. bad_alloc in a tracker: stop the reader, join it, then report
+    abandon.store(true, std::memory_order_relaxed);
+    reader.join();
+    throw;
   }
   reader.join();
   if (error) std::rethrow_exception(error);
