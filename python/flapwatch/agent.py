@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from . import schema
-from .analysis import Analysis
+from .analysis import Analysis, detection_rows
 from .capture import Table
 from .config import Config
 
@@ -29,18 +29,6 @@ class Detection:
 
     def to_json(self) -> str:
         return json.dumps({"type": self.kind, **self.row}, separators=(",", ":"))
-
-
-def _decode(table: str, columns: dict, strings: list[str]) -> list[dict]:
-    kinds = dict(schema.DETECTION_TABLES[table])
-    names = list(columns)
-    cols = []
-    for name in names:
-        values = columns[name].tolist()
-        if kinds.get(name) == schema.STRING:
-            values = [strings[i] if i >= 0 else None for i in values]
-        cols.append(values)
-    return [dict(zip(names, v)) for v in zip(*cols)]
 
 
 class Agent:
@@ -70,13 +58,7 @@ class Agent:
     ):
         from . import _core
 
-        if config is None:
-            config = Config()
-        elif isinstance(config, dict):
-            config = Config.from_dict(config)
-        elif isinstance(config, (str, os.PathLike)):
-            config = Config.from_toml(config)
-        self.config = config
+        self.config = config = Config.coerce(config)
         self.interfaces = list(interfaces)
         self.on_detection = on_detection
         self.poll_s = poll_s
@@ -120,7 +102,7 @@ class Agent:
         strings = self._refresh_strings()
         out = []
         for kind in DETECTION_KINDS:
-            for row in _decode(kind, rows[kind], strings):
+            for row in detection_rows(kind, rows[kind], strings):
                 d = Detection(kind, row)
                 out.append(d)
                 if self.on_detection:
@@ -163,7 +145,7 @@ class Agent:
 
     def ports(self) -> list[dict]:
         """The per-port table now (flaps, hidden flaps, down time, oper state, neighbor...)."""
-        return _decode("ports", self._core.ports(), self._refresh_strings())
+        return detection_rows("ports", self._core.ports(), self._refresh_strings())
 
     @property
     def stats(self) -> dict:

@@ -77,6 +77,19 @@ class Analysis:
         return self.ports.text("port")
 
 
+def detection_rows(table: str, columns: dict[str, np.ndarray], strings: list[str]) -> list[dict]:
+    """A detection table's columns as row dicts, string columns decoded (-1 -> None)."""
+    kinds = dict(schema.DETECTION_TABLES[table])
+    names = list(columns)
+    cols = []
+    for name in names:
+        values = columns[name].tolist()
+        if kinds.get(name) == schema.STRING:
+            values = [strings[i] if i >= 0 else None for i in values]
+        cols.append(values)
+    return [dict(zip(names, v)) for v in zip(*cols)]
+
+
 def _sorted_by_time(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     ts = columns["ts_ns"]
     if len(ts) < 2 or bool(np.all(ts[:-1] <= ts[1:])):
@@ -130,12 +143,7 @@ def analyze(
     input there; ``since_ns`` keeps the detections known from then on, while the
     trackers still see what came before (a flap needs the state before it).
     ``progress`` is a ``_core.Progress`` another thread may poll."""
-    if config is None:
-        config = Config()
-    elif isinstance(config, dict):
-        config = Config.from_dict(config)
-    elif isinstance(config, (str, os.PathLike)):
-        config = Config.from_toml(config)
+    config = Config.coerce(config)
     from . import _core
 
     paths = expand_captures(captures)

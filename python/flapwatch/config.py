@@ -6,6 +6,7 @@ nanosecond dict the C++ engine takes. Presets follow the network OSes' defaults.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -117,6 +118,17 @@ class Config:
         if unknown:
             raise ValueError(f"unknown config keys: {sorted(unknown)}")
         return cls(**data)
+
+    @classmethod
+    def coerce(cls, config: "Config | dict | str | os.PathLike | None") -> "Config":
+        """A Config from what callers pass: None (defaults), a dict of fields, a TOML path."""
+        if config is None:
+            return cls()
+        if isinstance(config, dict):
+            return cls.from_dict(config)
+        if isinstance(config, (str, os.PathLike)):
+            return cls.from_toml(config)
+        return config
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "Config":

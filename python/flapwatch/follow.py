@@ -10,24 +10,12 @@ import sys
 import time
 
 from . import schema
-from .analysis import Analysis
+from .analysis import Analysis, detection_rows
 from .capture import Table
 from .errors import CaptureError
 from .timefmt import duration, iso_us
 
 POLL_S = 0.2
-
-
-def _rows(table: str, columns: dict, strings: list[str]) -> list[dict]:
-    kinds = dict(schema.DETECTION_TABLES[table])
-    names = list(columns)
-    values = []
-    for name in names:
-        col = columns[name].tolist()
-        if kinds.get(name) == schema.STRING:
-            col = [strings[i] if i >= 0 else None for i in col]
-        values.append(col)
-    return [dict(zip(names, v)) for v in zip(*values)]
 
 
 def describe(table: str, r: dict) -> str:
@@ -92,7 +80,7 @@ def follow(args, cfg) -> int:
                 new = session.new_rows()
                 strings += session.strings_from(len(strings))
                 for table in ("flaps", "policy_events", "pfc_storms", "lldp_events"):
-                    for row in _rows(table, new[table], strings):
+                    for row in detection_rows(table, new[table], strings):
                         if jsonl:
                             out.write(json.dumps({"type": table, **row}) + "\n")
                         else:
