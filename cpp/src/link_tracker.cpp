@@ -92,13 +92,7 @@ void LinkTracker::flap_instant(int32_t port, PortState& s, int64_t t) {
   advance(t);
   PolicyChange c;
   size_t k = 0;
-  auto emit = [&](int32_t name) {
-    out_.policy_events.ts_ns.push_back(c.ts_ns);
-    out_.policy_events.port.push_back(port);
-    out_.policy_events.policy.push_back(name);
-    out_.policy_events.event.push_back(c.tripped ? 1 : 0);
-    out_.policy_events.value.push_back(c.value);
-  };
+  auto emit = [&](int32_t name) { append_policy_event(out_.policy_events, c.ts_ns, port, name, c.tripped, c.value); };
   for (auto& w : s.windows) {
     if (w.on_flap(t, c)) emit(policy_names_[k]);
     ++k;
@@ -142,11 +136,7 @@ void LinkTracker::advance(int64_t t) {
     PortState& s = ports_[p];
     size_t k = 0;
     auto emit = [&]() {
-      out_.policy_events.ts_ns.push_back(c.ts_ns);
-      out_.policy_events.port.push_back(static_cast<int32_t>(p));
-      out_.policy_events.policy.push_back(policy_names_[k]);
-      out_.policy_events.event.push_back(0);
-      out_.policy_events.value.push_back(c.value);
+      append_policy_event(out_.policy_events, c.ts_ns, static_cast<int32_t>(p), policy_names_[k], false, c.value);
     };
     for (auto& w : s.windows) {
       if (w.advance(t, c)) emit();

@@ -159,12 +159,7 @@ void PfcTracker::maybe_trip(int32_t port, int slot, Priority& p, int64_t now) {
 }
 
 void PfcTracker::policy_event(int64_t ts, int32_t port, int slot, bool trip, double value) {
-  auto& t = out_.policy_events;
-  t.ts_ns.push_back(ts);
-  t.port.push_back(port);
-  t.policy.push_back(storm_policy_[static_cast<size_t>(slot)]);
-  t.event.push_back(trip ? 1 : 0);
-  t.value.push_back(value);
+  append_policy_event(out_.policy_events, ts, port, storm_policy_[static_cast<size_t>(slot)], trip, value);
 }
 
 void PfcTracker::advance(int64_t now) {

@@ -85,6 +85,14 @@ def _dampening(p: str | DampeningPolicy | dict) -> DampeningPolicy:
     return DAMPENING_PRESETS[p]
 
 
+def strict_from_dict(cls, data: dict, what: str):
+    """A dataclass from a dict, refusing keys it does not have (a typo must not pass silently)."""
+    unknown = set(data) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ValueError(f"unknown {what}: {sorted(unknown)}")
+    return cls(**data)
+
+
 @dataclass
 class Config:
     # links
@@ -113,11 +121,7 @@ class Config:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Config":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown config keys: {sorted(unknown)}")
-        return cls(**data)
+        return strict_from_dict(cls, data, "config keys")
 
     @classmethod
     def coerce(cls, config: "Config | dict | str | os.PathLike | None") -> "Config":

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import schema
 from .capture import Table
+from .config import strict_from_dict
 
 LABELS = ("micro-flap", "single", "oscillation", "burst", "hidden", "pfc-linked", "neighbor-change",
           "silent-neighbor-loss", "device-wide", "both-ends", "degrading")
@@ -69,11 +70,7 @@ class SignatureConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SignatureConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown signature settings: {sorted(unknown)}")
-        return cls(**data)
+        return strict_from_dict(cls, data, "signature settings")
 
 
 def rules(cfg: SignatureConfig, micro_ms: float) -> dict[str, str]:
@@ -364,7 +361,7 @@ def period_range(lo: np.ndarray, hi: np.ndarray, ep_of: np.ndarray, starts: np.n
     min (hi_j - lo_i) / ((j-i)(1-jitter))] over pairs at the lags in PERIOD_LAGS and first to
     last, and - ``group_first`` marking the first flap of each run revealed by one message -
     across each such run. Empty (min < max) when no period fits: the flaps are irregular."""
-    n, n_ep = lo.size, starts.size
+    n = lo.size
     low = np.full(n, -np.inf)
     high = np.full(n, np.inf)
     lo_f, hi_f = lo.astype(np.float64), hi.astype(np.float64)

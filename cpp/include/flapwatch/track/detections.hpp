@@ -51,6 +51,15 @@ struct PolicyEventTable : TimePortColumns, TableBase<PolicyEventTable> {
   }
 };
 
+inline void append_policy_event(PolicyEventTable& t, int64_t ts, int32_t port, int32_t policy, bool trip,
+                                double value) {
+  t.ts_ns.push_back(ts);
+  t.port.push_back(port);
+  t.policy.push_back(policy);
+  t.event.push_back(trip ? 1 : 0);
+  t.value.push_back(value);
+}
+
 // A PFC storm: a priority paused continuously (or > duty of the window) for at least
 // the detection time. ts_ns = when it was detected (start + detection time).
 struct StormTable : TimePortColumns, TableBase<StormTable> {
