@@ -58,6 +58,52 @@ def test_columns_are_handed_over_without_copy(tmp_path):
     assert ts.base is not None and type(ts.base).__name__ == "PyCapsule"
 
 
+def _big_pfc_pcap(path, n: int, q0: int) -> None:
+    """n PFC frames (76 bytes a record: columns of >= 1 MiB, from the column pool)."""
+    frames = [cw.pfc_frame(SRC, 0x08, [0, 0, 0, (q0 + k) & 0xFFFF, 0, 0, 0, 0]) for k in range(16)]
+    path.write_bytes(cw.pcap_bytes([(T0 + i * 1000, frames[i % 16]) for i in range(n)], nano=True))
+
+
+def test_column_buffers_are_reused_not_shared(tmp_path):
+    """Freed big columns go back to the pool and come out again, already faulted in,
+    for the next read; a column still held by numpy is never handed out twice."""
+    import gc
+
+    from flapwatch import _core
+
+    n = 150_000
+    a, b = tmp_path / "a.pcap", tmp_path / "b.pcap"
+    _big_pfc_pcap(a, n, 100)
+    _big_pfc_pcap(b, n, 7000)
+    want_a = (100 + np.arange(n) % 16).astype(np.uint16)
+    want_b = (7000 + np.arange(n) % 16).astype(np.uint16)
+
+    _core.trim_column_pool()
+    cap = flapwatch.read_capture(a)
+    assert np.array_equal(cap.pfc["quanta_3"], want_a)
+    s0 = _core.column_pool_stats()
+    del cap
+    gc.collect()
+    s1 = _core.column_pool_stats()
+    assert s1["kept"] > 0 and s1["kept_bytes"] > 0  # the big PFC/PAUSE columns came back
+
+    held = flapwatch.read_capture(b)  # reuses them: nothing new mapped
+    s2 = _core.column_pool_stats()
+    assert s2["mapped"] == s1["mapped"] == s0["mapped"]
+    assert s2["reused"] - s1["reused"] == s1["kept"] and s2["kept"] == 0
+    assert np.array_equal(held.pfc["quanta_3"], want_b)  # b's values, nothing left of a's
+    assert np.array_equal(held.pfc["ts_ns"], T0 + np.arange(n, dtype=np.int64) * 1000)
+
+    again = flapwatch.read_capture(a)  # while b's columns are held: fresh buffers
+    assert _core.column_pool_stats()["mapped"] > s2["mapped"]
+    assert np.array_equal(again.pfc["quanta_3"], want_a)
+    assert np.array_equal(held.pfc["quanta_3"], want_b)
+    del again, held
+    gc.collect()
+    _core.trim_column_pool()
+    assert _core.column_pool_stats()["kept"] == 0
+
+
 def test_pcapng_interfaces_tsresol_tsoffset_sections(tmp_path):
     w = cw.PcapngWriter().section()
     a = w.interface(name="swp1", tsresol=9)  # ns

@@ -22,9 +22,9 @@ using namespace flapwatch;
 namespace {
 
 template <class T>
-py::array to_numpy(std::vector<T>& column) {
-  auto* owned = new std::vector<T>(std::move(column));
-  py::capsule owner(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+py::array to_numpy(Column<T>& column) {
+  auto* owned = new Column<T>(std::move(column));
+  py::capsule owner(owned, [](void* p) { delete static_cast<Column<T>*>(p); });
   return py::array_t<T>(static_cast<py::ssize_t>(owned->size()), owned->data(), owner);
 }
 
@@ -258,6 +258,21 @@ PYBIND11_MODULE(_core, m) {
   py::class_<Progress>(m, "Progress")
       .def(py::init<>())
       .def_property_readonly("bytes", [](const Progress& p) { return p.bytes.load(std::memory_order_relaxed); });
+
+  m.def(
+      "column_pool_stats",
+      [] {
+        auto s = ColumnPool::instance().stats();
+        py::dict d;
+        d["mapped"] = s.mapped;
+        d["reused"] = s.reused;
+        d["kept"] = s.kept;
+        d["kept_bytes"] = s.kept_bytes;
+        return d;
+      },
+      "Big column buffers mapped, reused from the pool, and kept for reuse now.");
+  m.def("trim_column_pool", [] { ColumnPool::instance().trim(); },
+        "Give the column buffers kept for reuse back to the system.");
 
   m.def("analyze", &analyze, py::arg("paths"), py::arg("config"), py::arg("strict") = false,
         py::arg("ring_capacity") = size_t(1) << 14, py::arg("progress") = nullptr,

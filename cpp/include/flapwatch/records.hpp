@@ -8,10 +8,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "flapwatch/column_pool.hpp"
+
 namespace flapwatch {
 
+// Big columns take their memory from the ColumnPool (already faulted in when reused).
 template <class T>
-using Column = std::vector<T>;
+using Column = std::vector<T, ColumnAllocator<T>>;
 
 // One decoded record: what the dispatcher emits, what the SPSC ring carries and what
 // the trackers consume. Plain data, fixed size, no pointers (strings are StringTable
