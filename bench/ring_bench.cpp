@@ -5,17 +5,23 @@
 //   g++ -O2 -std=c++20 -pthread -I cpp/include bench/ring_bench.cpp -o ring_bench
 //   ./ring_bench [--items-u64 N] [--items-record N] [--runs R] [--pairs K]
 //
-// Queues (all capacity 1 << 14, the pipeline's default; that many items fit in each):
-//   flapwatch           SpscRing<T>(C): try_push / front + pop (the pipeline's pattern)
-//   boost               spsc_queue<T>(C), runtime capacity: push / pop(T&)
-//   boost-fixed         spsc_queue<T, capacity<C>>, compile-time capacity: push / pop(T&)
-//   boost-consume_all   spsc_queue<T>(C): push / consume_all (batch consumption)
+// Items: uint64_t, and flapwatch::RingRecord (64 bytes, one cache line: what the
+// pipeline's RecordRing carries). Queues (all capacity 1 << 14, the pipeline's default):
+//   flapwatch              SpscRing<T>(C): try_push / front + pop, one item at a time
+//   boost                  spsc_queue<T>(C), runtime capacity: push / pop(T&)
+//   boost-fixed            spsc_queue<T, capacity<C>>, compile-time capacity: push / pop(T&)
+//   boost-consume_all      spsc_queue<T>(C): push / consume_all
+//   flapwatch-consume_all  SpscRing<T>(C): try_push / consume_all
+//   flapwatch-bulk         SpscRing<T>(C): 32 items staged, try_push_n / consume_all
+//                          (the pipeline's pattern: RecordRing::try_stage)
+//   boost-bulk             spsc_queue<T>(C): 32 items staged, push(T*, n) / consume_all
 // Both sides busy-spin on full/empty (no yield, no pause), the same for every queue.
 // The queues run round-robin, so load from other processes hits them alike; each
 // result line shows the share of the run both threads actually had a CPU, and the
 // ring's mean fill (the regime: ~0 the consumer reads right behind the producer,
 // ~capacity the producer waits for room). "RUN" lines give every run. --pairs K then
-// runs K flapwatch/boost pairs of N/10 items and reports the median per-pair ratio.
+// runs K pairs of N/10 items, flapwatch/boost per item and flapwatch-bulk/boost-bulk,
+// and reports the median per-pair ratio of each.
 // The consumer checks every item's sequence number, so nothing is optimised away and
 // loss or reordering aborts the run. Machine-readable lines start with "RESULT".
 #include <pthread.h>
@@ -35,7 +41,7 @@
 #include <thread>
 #include <vector>
 
-#include "flapwatch/records.hpp"
+#include "flapwatch/record_ring.hpp"
 #include "flapwatch/spsc_ring.hpp"
 
 namespace {
@@ -60,19 +66,21 @@ struct Item<uint64_t> {
   static uint64_t make(uint64_t i) { return i; }
   static uint64_t seq(const uint64_t& v) { return v; }
 };
+// The pipeline's item: a PFC record as the reader packs it into the ring.
 template <>
-struct Item<flapwatch::Record> {
-  static const char* name() { return "Record"; }
-  static flapwatch::Record make(uint64_t i) {
-    flapwatch::Record r{};
+struct Item<flapwatch::RingRecord> {
+  static const char* name() { return "RingRecord"; }
+  static flapwatch::RingRecord make(uint64_t i) {
+    flapwatch::RingRecord r{};
     r.ts_ns = static_cast<int64_t>(i);
     r.frame = static_cast<int64_t>(i);
     r.port = 1;
     r.kind = flapwatch::RecordKind::pfc;
+    r.pfc.class_enable = 0x08;
     r.pfc.quanta[3] = 0xffff;
     return r;
   }
-  static uint64_t seq(const flapwatch::Record& r) { return static_cast<uint64_t>(r.frame); }
+  static uint64_t seq(const flapwatch::RingRecord& r) { return static_cast<uint64_t>(r.frame); }
 };
 
 [[noreturn]] void die_order(uint64_t want, uint64_t got) {
@@ -116,23 +124,99 @@ struct FlapwatchRing {
   }
 };
 
-// The batch consumer the pipeline uses: consume_all (one index publication per batch).
+// Consumers that take what is there with consume_all (either queue has one).
+template <class T, class Q, class Size>
+void drain_batches(Q& q, uint64_t n, FillSampler& fill, Size&& size) {
+  uint64_t i = 0;
+  while (i < n)
+    q.consume_all([&](const T& v) {
+      if (Item<T>::seq(v) != i) die_order(i, Item<T>::seq(v));
+      fill.sample(i, size);
+      ++i;
+    });
+}
+
+// Producers that stage kBatch items locally and copy them in with one bulk push (the
+// pipeline's pattern, RecordRing::try_stage); push_n(items, n) returns how many fit.
+constexpr size_t kBatch = 32;
+
+template <class T>
+struct Staged {
+  T items[kBatch];
+  size_t count = 0;
+  template <class PushN>
+  void flush_some(PushN&& push_n) {
+    size_t pushed = push_n(items, count);
+    if (pushed < count) std::memmove(static_cast<void*>(items), items + pushed, (count - pushed) * sizeof(T));
+    count -= pushed;
+  }
+  template <class PushN>
+  bool push(const T& v, PushN&& push_n) {
+    if (count == kBatch) {
+      flush_some(push_n);
+      if (count == kBatch) return false;
+    }
+    items[count++] = v;
+    if (count == kBatch) flush_some(push_n);
+    return true;
+  }
+  template <class PushN>
+  void finish(PushN&& push_n) {
+    while (count) flush_some(push_n);
+  }
+};
+
+// try_push / consume_all: the per-item producer with the batch consumer.
 template <class T>
 struct FlapwatchBatch {
   static constexpr const char* name = "flapwatch-consume_all";
   flapwatch::SpscRing<T> q{kCapacity};
   FillSampler fill;
   bool push(const T& v) { return q.try_push(v); }
-  void consume(uint64_t n) {
-    uint64_t i = 0;
-    while (i < n)
-      q.consume_all([&](const T& v) {
-        if (Item<T>::seq(v) != i) die_order(i, Item<T>::seq(v));
-        fill.sample(i, [&] { return q.size(); });
-        ++i;
-      });
-  }
+  void consume(uint64_t n) { drain_batches<T>(q, n, fill, [&] { return q.size(); }); }
 };
+
+// Staged try_push_n / consume_all: both sides batched, as in the pipeline.
+template <class T>
+struct FlapwatchBulk {
+  static constexpr const char* name = "flapwatch-bulk";
+  flapwatch::SpscRing<T> q{kCapacity};
+  FillSampler fill;
+  Staged<T> staged;
+  static constexpr auto push_n = [](flapwatch::SpscRing<T>& q) {
+    return [&q](const T* items, size_t n) { return q.try_push_n(items, n); };
+  };
+  bool push(const T& v) { return staged.push(v, push_n(q)); }
+  void finish() { staged.finish(push_n(q)); }
+  void consume(uint64_t n) { drain_batches<T>(q, n, fill, [&] { return q.size(); }); }
+};
+
+// The same with boost's batch API: push(const T*, n) / consume_all.
+template <class T>
+struct BoostBulk {
+  static constexpr const char* name = "boost-bulk";
+  boost::lockfree::spsc_queue<T> q{kCapacity};
+  FillSampler fill;
+  Staged<T> staged;
+  static constexpr auto push_n = [](boost::lockfree::spsc_queue<T>& q) {
+    return [&q](const T* items, size_t n) { return q.push(items, n); };
+  };
+  bool push(const T& v) { return staged.push(v, push_n(q)); }
+  void finish() { staged.finish(push_n(q)); }
+  void consume(uint64_t n) { drain_batches<T>(q, n, fill, [&] { return q.read_available(); }); }
+};
+
+// Per item, boost: push / pop(T&), runtime or compile-time capacity.
+template <class T, class Queue>
+void pop_each(Queue& q, uint64_t n, FillSampler& fill) {
+  T v;
+  for (uint64_t i = 0; i < n; ++i) {
+    while (!q.pop(v)) {
+    }
+    if (Item<T>::seq(v) != i) die_order(i, Item<T>::seq(v));
+    fill.sample(i, [&] { return q.read_available(); });
+  }
+}
 
 template <class T>
 struct BoostRuntime {
@@ -140,15 +224,7 @@ struct BoostRuntime {
   boost::lockfree::spsc_queue<T> q{kCapacity};
   FillSampler fill;
   bool push(const T& v) { return q.push(v); }
-  void consume(uint64_t n) {
-    T v;
-    for (uint64_t i = 0; i < n; ++i) {
-      while (!q.pop(v)) {
-      }
-      if (Item<T>::seq(v) != i) die_order(i, Item<T>::seq(v));
-      fill.sample(i, [&] { return q.read_available(); });
-    }
-  }
+  void consume(uint64_t n) { pop_each<T>(q, n, fill); }
 };
 
 template <class T>
@@ -157,15 +233,7 @@ struct BoostFixed {
   boost::lockfree::spsc_queue<T, boost::lockfree::capacity<kCapacity>> q;
   FillSampler fill;
   bool push(const T& v) { return q.push(v); }
-  void consume(uint64_t n) {
-    T v;
-    for (uint64_t i = 0; i < n; ++i) {
-      while (!q.pop(v)) {
-      }
-      if (Item<T>::seq(v) != i) die_order(i, Item<T>::seq(v));
-      fill.sample(i, [&] { return q.read_available(); });
-    }
-  }
+  void consume(uint64_t n) { pop_each<T>(q, n, fill); }
 };
 
 template <class T>
@@ -174,15 +242,7 @@ struct BoostConsumeAll {
   boost::lockfree::spsc_queue<T> q{kCapacity};
   FillSampler fill;
   bool push(const T& v) { return q.push(v); }
-  void consume(uint64_t n) {
-    uint64_t i = 0;
-    while (i < n)
-      q.consume_all([&](const T& v) {
-        if (Item<T>::seq(v) != i) die_order(i, Item<T>::seq(v));
-        fill.sample(i, [&] { return q.read_available(); });
-        ++i;
-      });
-  }
+  void consume(uint64_t n) { drain_batches<T>(q, n, fill, [&] { return q.read_available(); }); }
 };
 
 double thread_cpu_s() {
@@ -217,6 +277,7 @@ RunResult run_once(uint64_t n) {
       while (!q->push(v)) {
       }
     }
+    if constexpr (requires { q->finish(); }) q->finish();
     producer_cpu = thread_cpu_s() - c0;
   });
   std::thread consumer([&] {
@@ -250,7 +311,9 @@ void bench_type(uint64_t n, int runs) {
                              {BoostRuntime<T>::name, run_once<BoostRuntime, T>, {}},
                              {BoostFixed<T>::name, run_once<BoostFixed, T>, {}},
                              {BoostConsumeAll<T>::name, run_once<BoostConsumeAll, T>, {}},
-                             {FlapwatchBatch<T>::name, run_once<FlapwatchBatch, T>, {}}};
+                             {FlapwatchBatch<T>::name, run_once<FlapwatchBatch, T>, {}},
+                             {FlapwatchBulk<T>::name, run_once<FlapwatchBulk, T>, {}},
+                             {BoostBulk<T>::name, run_once<BoostBulk, T>, {}}};
   for (int r = 0; r < runs; ++r)
     for (auto& s : all) {
       s.runs.push_back(s.run(n));
@@ -278,35 +341,41 @@ void bench_type(uint64_t n, int runs) {
               best[0] / best[1], best[0] / best[2], best[0] / best[3]);
   std::printf("  %-8s flapwatch-consume_all / boost %.2fx, / boost-consume_all %.2fx\n", Item<T>::name(),
               best[4] / best[1], best[4] / best[3]);
+  std::printf("  %-8s flapwatch-bulk / boost-bulk %.2fx, / boost %.2fx\n", Item<T>::name(), best[5] / best[6],
+              best[5] / best[1]);
   for (size_t i = 1; i < all.size(); ++i)
     std::printf("RATIO type=%s vs=%s ratio=%.3f\n", Item<T>::name(), all[i].queue, best[0] / best[i]);
   std::fflush(stdout);
 }
 
-// Paired runs: flapwatch and boost back to back (alternating which goes first), the
-// ratio taken per pair. Load from other work drifts slowly compared with one pair, so
-// the median of the per-pair ratios is steadier than a ratio of two best-ofs.
-template <class T>
-void paired(uint64_t n, int pairs) {
+// Paired runs: a flapwatch queue and its boost counterpart back to back (alternating
+// which goes first), the ratio taken per pair. Load from other work drifts slowly
+// compared with one pair, so the median of the per-pair ratios is steadier than a
+// ratio of two best-ofs. `pattern` names the pair: per-item (try_push / front+pop
+// against push / pop) or bulk (staged try_push_n / consume_all against staged
+// push(T*, n) / consume_all).
+template <template <class> class Ours, template <class> class Theirs, class T>
+void paired(const char* pattern, uint64_t n, int pairs) {
   std::vector<double> ratios;
   for (int k = 0; k < pairs; ++k) {
     double fw, b;
     if (k % 2 == 0) {
-      fw = run_once<FlapwatchRing, T>(n).ops_per_s;
-      b = run_once<BoostRuntime, T>(n).ops_per_s;
+      fw = run_once<Ours, T>(n).ops_per_s;
+      b = run_once<Theirs, T>(n).ops_per_s;
     } else {
-      b = run_once<BoostRuntime, T>(n).ops_per_s;
-      fw = run_once<FlapwatchRing, T>(n).ops_per_s;
+      b = run_once<Theirs, T>(n).ops_per_s;
+      fw = run_once<Ours, T>(n).ops_per_s;
     }
     ratios.push_back(fw / b);
   }
   std::sort(ratios.begin(), ratios.end());
   auto q = [&](double f) { return ratios[static_cast<size_t>(f * static_cast<double>(ratios.size() - 1) + 0.5)]; };
-  std::printf("  %-8s paired flapwatch / boost: median %.2fx (quartiles %.2f-%.2f, min %.2f, max %.2f; %d pairs of "
-              "%llu items)\n",
-              Item<T>::name(), q(0.5), q(0.25), q(0.75), ratios.front(), ratios.back(), pairs, (unsigned long long)n);
-  std::printf("PAIRED type=%s vs=boost median=%.3f q1=%.3f q3=%.3f min=%.3f max=%.3f pairs=%d items=%llu\n",
-              Item<T>::name(), q(0.5), q(0.25), q(0.75), ratios.front(), ratios.back(), pairs,
+  std::printf("  %-8s paired %s / %s: median %.2fx (quartiles %.2f-%.2f, min %.2f, max %.2f; %d pairs of %llu "
+              "items)\n",
+              Item<T>::name(), Ours<T>::name, Theirs<T>::name, q(0.5), q(0.25), q(0.75), ratios.front(),
+              ratios.back(), pairs, (unsigned long long)n);
+  std::printf("PAIRED type=%s pattern=%s median=%.3f q1=%.3f q3=%.3f min=%.3f max=%.3f pairs=%d items=%llu\n",
+              Item<T>::name(), pattern, q(0.5), q(0.25), q(0.75), ratios.front(), ratios.back(), pairs,
               (unsigned long long)n);
   std::fflush(stdout);
 }
@@ -338,12 +407,19 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::printf("capacity %zu, sizeof(Record) %zu, %u hardware threads\n", kCapacity, sizeof(flapwatch::Record),
+  std::printf("capacity %zu, sizeof(RingRecord) %zu, %u hardware threads\n", kCapacity, sizeof(flapwatch::RingRecord),
               std::thread::hardware_concurrency());
   if (n64) bench_type<uint64_t>(n64, runs);
-  if (nrec) bench_type<flapwatch::Record>(nrec, runs);
-  if (pairs > 0 && n64) paired<uint64_t>(std::max<uint64_t>(n64 / 10, 1), pairs);
-  if (pairs > 0 && nrec) paired<flapwatch::Record>(std::max<uint64_t>(nrec / 10, 1), pairs);
+  if (nrec) bench_type<flapwatch::RingRecord>(nrec, runs);
+  for (const char* pattern : {"per-item", "bulk"}) {
+    if (pairs <= 0) break;
+    bool bulk = pattern[0] == 'b';
+    if (n64 && !bulk) paired<FlapwatchRing, BoostRuntime, uint64_t>(pattern, std::max<uint64_t>(n64 / 10, 1), pairs);
+    if (n64 && bulk) paired<FlapwatchBulk, BoostBulk, uint64_t>(pattern, std::max<uint64_t>(n64 / 10, 1), pairs);
+    using R = flapwatch::RingRecord;
+    if (nrec && !bulk) paired<FlapwatchRing, BoostRuntime, R>(pattern, std::max<uint64_t>(nrec / 10, 1), pairs);
+    if (nrec && bulk) paired<FlapwatchBulk, BoostBulk, R>(pattern, std::max<uint64_t>(nrec / 10, 1), pairs);
+  }
   std::printf("%s\nRESULT pinned=%d\n", g_pinned ? "threads pinned to cores 0 and 1" : "threads NOT pinned",
               g_pinned ? 1 : 0);
   return 0;

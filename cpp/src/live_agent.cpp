@@ -12,12 +12,12 @@ namespace {
 
 // Live, the reader never waits for the trackers: a full ring drops and counts.
 struct DroppingRingSink final : RecordSink {
-  DroppingRingSink(SpscRing<Record>& r, std::atomic<uint64_t>& d) : ring(r), dropped(d) {}
+  DroppingRingSink(RecordRing& r, std::atomic<uint64_t>& d) : ring(r), dropped(d) {}
   void on_record(const Record& rec) override {
     if (!ring.try_push(rec)) dropped.fetch_add(1, std::memory_order_relaxed);
     else pushed = true;
   }
-  SpscRing<Record>& ring;
+  RecordRing& ring;
   std::atomic<uint64_t>& dropped;
   bool pushed = false;
 };
@@ -143,9 +143,9 @@ void LiveAgent::tracker_loop() {
     }
     records_.fetch_add(n, std::memory_order_relaxed);
     if (n) continue;
-    if (reader_done_.load() && !ring_.front()) break;
+    if (reader_done_.load() && ring_.empty()) break;
     std::unique_lock<std::mutex> lk(wake_mu_);
-    wake_.wait_for(lk, std::chrono::nanoseconds(opts_.tick_ns), [this] { return ring_.front() || reader_done_.load(); });
+    wake_.wait_for(lk, std::chrono::nanoseconds(opts_.tick_ns), [this] { return !ring_.empty() || reader_done_.load(); });
   }
 }
 

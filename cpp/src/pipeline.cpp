@@ -8,23 +8,29 @@
 #include "flapwatch/error.hpp"
 #include "flapwatch/io/merged_captures.hpp"
 #include "flapwatch/record_gate.hpp"
-#include "flapwatch/spsc_ring.hpp"
+#include "flapwatch/record_ring.hpp"
 
 namespace flapwatch {
 namespace {
 
-// The producer's sink: waits while the ring is full (offline back-pressure).
+// The producer's sink: records go into the ring in staged batches (RecordRing::
+// try_stage; offline nobody waits on a single record, so batching costs nothing), and
+// the reader waits while the ring is full (offline back-pressure).
 struct RingSink final : RecordSink {
-  RingSink(SpscRing<Record>& r, const std::atomic<bool>& abandon) : ring(r), abandoned(abandon) {}
+  RingSink(RecordRing& r, const std::atomic<bool>& abandon) : ring(r), abandoned(abandon) {}
   void on_record(const Record& rec) override {
-    while (!ring.try_push(rec)) {
-      if (abandoned.load(std::memory_order_relaxed)) throw Abandoned{};  // the consumer failed: stop
-      ++full_waits;
-      std::this_thread::yield();
-    }
+    while (!ring.try_stage(rec)) wait();
+  }
+  void flush() {
+    while (!ring.flush()) wait();
+  }
+  void wait() {
+    if (abandoned.load(std::memory_order_relaxed)) throw Abandoned{};  // the consumer failed: stop
+    ++full_waits;
+    std::this_thread::yield();
   }
   struct Abandoned {};
-  SpscRing<Record>& ring;
+  RecordRing& ring;
   const std::atomic<bool>& abandoned;
   int64_t full_waits = 0;
 };
@@ -36,7 +42,7 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
   PipelineResult result;
   // Opening happens here, so open errors surface before any thread starts.
   MergedCaptures source(paths, strings, opts.strict);
-  SpscRing<Record> ring(opts.ring_capacity);
+  RecordRing ring(opts.ring_capacity);
   std::atomic<bool> done{false};
   std::atomic<bool> abandon{false};  // set if the tracker side throws, so the reader stops waiting
   std::exception_ptr error;
@@ -58,6 +64,7 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
         if (opts.progress_bytes && (f.index & 0xffff) == 0)
           opts.progress_bytes->store(source.bytes_read(), std::memory_order_relaxed);
       }
+      ring_sink.flush();
       if (opts.progress_bytes) opts.progress_bytes->store(source.bytes_read(), std::memory_order_relaxed);
       full_waits = ring_sink.full_waits;
     } catch (const RingSink::Abandoned&) {
@@ -75,7 +82,7 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
       result.records += static_cast<int64_t>(n);
       if (n) continue;
       if (done.load(std::memory_order_acquire)) {
-        if (!ring.front()) break;  // re-check: items pushed before `done` was set
+        if (ring.empty()) break;  // re-check: items pushed before `done` was set
       } else {
         std::this_thread::yield();
       }

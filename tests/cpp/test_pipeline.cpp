@@ -8,8 +8,10 @@
 #include <iomanip>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "flapwatch/column_pool.hpp"
 #include "flapwatch/decode/dispatch.hpp"
 #include "flapwatch/engine.hpp"
 #include "flapwatch/error.hpp"
@@ -338,4 +340,52 @@ TEST_CASE("pipeline: a CaptureError in the reader thread is rethrown to the call
   SUBCASE("a file that cannot be opened fails before any thread starts") {
     CHECK_THROWS_AS(run({dir.file("missing.pcap")}, 2), CaptureError);
   }
+}
+
+TEST_CASE("ColumnPool: a freed buffer comes back whole, a held one never twice; trim unmaps") {
+  ColumnPool& pool = ColumnPool::instance();
+  pool.trim();
+  const size_t mb = size_t(1) << 20;
+  auto* a = static_cast<uint8_t*>(pool.take(8 * mb));
+  for (size_t i = 0; i < 8 * mb; i += 4096) a[i] = 7;  // touched: the pages a reuse saves
+  auto s0 = pool.stats();
+  pool.give(a, 8 * mb);
+  CHECK(pool.stats().kept == s0.kept + 1);
+  auto* b = static_cast<uint8_t*>(pool.take(3 * mb));  // fits in a's mapping: reused, not mapped
+  CHECK(b == a);
+  CHECK(pool.stats().mapped == s0.mapped);
+  CHECK(b[4096] == 7);  // the same pages, still there (callers overwrite what they use)
+  auto* c = static_cast<uint8_t*>(pool.take(3 * mb));  // b is held: a new mapping
+  CHECK(c != b);
+  CHECK(pool.stats().mapped == s0.mapped + 1);
+  pool.give(b, 3 * mb);  // the asked size; the pool remembers the mapping's 8 MB
+  auto* d = static_cast<uint8_t*>(pool.take(8 * mb));
+  CHECK(d == a);
+  d[8 * mb - 1] = 1;  // the whole first mapping is still mapped
+  pool.give(d, 8 * mb);
+  pool.give(c, 3 * mb);
+  CHECK(pool.stats().kept == 2);
+  pool.trim();
+  CHECK(pool.stats().kept == 0);
+  CHECK(pool.stats().kept_bytes == 0);
+}
+
+TEST_CASE("ColumnPool from several threads") {
+  ColumnPool& pool = ColumnPool::instance();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&pool, t] {
+      for (int i = 0; i < 200; ++i) {
+        size_t bytes = (size_t(1) << 20) * size_t(1 + (i + t) % 3);
+        auto* p = static_cast<uint8_t*>(pool.take(bytes));
+        p[0] = static_cast<uint8_t>(t);
+        p[bytes - 1] = static_cast<uint8_t>(i);
+        pool.give(p, bytes);
+      }
+    });
+  for (auto& th : threads) th.join();
+  auto s = pool.stats();
+  CHECK(s.kept <= ColumnPool::kMaxKept);
+  CHECK(s.kept_bytes <= ColumnPool::kMaxKeptBytes);
+  pool.trim();
 }

@@ -24,11 +24,24 @@
 #include <unordered_map>
 #include <vector>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define FLAPWATCH_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FLAPWATCH_ASAN 1
+#endif
+#endif
+
 namespace flapwatch {
 
 class ColumnPool {
  public:
+#ifdef FLAPWATCH_ASAN
+  // Under AddressSanitizer every column stays on the heap, where ASan sees its bounds.
+  static constexpr size_t kMinBytes = SIZE_MAX;
+#else
   static constexpr size_t kMinBytes = size_t(1) << 20;
+#endif
   static constexpr size_t kMaxKeptBytes = size_t(4) << 30;
   static constexpr size_t kMaxKept = 64;
 

@@ -2,19 +2,26 @@
 // rigtorp/SPSCQueue.
 //
 // Invariants:
-// - Exactly one thread calls the producer side (try_push), exactly one the consumer
-//   side (front / pop). Nothing else is thread-safe.
+// - Exactly one thread calls the producer side (try_push, try_push_n, try_write,
+//   claim, commit, publish), exactly one the consumer side (front / pop / consume_all). Nothing
+//   else is thread-safe.
 // - Capacity is a power of two; indices run free (wrap at 2^64) and are masked, so
 //   full is `head - tail == capacity` and no slot is wasted.
 // - head_ is written only by the producer, tail_ only by the consumer. Each side
 //   keeps a cached copy of the other's index and re-reads it (acquire) only when the
 //   cache says full/empty: in steady state a push or pop touches no shared line.
+// - The producer may write ahead of what it published (write_ >= head_): try_write
+//   (or claim + commit, filling the slot in place) adds items, publish() makes them
+//   all visible with one release store, so a burst costs the consumer one miss on
+//   head_'s line instead of one per item. A claim that finds the ring full publishes
+//   first: a producer waiting for room never hides items from the consumer.
 // - The slot write happens-before the head_ store (release); the consumer's acquire
 //   load of head_ makes it visible. Symmetrically for tail_ and slot reuse.
 // - head_, tail_ and the two caches sit on separate 64-byte lines (a fixed 64, not
 //   std::hardware_destructive_interference_size, which is ABI-unstable), so the
 //   producer and the consumer never false-share.
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -43,15 +50,59 @@ class SpscRing {
 
   // Producer. False when the ring is full (the caller decides: wait or count a drop).
   bool try_push(const T& v) noexcept {
-    const uint64_t head = head_.load(std::memory_order_relaxed);
-    if (head - tail_cache_ == capacity_) {
-      tail_cache_ = tail_.load(std::memory_order_acquire);
-      if (head - tail_cache_ == capacity_) return false;
-    }
-    slots_[head & mask_] = v;
-    head_.store(head + 1, std::memory_order_release);
+    if (!try_write(v)) return false;
+    publish();
     return true;
   }
+
+  // Producer. Writes v without making it visible yet (see publish); false when full.
+  bool try_write(const T& v) noexcept {
+    T* slot = claim();
+    if (!slot) return false;
+    *slot = v;
+    commit();
+    return true;
+  }
+
+  // Producer. The next free slot to fill in place, or nullptr when the ring is full.
+  T* claim() noexcept {
+    const uint64_t w = write_;
+    if (w - tail_cache_ == capacity_) {
+      tail_cache_ = tail_.load(std::memory_order_acquire);
+      if (w - tail_cache_ == capacity_) {
+        publish();  // the consumer must see what fills the ring, or it never frees a slot
+        return nullptr;
+      }
+    }
+    return &slots_[w & mask_];
+  }
+  // Producer. The slot claim() gave now holds an item (visible after publish()).
+  void commit() noexcept { ++write_; }
+  // Producer. Is there room for one more item?
+  bool can_write() noexcept { return claim() != nullptr; }
+
+  // Producer. Copies up to n items in (one bulk copy, wrapping at most once) and
+  // publishes them with everything written before; returns how many fit.
+  size_t try_push_n(const T* items, size_t n) noexcept {
+    const uint64_t w = write_;
+    if (capacity_ - (w - tail_cache_) < n) tail_cache_ = tail_.load(std::memory_order_acquire);
+    n = std::min<size_t>(n, capacity_ - (w - tail_cache_));
+    const size_t at = w & mask_, first = std::min<size_t>(n, capacity_ - at);
+    std::copy_n(items, first, &slots_[at]);
+    std::copy_n(items + first, n - first, &slots_[0]);
+    write_ = w + n;
+    publish();
+    return n;
+  }
+
+  // Producer. Makes every item written so far visible to the consumer.
+  void publish() noexcept {
+    published_ = write_;
+    head_.store(write_, std::memory_order_release);
+  }
+
+  // Producer. Items written but not yet published.
+  size_t unpublished() const noexcept { return static_cast<size_t>(write_ - published_); }
 
   // Consumer. The oldest item, or nullptr when empty; valid until pop().
   T* front() noexcept {
@@ -91,8 +142,10 @@ class SpscRing {
   const size_t capacity_;
   const uint64_t mask_;
   std::unique_ptr<T[]> slots_;
-  alignas(kCacheLine) std::atomic<uint64_t> head_{0};  // producer writes
-  alignas(kCacheLine) uint64_t tail_cache_ = 0;        // producer's copy of tail_
+  alignas(kCacheLine) std::atomic<uint64_t> head_{0};  // producer writes: published items
+  alignas(kCacheLine) uint64_t write_ = 0;             // producer's: items written (>= head_)
+  uint64_t published_ = 0;                             // producer's copy of head_
+  uint64_t tail_cache_ = 0;                            // producer's copy of tail_
   alignas(kCacheLine) std::atomic<uint64_t> tail_{0};  // consumer writes
   alignas(kCacheLine) uint64_t head_cache_ = 0;        // consumer's copy of head_
   char pad_[kCacheLine - sizeof(uint64_t)];            // keep the next object off head_cache_'s line

@@ -23,7 +23,7 @@
 #include "flapwatch/io/pcapng_writer.hpp"
 #include "flapwatch/live/afpacket_source.hpp"
 #include "flapwatch/live/netlink_source.hpp"
-#include "flapwatch/spsc_ring.hpp"
+#include "flapwatch/record_ring.hpp"
 
 namespace flapwatch {
 
@@ -86,7 +86,7 @@ class LiveAgent {
   std::unique_ptr<PcapngWriter> writer_;
   uint32_t netlink_iface_ = 0;
   std::vector<uint32_t> packet_iface_;
-  SpscRing<Record> ring_;
+  RecordRing ring_;
   std::atomic<bool> running_{false}, reader_done_{false};
   std::atomic<uint64_t> frames_{0}, records_{0}, dropped_{0};
   std::mutex engine_mu_;
