@@ -46,7 +46,10 @@
 
 namespace {
 
-constexpr size_t kCapacity = 1 << 14;  // the pipeline's default ring capacity
+#ifndef RING_CAPACITY
+#define RING_CAPACITY (1 << 14)  // the pipeline's default ring capacity
+#endif
+constexpr size_t kCapacity = RING_CAPACITY;
 
 std::atomic<bool> g_pinned{true};
 

@@ -9,7 +9,9 @@
 //   full is `head - tail == capacity` and no slot is wasted.
 // - head_ is written only by the producer, tail_ only by the consumer. Each side
 //   keeps a cached copy of the other's index and re-reads it (acquire) only when the
-//   cache says full/empty: in steady state a push or pop touches no shared line.
+//   cache says full/empty: in steady state a push or pop touches no shared line. Each
+//   side also keeps its own index in a plain variable (write_, read_) and only stores
+//   the atomic: it never loads its own atomic back.
 // - The producer may write ahead of what it published (write_ >= head_): try_write
 //   (or claim + commit, filling the slot in place) adds items, publish() makes them
 //   all visible with one release store, so a burst costs the consumer one miss on
@@ -17,7 +19,8 @@
 //   first: a producer waiting for room never hides items from the consumer.
 // - The slot write happens-before the head_ store (release); the consumer's acquire
 //   load of head_ makes it visible. Symmetrically for tail_ and slot reuse.
-// - head_, tail_ and the two caches sit on separate 64-byte lines (a fixed 64, not
+// - head_, the producer's own variables, tail_ and the consumer's own variables sit on
+//   four separate 64-byte lines (a fixed 64, not
 //   std::hardware_destructive_interference_size, which is ABI-unstable), so the
 //   producer and the consumer never false-share.
 #pragma once
@@ -49,9 +52,19 @@ class SpscRing {
   SpscRing& operator=(const SpscRing&) = delete;
 
   // Producer. False when the ring is full (the caller decides: wait or count a drop).
+  // The one-at-a-time path, written out (no claim / commit / publish bookkeeping).
   bool try_push(const T& v) noexcept {
-    if (!try_write(v)) return false;
-    publish();
+    const uint64_t w = write_;
+    if (w - tail_cache_ == capacity_) [[unlikely]] {
+      tail_cache_ = tail_.load(std::memory_order_acquire);
+      if (w - tail_cache_ == capacity_) {
+        publish();  // items written before, if any, must not stay hidden
+        return false;
+      }
+    }
+    slots_[w & mask_] = v;
+    write_ = published_ = w + 1;
+    head_.store(w + 1, std::memory_order_release);
     return true;
   }
 
@@ -106,7 +119,7 @@ class SpscRing {
 
   // Consumer. The oldest item, or nullptr when empty; valid until pop().
   T* front() noexcept {
-    const uint64_t tail = tail_.load(std::memory_order_relaxed);
+    const uint64_t tail = read_;
     if (tail == head_cache_) {
       head_cache_ = head_.load(std::memory_order_acquire);
       if (tail == head_cache_) return nullptr;
@@ -115,19 +128,20 @@ class SpscRing {
   }
 
   // Consumer. Only after front() returned an item.
-  void pop() noexcept { tail_.store(tail_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+  void pop() noexcept { tail_.store(++read_, std::memory_order_release); }
 
   // Consumer. Calls f(T&) for every item available now (at most `max`), then frees
   // their slots with one release store: one look at the producer's index and one
   // publication per batch instead of per item. Returns the number consumed.
   template <class F>
   size_t consume_all(F&& f, size_t max = SIZE_MAX) noexcept(noexcept(f(std::declval<T&>()))) {
-    const uint64_t tail = tail_.load(std::memory_order_relaxed);
+    const uint64_t tail = read_;
     head_cache_ = head_.load(std::memory_order_acquire);  // once per batch: everything pushed so far
     if (tail == head_cache_) return 0;
     uint64_t end = head_cache_;
     if (end - tail > max) end = tail + max;
     for (uint64_t i = tail; i != end; ++i) f(slots_[i & mask_]);
+    read_ = end;
     tail_.store(end, std::memory_order_release);
     return static_cast<size_t>(end - tail);
   }
@@ -148,7 +162,8 @@ class SpscRing {
   uint64_t tail_cache_ = 0;                            // producer's copy of tail_
   alignas(kCacheLine) std::atomic<uint64_t> tail_{0};  // consumer writes
   alignas(kCacheLine) uint64_t head_cache_ = 0;        // consumer's copy of head_
-  char pad_[kCacheLine - sizeof(uint64_t)];            // keep the next object off head_cache_'s line
+  uint64_t read_ = 0;                                  // consumer's: items taken (== tail_)
+  char pad_[kCacheLine - 2 * sizeof(uint64_t)];        // keep the next object off this line
 };
 
 }  // namespace flapwatch
