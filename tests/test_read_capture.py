@@ -104,6 +104,27 @@ def test_column_buffers_are_reused_not_shared(tmp_path):
     assert _core.column_pool_stats()["kept"] == 0
 
 
+@pytest.mark.parametrize("caplen, n", [(None, 320_000), (34, 420_000)])
+def test_big_read_with_the_prefaulter_keeps_every_value(tmp_path, caplen, n):
+    """A whole-file read of a capture this size faults its columns in on another thread
+    (ColumnPrefaulter); with 34-byte records there are more rows than the reserve
+    guessed, the columns move and the prefaulter must stop. Every value still right."""
+    frames = [cw.pfc_frame(SRC, 0x08, [0, 0, 0, k, 0, 0, 0, 0]) for k in range(16)]
+    recs = [cw.Record(T0 + i, frames[i % 16], caplen=caplen) for i in range(n)]
+    if caplen:
+        recs = [cw.Record(r.ts_ns, r.data[:caplen], origlen=len(r.data)) for r in recs]
+    path = tmp_path / "big.pcap"
+    path.write_bytes(cw.pcap_bytes(recs, nano=True))
+    rows_reserved = path.stat().st_size // 76 + 1024
+    assert rows_reserved >= 1 << 18  # big enough for the prefaulter
+    assert (n > rows_reserved) == bool(caplen)  # short records outgrow the reserve
+    cap = flapwatch.read_capture(path)
+    assert cap.counts["pfc"] == n
+    assert np.array_equal(cap.pfc["quanta_3"], (np.arange(n) % 16).astype(np.uint16))
+    assert np.array_equal(cap.pfc["ts_ns"], T0 + np.arange(n, dtype=np.int64))
+    assert np.array_equal(cap.pfc["frame"], np.arange(n, dtype=np.int64))
+
+
 def test_pcapng_interfaces_tsresol_tsoffset_sections(tmp_path):
     w = cw.PcapngWriter().section()
     a = w.interface(name="swp1", tsresol=9)  # ns

@@ -1,6 +1,7 @@
 #include "flapwatch/capture.hpp"
 
 #include <cstdint>
+#include <memory>
 
 #include "flapwatch/error.hpp"
 
@@ -25,7 +26,34 @@ int64_t CaptureFile::read(RecordBatch& out, int64_t max_frames) {
     out.pfc.reserve(expect);
     out.pause.reserve(expect);
   }
+  // A whole-file read of a big capture: fault the PFC and PAUSE columns in on the other
+  // core, kAhead rows ahead of the decoder (ColumnPrefaulter says why). Measured on the
+  // 5 M-frame bench capture: a first read_capture in a process 0.27-0.28 s without,
+  // 0.19-0.20 s with (the time of a read into pool memory already faulted in).
+  constexpr size_t kAhead = size_t(1) << 18;
+  std::unique_ptr<ColumnPrefaulter> prefault;
+  const void* pfc_base = out.pfc.ts_ns.data();
+  const void* pause_base = out.pause.ts_ns.data();
+  if (max_frames <= 0 && !done_ && expect >= kAhead && ColumnPrefaulter::supported()) {
+    std::vector<ColumnPrefaulter::Range> ranges;
+    auto add = [&ranges](int group) {
+      return [&ranges, group](const char*, auto& c) {
+        ranges.push_back({reinterpret_cast<char*>(c.data()), sizeof(*c.data()), c.capacity(), group});
+      };
+    };
+    out.pfc.for_each_column(add(0));
+    out.pause.for_each_column(add(1));
+    prefault = std::make_unique<ColumnPrefaulter>(std::move(ranges));
+  }
   while ((max_frames <= 0 || n < max_frames)) {
+    if (prefault && (n & 0xffff) == 0) {
+      if (out.pfc.ts_ns.data() != pfc_base || out.pause.ts_ns.data() != pause_base) {
+        prefault.reset();  // more rows than reserved: the columns moved, stop
+      } else {
+        prefault->advance(0, out.pfc.size() + kAhead);
+        prefault->advance(1, out.pause.size() + kAhead);
+      }
+    }
     if (done_ || !reader_.next(f)) {
       done_ = true;
       break;
