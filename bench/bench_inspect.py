@@ -316,7 +316,7 @@ def bench_speed(args) -> dict:
           f"{'met' if ratio_dpkt >= GOAL_VS_DPKT else 'MISSED'})")
     print(f"read_capture / raw C loop:       {ratio_c:7.3f}x   (goal >= {GOAL_VS_C:g}x: "
           f"{'met' if ratio_c >= GOAL_VS_C else 'MISSED'})")
-    print("  per round (C loop s / read_capture s = ratio; round 1 maps fresh column memory): " +
+    print("  per round (C loop s / read_capture s = ratio; round 1 is the first call, on fresh column memory): " +
           ", ".join(f"{c:.3f}/{t:.3f} = {c / t:.2f}x" for c, t in pairs))
     print(f"(inspect peak RSS {res['inspect_maxrss_mb']:.0f} MB)")
     return res

@@ -7,12 +7,10 @@ The C++ example agent is built against the installed CMake package and run."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -37,7 +35,6 @@ def _scrape(ns, port: int) -> str:
 
 
 def _metric(text: str, name: str, **labels) -> float | None:
-    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
     for line in text.splitlines():
         if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
             return float(line.rsplit(" ", 1)[1])

@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -16,7 +15,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 import flapwatch
 from conftest import CAPTURES, REPO, require_tools

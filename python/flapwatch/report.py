@@ -59,7 +59,6 @@ class _Axis:
 
 
 def _timeline(port: str, result, axis: _Axis) -> str:
-    a = result.analysis
     parts = []
     y = 14
     # link lane
