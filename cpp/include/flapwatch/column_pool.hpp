@@ -46,7 +46,9 @@ class ColumnPool {
 #else
   static constexpr size_t kMinBytes = size_t(1) << 20;
 #endif
-  static constexpr size_t kMaxKeptBytes = size_t(4) << 30;
+  // Enough for the columns of a read_capture of ~1 GB of capture; what a bigger read
+  // frees goes back to the system, so the pool never sits on more than that.
+  static constexpr size_t kMaxKeptBytes = size_t(1) << 30;
   static constexpr size_t kMaxKept = 64;
 
   static ColumnPool& instance();
