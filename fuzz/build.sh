@@ -37,7 +37,7 @@ fi
 SAN="$SAN -fno-sanitize-recover=all -fsanitize-recover=signed-integer-overflow -fno-omit-frame-pointer"
 CXXFLAGS=(-std=c++20 -O1 -g -Wall -Wextra -I"$ROOT/cpp/include" -I"$ROOT/fuzz")
 # The reader, decoder and tracker sources the targets exercise.
-CORE=(block_buffer column_pool capture_reader lldp dispatch capture engine link_tracker pfc_tracker lldp_tracker)
+CORE=(block_buffer column_pool column_prefaulter capture_reader lldp dispatch capture engine link_tracker pfc_tracker lldp_tracker)
 
 mkdir -p "$OUT/obj"
 HEADERS=$(find "$ROOT/cpp/include" "$ROOT/fuzz" -name '*.hpp' -newer "$OUT/.headers-stamp" 2>/dev/null | head -1 || true)

@@ -13,31 +13,19 @@
 
 namespace flapwatch {
 
-BlockBuffer::BlockBuffer(const std::string& path) : path_(path) {
+BlockBuffer::BlockBuffer(const std::string& path, bool follow) : path_(path), follow_(follow) {
   gzFile gz = gzopen(path.c_str(), "rb");
   if (!gz) throw CaptureError(path, 0, std::string("cannot open: ") + std::strerror(errno ? errno : ENOMEM));
   gz_ = gz;
   // Size the buffers to the file: a directory of thousands of small captures must not
   // cost thousands of 4 MB blocks (refill grows the block for larger records).
   struct stat st {};
-  size_t size = stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) : kBlock;
+  bool known = stat(path.c_str(), &st) == 0;
+  if (known) file_size_ = static_cast<uint64_t>(st.st_size);
+  size_t size = known && S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) : kBlock;
   gzbuffer(gz, static_cast<unsigned>(std::clamp<size_t>(size, 8192, 1 << 20)));  // zlib's input buffer
   cap_ = std::clamp<size_t>(size + 4096, 64 << 10, kBlock);
   buf_.reset(new uint8_t[cap_]);
-}
-
-void BlockBuffer::set_follow(bool on) {
-  follow_ = on;
-  if (on && eof_ && !gz_) {  // closed at its end: reopen where we stopped reading
-    gzFile gz = gzopen(path_.c_str(), "rb");
-    if (!gz) throw CaptureError(path_, base_ + end_, std::string("cannot reopen: ") + std::strerror(errno ? errno : ENOMEM));
-    if (gzseek(gz, static_cast<z_off_t>(base_ + end_), SEEK_SET) < 0) {
-      gzclose(gz);
-      throw CaptureError(path_, base_ + end_, "cannot seek to where the read stopped");
-    }
-    gz_ = gz;
-    eof_ = false;
-  }
 }
 
 BlockBuffer::~BlockBuffer() {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "flapwatch/column_prefaulter.hpp"
 #include "flapwatch/error.hpp"
 
 namespace flapwatch {
@@ -36,13 +37,13 @@ int64_t CaptureFile::read(RecordBatch& out, int64_t max_frames) {
   const void* pause_base = out.pause.ts_ns.data();
   if (max_frames <= 0 && !done_ && expect >= kAhead && ColumnPrefaulter::supported()) {
     std::vector<ColumnPrefaulter::Range> ranges;
-    auto add = [&ranges](int group) {
-      return [&ranges, group](const char*, auto& c) {
+    auto add = [&ranges](int group, auto& table) {
+      table.for_each_column([&ranges, group](const char*, auto& c) {
         ranges.push_back({reinterpret_cast<char*>(c.data()), sizeof(*c.data()), c.capacity(), group});
-      };
+      });
     };
-    out.pfc.for_each_column(add(0));
-    out.pause.for_each_column(add(1));
+    add(0, out.pfc);
+    add(1, out.pause);
     prefault = std::make_unique<ColumnPrefaulter>(std::move(ranges));
   }
   while ((max_frames <= 0 || n < max_frames)) {

@@ -1,7 +1,5 @@
 #include "flapwatch/io/capture_reader.hpp"
 
-#include <sys/stat.h>
-
 #include <cstring>
 
 #include "flapwatch/bytes.hpp"
@@ -40,10 +38,8 @@ std::string CaptureReader::stem_of(const std::string& path) {
   return name;
 }
 
-CaptureReader::CaptureReader(const std::string& path, StringTable& strings, bool strict)
-    : path_(path), strings_(strings), strict_(strict), in_(path), stem_(stem_of(path)) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) file_size_ = static_cast<uint64_t>(st.st_size);
+CaptureReader::CaptureReader(const std::string& path, StringTable& strings, bool strict, bool follow)
+    : path_(path), strings_(strings), strict_(strict), in_(path, follow), follow_(follow), stem_(stem_of(path)) {
   if (!in_.ensure(4)) fail(0, in_.available() ? "truncated file header" : "empty file");
   uint32_t magic = bytes::load<uint32_t>(in_.data());
   if (magic == kShb) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "flapwatch/column_pool.hpp"
+#include "flapwatch/column_prefaulter.hpp"
 #include "flapwatch/decode/dispatch.hpp"
 #include "flapwatch/engine.hpp"
 #include "flapwatch/error.hpp"
@@ -260,11 +261,7 @@ TEST_CASE("pipeline: the same detections as a single-thread replay of the record
   StringTable strings;
   EngineConfig cfg;
   Engine engine(cfg, strings);
-  struct EngineSink final : RecordSink {
-    Engine& e;
-    explicit EngineSink(Engine& en) : e(en) {}
-    void on_record(const Record& r) override { e.on_record(r); }
-  } sink(engine);
+  EngineSink sink(engine);
   RecordGate gate(sink, strings, cfg);
   MergedCaptures source(c.paths, strings, false);
   Dispatcher dispatcher(strings);

@@ -23,10 +23,7 @@ class FollowSession {
   FollowSession(const std::vector<std::string>& paths, const EngineConfig& cfg)
       : cfg_(cfg), engine_(cfg_, strings_), dispatcher_(strings_), to_engine_(engine_),
         gate_(to_engine_, strings_, cfg_) {
-    for (const auto& p : paths) {
-      readers_.push_back(std::make_unique<CaptureReader>(p, strings_, false));
-      readers_.back()->set_follow(true);
-    }
+    for (const auto& p : paths) readers_.push_back(std::make_unique<CaptureReader>(p, strings_, false, true));
   }
 
   // Frames read (all available when max_frames <= 0).
@@ -50,12 +47,6 @@ class FollowSession {
   const FrameCounts& counts() const { return counts_; }
 
  private:
-  struct EngineSink final : RecordSink {
-    explicit EngineSink(Engine& e) : engine(e) {}
-    void on_record(const Record& r) override { engine.on_record(r); }
-    Engine& engine;
-  };
-
   EngineConfig cfg_;
   StringTable strings_;
   Engine engine_;

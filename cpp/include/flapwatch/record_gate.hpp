@@ -12,6 +12,13 @@
 
 namespace flapwatch {
 
+// Records straight into an Engine on the same thread (the gate usually in front).
+struct EngineSink final : RecordSink {
+  explicit EngineSink(Engine& e) : engine(e) {}
+  void on_record(const Record& r) override { engine.on_record(r); }
+  Engine& engine;
+};
+
 class RecordGate final : public RecordSink {
  public:
   RecordGate(RecordSink& next, const StringTable& strings, const EngineConfig& cfg)

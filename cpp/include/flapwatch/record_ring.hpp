@@ -115,9 +115,9 @@ class RecordRing {
 
   // Producer, one record at a time (live): false when full, and nothing written then.
   bool try_push(const Record& r) noexcept {
-    if (!main_.can_write()) return false;
-    if (r.kind == RecordKind::lldp && !lldp_.try_push(r.lldp)) return false;
-    RingRecord* slot = main_.claim();  // cannot fail: can_write said so, and we are the only producer
+    RingRecord* slot = main_.claim();
+    if (!slot) return false;
+    if (r.kind == RecordKind::lldp && !lldp_.try_push(r.lldp)) return false;  // nothing committed yet
     pack(r, *slot);
     main_.commit();
     main_.publish();

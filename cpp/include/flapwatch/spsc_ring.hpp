@@ -11,7 +11,7 @@
 //   keeps a cached copy of the other's index and re-reads it (acquire) only when the
 //   cache says full/empty: in steady state a push or pop touches no shared line. Each
 //   side also keeps its own index in a plain variable (write_, read_) and only stores
-//   the atomic: it never loads its own atomic back.
+//   the atomic: no push or pop loads its own atomic back.
 // - The producer may write ahead of what it published (write_ >= head_): try_write
 //   (or claim + commit, filling the slot in place) adds items, publish() makes them
 //   all visible with one release store, so a burst costs the consumer one miss on
@@ -63,7 +63,7 @@ class SpscRing {
       }
     }
     slots_[w & mask_] = v;
-    write_ = published_ = w + 1;
+    write_ = w + 1;
     head_.store(w + 1, std::memory_order_release);
     return true;
   }
@@ -91,8 +91,6 @@ class SpscRing {
   }
   // Producer. The slot claim() gave now holds an item (visible after publish()).
   void commit() noexcept { ++write_; }
-  // Producer. Is there room for one more item?
-  bool can_write() noexcept { return claim() != nullptr; }
 
   // Producer. Copies up to n items in (one bulk copy, wrapping at most once) and
   // publishes them with everything written before; returns how many fit.
@@ -109,13 +107,12 @@ class SpscRing {
   }
 
   // Producer. Makes every item written so far visible to the consumer.
-  void publish() noexcept {
-    published_ = write_;
-    head_.store(write_, std::memory_order_release);
-  }
+  void publish() noexcept { head_.store(write_, std::memory_order_release); }
 
   // Producer. Items written but not yet published.
-  size_t unpublished() const noexcept { return static_cast<size_t>(write_ - published_); }
+  size_t unpublished() const noexcept {
+    return static_cast<size_t>(write_ - head_.load(std::memory_order_relaxed));  // our own store: no transfer
+  }
 
   // Consumer. The oldest item, or nullptr when empty; valid until pop().
   T* front() noexcept {
@@ -158,7 +155,6 @@ class SpscRing {
   std::unique_ptr<T[]> slots_;
   alignas(kCacheLine) std::atomic<uint64_t> head_{0};  // producer writes: published items
   alignas(kCacheLine) uint64_t write_ = 0;             // producer's: items written (>= head_)
-  uint64_t published_ = 0;                             // producer's copy of head_
   uint64_t tail_cache_ = 0;                            // producer's copy of tail_
   alignas(kCacheLine) std::atomic<uint64_t> tail_{0};  // consumer writes
   alignas(kCacheLine) uint64_t head_cache_ = 0;        // consumer's copy of head_

@@ -15,7 +15,9 @@ class BlockBuffer {
  public:
   static constexpr size_t kBlock = size_t(4) << 20;
 
-  explicit BlockBuffer(const std::string& path);
+  // follow: the end of the file is "no data yet" (another process is still writing
+  // it), not the end of input; the next ensure() reads again.
+  explicit BlockBuffer(const std::string& path, bool follow = false);
   ~BlockBuffer();
   BlockBuffer(const BlockBuffer&) = delete;
   BlockBuffer& operator=(const BlockBuffer&) = delete;
@@ -27,10 +29,7 @@ class BlockBuffer {
   void advance(size_t n) { pos_ += n; }
   uint64_t offset() const { return base_ + pos_; }  // in the decompressed stream
   bool compressed() const { return compressed_; }
-  // Follow mode: the end of the file is "no data yet" (another process is still
-  // writing it), not the end of input; the next ensure() reads again.
-  // A file already closed at its end (see refill) is reopened at the same place.
-  void set_follow(bool on);
+  uint64_t file_size() const { return file_size_; }  // on disk (compressed); 0 unknown
   // Set when a gzip stream ended early (the data before it is good).
   const std::string& input_warning() const { return input_warning_; }
 
@@ -42,7 +41,7 @@ class BlockBuffer {
   void* gz_ = nullptr;  // gzFile; kept opaque so zlib.h stays out of the header
   std::unique_ptr<uint8_t[]> buf_;
   size_t cap_ = 0, pos_ = 0, end_ = 0;
-  uint64_t base_ = 0;
+  uint64_t base_ = 0, file_size_ = 0;
   bool eof_ = false, compressed_ = false, follow_ = false;
   std::string input_warning_;
 };

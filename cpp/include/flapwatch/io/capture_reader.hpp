@@ -27,24 +27,20 @@ class CaptureReader {
   // name, so a flood of tiny IDBs must not grow memory with the file.
   static constexpr uint32_t kMaxInterfaces = 65536;
 
-  CaptureReader(const std::string& path, StringTable& strings, bool strict);
+  // follow: read a file another process is still writing: a record not complete yet
+  // ends next() quietly (false), and the next call tries again from the same place.
+  CaptureReader(const std::string& path, StringTable& strings, bool strict, bool follow = false);
 
   // The next frame, or false at the end. `f.data` is valid until the next call.
   bool next(Frame& f) { return pcapng_ ? next_pcapng(f) : next_pcap(f); }
 
-  // Follow a file another process is still writing: a record not complete yet ends
-  // next() quietly (false), and the next call tries again from the same place.
-  void set_follow(bool on) {
-    follow_ = on;
-    in_.set_follow(on);
-  }
   const std::string& path() const { return path_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
   bool is_pcapng() const { return pcapng_; }
   bool compressed() const { return in_.compressed(); }
   uint64_t offset() const { return in_.offset(); }
   // The file's size on disk (compressed size for gzip), for sizing output up front.
-  uint64_t file_size() const { return file_size_; }
+  uint64_t file_size() const { return in_.file_size(); }
 
   // The port name of a file without interface names: its file name without
   // .gz and then .pcapng/.pcap/.cap.
@@ -87,7 +83,6 @@ class CaptureReader {
   int sections_ = 0;
   uint32_t interfaces_seen_ = 0;
   std::string stem_;
-  uint64_t file_size_ = 0;
 };
 
 }  // namespace flapwatch
