@@ -167,7 +167,7 @@ def _metrics_server(spec: str, collector) -> None:
 def cmd_agent(args) -> int:
     from .metrics import AgentCollector
 
-    cfg = Config.from_toml(args.config) if args.config else Config()
+    cfg = Config.coerce(args.config or None)
     stop = threading.Event()
 
     def on_signal(signum, frame):

@@ -131,7 +131,7 @@ def _time(text: str) -> int:
 def _load_config(args):
     from .config import Config
 
-    cfg = Config.from_toml(args.config) if args.config else Config()
+    cfg = Config.coerce(args.config or None)
     if args.speed:
         cfg.default_speed = args.speed
     return cfg

@@ -26,6 +26,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from . import schema
+from .analysis import detection_rows
 
 S = 1_000_000_000
 
@@ -284,16 +285,9 @@ def event_from_detection(kind: str, row: dict) -> dict | None:
 def events_from_analysis(analysis, lldp_rx: list[tuple[int, str]] | None = None) -> list[dict]:
     """The Analysis' detections as RiskModel events, in the order they became known: the
     same events, through the same conversion, as the live agent's."""
-    strings = analysis.strings
     out: list[dict] = []
     for kind in ("flaps", "pfc_storms", "pause_stats", "lldp_events"):
-        table = analysis.tables[kind]
-        names = list(table)
-        cols = [table[c].tolist() for c in names]
-        port_col = names.index("port")
-        for values in zip(*cols):
-            row = dict(zip(names, values))
-            row["port"] = strings[values[port_col]]
+        for row in detection_rows(kind, analysis.tables[kind], analysis.strings):
             e = event_from_detection(kind, row)
             if e is not None:
                 out.append(e)

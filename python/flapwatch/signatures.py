@@ -195,11 +195,14 @@ class Episodes(ColumnTable):
             return None if math.isnan(v) else round(float(v), 6)
         return int(v)
 
-    def evidence_features(self, row: int) -> str:
-        """The JSON feature values of one evidence row."""
+    def _features(self, row: int) -> dict:
         ep = int(self.evidence["episode"][row])
         label = LABELS[int(self.evidence["label"][row])]
-        return json.dumps({c: self._value(c, ep) for c in LABEL_FEATURES[label]}, separators=(",", ":"))
+        return {c: self._value(c, ep) for c in LABEL_FEATURES[label]}
+
+    def evidence_features(self, row: int) -> str:
+        """The JSON feature values of one evidence row."""
+        return json.dumps(self._features(row), separators=(",", ":"))
 
     def evidence_table(self) -> dict[str, list]:
         """The evidence in long format with decoded names and the features JSON (Parquet-ready)."""
@@ -218,15 +221,18 @@ class Episodes(ColumnTable):
         by_ep: dict[int, list[int]] = {}
         for r, e in enumerate(self.evidence["episode"].tolist()):
             by_ep.setdefault(e, []).append(r)
+        rules = self.evidence.text("rule")  # decoded once, not once per row
+        labels = self.evidence["label"].tolist()
+        confidences = self.evidence["confidence"].tolist()
         for i in range(self.rows):
             out.append({
                 "episode": int(self["episode"][i]), "port": self._value("port", i), "device": self._value("device", i),
                 "start_ns": int(self["start_ns"][i]), "end_ns": int(self["end_ns"][i]), "flaps": int(self["flaps"][i]),
                 "labels": self.labels_of(i),
                 "period_ns": int(self["period_ns"][i]) if self["period_ns"][i] >= 0 else None,
-                "evidence": {LABELS[int(self.evidence["label"][r])]: {
-                    "rule": self.evidence.text("rule")[r], "confidence": float(self.evidence["confidence"][r]),
-                    "features": json.loads(self.evidence_features(r))} for r in by_ep.get(i, [])},
+                "evidence": {LABELS[labels[r]]: {
+                    "rule": rules[r], "confidence": float(confidences[r]),
+                    "features": self._features(r)} for r in by_ep.get(i, [])},
             })
         return out
 

@@ -990,12 +990,8 @@ def simulate(scenario: str, out: str | os.PathLike, seed: int = 0, *, duration_s
     frames.rows.sort(key=lambda r: r[0])
     out = os.fspath(out)
     with PcapngWriter(out, application=f"flapwatch simulate {scenario} --seed {seed}") as pw:
-        ids: dict[str, int] = {}
         for ts, iface, linktype, data, _, _ in frames.rows:
-            i = ids.get(iface)
-            if i is None:
-                i = ids[iface] = pw.add_interface(iface, linktype)
-            pw.write(i, ts, data)
+            pw.write(pw.add_interface(iface, linktype), ts, data)  # add_interface caches the id
     episodes = _truth(w, sent, received)
     truth = _truth_json(w, scenario, seed, episodes, frames, out)
     truth_path = out + ".truth.json"

@@ -13,6 +13,8 @@ from __future__ import annotations
 import ipaddress
 import struct
 
+from .nlrecord import cooked_header
+
 ETH_MAC_CONTROL = 0x8808
 ETH_LLDP = 0x88CC
 ETH_IPV4 = 0x0800
@@ -28,8 +30,6 @@ NLMSG_DONE = 3
 NLM_F_MULTI = 0x2
 ARPHRD_ETHER = 1
 ARPHRD_LOOPBACK = 772
-ARPHRD_NETLINK = 824
-PACKET_OUTGOING = 4  # nlmon marks every copy outgoing (see nlrecord.py)
 IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_RUNNING, IFF_PROMISC, IFF_MULTICAST, IFF_LOWER_UP = (
     0x1, 0x2, 0x8, 0x40, 0x100, 0x1000, 0x10000)
 OPER_DOWN, OPER_UP, OPER_UNKNOWN = 2, 6, 0
@@ -146,7 +146,7 @@ def lldp_frame(src: bytes, *, chassis_mac: bytes, port_id: str, ttl: int, port_d
 
 def nlmon_frame(payload: bytes) -> bytes:
     """nlmon's 16-byte cooked header (LINKTYPE_NETLINK), then the netlink messages."""
-    return struct.pack(">HHH8sH", PACKET_OUTGOING, ARPHRD_NETLINK, 0, bytes(8), 0) + payload
+    return cooked_header() + payload
 
 
 def _rta(attr_type: int, data: bytes) -> bytes:
