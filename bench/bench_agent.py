@@ -63,6 +63,8 @@ REPO = BENCH.parent
 OUT = BENCH / "out"
 sys.path.insert(0, str(REPO / "tests"))
 import netns  # noqa: E402  (tests/netns.py: the one place with namespace helpers)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_at_start  # noqa: E402
 
 BUILD, PREFIX = OUT / "agent-build", OUT / "agent-prefix"
 LATENCY_EXE, FLOOD_EXE = OUT / "agent_latency", OUT / "l2flood"
@@ -103,25 +105,6 @@ def build() -> None:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def cpu_idle(interval: float = 1.0) -> float:
-    def sample():
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        return fields[3] + fields[4], sum(fields)
-    i0, t0 = sample()
-    time.sleep(interval)
-    i1, t1 = sample()
-    return (i1 - i0) / max(1, t1 - t0)
-
-
-def wait_quiet(limit_s: float, threshold: float = 0.9) -> float:
-    deadline = time.monotonic() + limit_s
-    idle = cpu_idle()
-    while idle < threshold and time.monotonic() < deadline:
-        print(f"  waiting for idle CPUs: {idle:.0%} idle", flush=True)
-        idle = cpu_idle(2.0)
-    return idle
 
 
 def percentile(xs: list[float], q: float) -> float:
@@ -409,12 +392,7 @@ def main() -> int:
     if not args.no_build:
         build()
     only = set(args.only or ["latency", "idle", "flood"])
-    idle = wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else cpu_idle()
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
-    res: dict = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                             "kernel": platform.release(), "commit": commit, "cpu_idle_at_start": round(idle, 3),
-                             "loadavg_at_start": os.getloadavg()[0], "date": time.strftime("%Y-%m-%d %H:%M:%S")}}
+    res: dict = {"machine": machine_at_start(args.wait_quiet) | {"kernel": platform.release()}}
     ok = True
     if "latency" in only:
         print(f"(a)+(b) {args.flaps} flaps ...", flush=True)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -34,31 +33,14 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_at_start  # noqa: E402
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 OUT = BENCH / "out"
 SOURCE = BENCH / "ring_bench.cpp"
 GOAL = 1.5
-
-
-def cpu_idle(interval: float = 1.0) -> float:
-    """Fraction of all CPUs idle over `interval` seconds (from /proc/stat)."""
-    def sample():
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        return fields[3] + fields[4], sum(fields)  # idle + iowait, total
-    i0, t0 = sample()
-    time.sleep(interval)
-    i1, t1 = sample()
-    return (i1 - i0) / max(1, t1 - t0)
-
-
-def wait_quiet(limit_s: float, threshold: float = 0.9) -> float:
-    deadline = time.monotonic() + limit_s
-    idle = cpu_idle()
-    while idle < threshold and time.monotonic() < deadline:
-        print(f"  waiting for idle CPUs: {idle:.0%} idle", flush=True)
-        idle = cpu_idle(2.0)
-    return idle
 
 
 def build(exe: Path) -> None:
@@ -119,8 +101,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     exe = OUT / "ring_bench"
     build(exe)
-    idle = wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else cpu_idle()
-    load0 = os.getloadavg()[0]
+    machine = machine_at_start(args.wait_quiet)
     t0 = time.monotonic()
     cmd = [str(exe), "--items-u64", str(args.items_u64), "--items-record", str(args.items_record),
            "--runs", str(args.runs), "--pairs", str(args.pairs)]
@@ -156,18 +137,9 @@ def main() -> int:
             print(f"  (bulk)      {typ}: flapwatch-bulk / boost-bulk = {fw_bulk / boost_bulk:.2f}x best of "
                   f"{args.runs}" + (f", {pb['median']:.2f}x median of {pb['pairs']} pairs" if pb else ""))
 
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
     report = {
         "command": cmd,
-        "machine": {
-            "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(),
-            "commit": commit,
-            "cpu_idle_at_start": round(idle, 3),
-            "loadavg_at_start": load0,
-            "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        },
+        "machine": machine,
         "pinned": res["pinned"],
         "seconds": round(wall, 1),
         "queues": res["queues"],

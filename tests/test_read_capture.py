@@ -110,9 +110,7 @@ def test_big_read_with_the_prefaulter_keeps_every_value(tmp_path, caplen, n):
     (ColumnPrefaulter); with 34-byte records there are more rows than the reserve
     guessed, the columns move and the prefaulter must stop. Every value still right."""
     frames = [cw.pfc_frame(SRC, 0x08, [0, 0, 0, k, 0, 0, 0, 0]) for k in range(16)]
-    recs = [cw.Record(T0 + i, frames[i % 16], caplen=caplen) for i in range(n)]
-    if caplen:
-        recs = [cw.Record(r.ts_ns, r.data[:caplen], origlen=len(r.data)) for r in recs]
+    recs = [cw.Record(T0 + i, frames[i % 16][:caplen], origlen=len(frames[i % 16])) for i in range(n)]
     path = tmp_path / "big.pcap"
     path.write_bytes(cw.pcap_bytes(recs, nano=True))
     rows_reserved = path.stat().st_size // 76 + 1024
