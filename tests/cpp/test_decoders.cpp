@@ -27,52 +27,48 @@ bool reason_has(const DecodeError& e, const char* text) {
 
 // ---------------------------------------------------------------- MAC control
 
-TEST_CASE("mac_control: PFC with class-enable vector and 8 quanta") {
-  Bytes p = fwtest::pfc_payload(0x88, {0, 0, 0, 0xffff, 0, 0, 0, 7});
+namespace {
+
+// One MAC control payload decoded, with everything decode_mac_control fills in.
+struct MacControl {
+  MacControlKind kind;
   PfcFrame pfc{};
   PauseFrame pause{};
   DecodeError err;
-  REQUIRE(decode_mac_control(p.data(), p.size(), pfc, pause, err) == MacControlKind::pfc);
-  CHECK(pfc.class_enable == 0x88);
-  CHECK(pfc.quanta[3] == 0xffff);
-  CHECK(pfc.quanta[7] == 7);
-  CHECK(pfc.quanta[0] == 0);
-  CHECK(err.reason == nullptr);
+  explicit MacControl(const Bytes& p) { kind = decode_mac_control(p.data(), p.size(), pfc, pause, err); }
+};
+
+}  // namespace
+
+TEST_CASE("mac_control: PFC with class-enable vector and 8 quanta") {
+  MacControl m(fwtest::pfc_payload(0x88, {0, 0, 0, 0xffff, 0, 0, 0, 7}));
+  REQUIRE(m.kind == MacControlKind::pfc);
+  CHECK(m.pfc.class_enable == 0x88);
+  CHECK(m.pfc.quanta[3] == 0xffff);
+  CHECK(m.pfc.quanta[7] == 7);
+  CHECK(m.pfc.quanta[0] == 0);
+  CHECK(m.err.reason == nullptr);
 }
 
 TEST_CASE("mac_control: the class-enable vector keeps only its low 8 bits") {
-  Bytes p;
-  p.be16(0x0101).be16(0xff01).zeros(16);
-  PfcFrame pfc{};
-  PauseFrame pause{};
-  DecodeError err;
-  REQUIRE(decode_mac_control(p.data(), p.size(), pfc, pause, err) == MacControlKind::pfc);
-  CHECK(pfc.class_enable == 0x01);
+  MacControl m(Bytes{}.be16(0x0101).be16(0xff01).zeros(16));
+  REQUIRE(m.kind == MacControlKind::pfc);
+  CHECK(m.pfc.class_enable == 0x01);
 }
 
 TEST_CASE("mac_control: 802.3x PAUSE") {
-  Bytes p;
-  p.be16(0x0001).be16(0x1234).zeros(42);
-  PfcFrame pfc{};
-  PauseFrame pause{};
-  DecodeError err;
-  REQUIRE(decode_mac_control(p.data(), p.size(), pfc, pause, err) == MacControlKind::pause);
-  CHECK(pause.quanta == 0x1234);
+  MacControl m(Bytes{}.be16(0x0001).be16(0x1234).zeros(42));
+  REQUIRE(m.kind == MacControlKind::pause);
+  CHECK(m.pause.quanta == 0x1234);
 }
 
 TEST_CASE("mac_control: other opcodes are not errors") {
-  Bytes p;
-  p.be16(0x0002).zeros(44);  // GATE (EPON)
-  PfcFrame pfc{};
-  PauseFrame pause{};
-  DecodeError err;
-  CHECK(decode_mac_control(p.data(), p.size(), pfc, pause, err) == MacControlKind::other);
-  CHECK(err.reason == nullptr);
+  MacControl m(Bytes{}.be16(0x0002).zeros(44));  // GATE (EPON)
+  CHECK(m.kind == MacControlKind::other);
+  CHECK(m.err.reason == nullptr);
 }
 
 TEST_CASE("mac_control: truncated frames are malformed, with a reason and a position") {
-  PfcFrame pfc{};
-  PauseFrame pause{};
   struct Case {
     Bytes bytes;
     uint32_t pos;
@@ -88,10 +84,10 @@ TEST_CASE("mac_control: truncated frames are malformed, with a reason and a posi
   };
   for (const Case& c : cases) {
     CAPTURE(c.bytes.size());
-    DecodeError err;
-    CHECK(decode_mac_control(c.bytes.data(), c.bytes.size(), pfc, pause, err) == MacControlKind::malformed);
-    CHECK(reason_has(err, c.reason));
-    CHECK(err.pos == c.pos);
+    MacControl m(c.bytes);
+    CHECK(m.kind == MacControlKind::malformed);
+    CHECK(reason_has(m.err, c.reason));
+    CHECK(m.err.pos == c.pos);
   }
 }
 

@@ -60,6 +60,20 @@ TEST_CASE("empty and full: no slot wasted") {
   CHECK(r.size() == 0);
 }
 
+namespace {
+
+// Pops first..last one at a time with front() / pop(), checking each, then expects empty.
+void expect_drain(SpscRing<uint64_t>& r, uint64_t first, uint64_t last) {
+  for (uint64_t want = first; want <= last; ++want) {
+    REQUIRE(r.front() != nullptr);
+    CHECK(*r.front() == want);
+    r.pop();
+  }
+  CHECK(r.front() == nullptr);
+}
+
+}  // namespace
+
 TEST_CASE("try_push on a full ring, then consume one: room for exactly one") {
   SpscRing<uint64_t> r(4);
   for (uint64_t i = 0; i < 4; ++i) REQUIRE(r.try_push(i));
@@ -69,12 +83,7 @@ TEST_CASE("try_push on a full ring, then consume one: room for exactly one") {
   r.pop();
   CHECK(r.try_push(4));        // the freed slot
   CHECK_FALSE(r.try_push(5));  // and no more
-  for (uint64_t want = 1; want <= 4; ++want) {
-    REQUIRE(r.front() != nullptr);
-    CHECK(*r.front() == want);
-    r.pop();
-  }
-  CHECK(r.front() == nullptr);
+  expect_drain(r, 1, 4);
 }
 
 TEST_CASE("wraparound: many laps with every fill level, order kept") {
@@ -228,12 +237,7 @@ TEST_CASE("two threads: the producer blocks on a full ring until the consumer fr
   while (stage.load(std::memory_order_acquire) != 3) std::this_thread::yield();
   producer.join();
   CHECK(rejected.load());
-  for (uint64_t want = 1; want <= 4; ++want) {
-    REQUIRE(ring.front() != nullptr);
-    CHECK(*ring.front() == want);
-    ring.pop();
-  }
-  CHECK(ring.front() == nullptr);
+  expect_drain(ring, 1, 4);
 }
 
 TEST_CASE("consume_all takes every item available, in order, at most max, and frees their slots") {
