@@ -189,10 +189,6 @@ class RiskModel:
             if get("event") == "aged_out":
                 a["lldp_missed_10m"][i] += 1
 
-    def update_many(self, events: Iterable) -> None:
-        for e in events:
-            self.update(e)
-
     def _tx(self, i: int) -> float:
         return float(self._rx_interval[i]) or self.cfg.lldp_tx_s
 
@@ -238,21 +234,15 @@ class RiskModel:
         return z
 
     def score(self, port: str, now_ns: int) -> RiskScore:
-        i = self._ports.get(port)
-        if i is None:
-            i = self._index(port)
-        f = self._features(np.array([i]), int(now_ns))
+        f = self._features(np.array([self._index(port)]), int(now_ns))
         z = self._logit(f)[0]
         feats = {k: float(v[0]) for k, v in f.items()}
         return RiskScore(port, int(now_ns), float(1 / (1 + math.exp(-z))), feats,
                          {k: w * feats[k] for k, w in self.cfg.weights.items()})
 
     def scores(self, now_ns: int) -> dict[str, float]:
-        if not self._names:
-            return {}
-        idx = np.arange(len(self._names))
-        p = 1 / (1 + np.exp(-self._logit(self._features(idx, int(now_ns)))))
-        return dict(zip(self._names, p.tolist()))
+        names, p, _ = self.score_array(now_ns)
+        return dict(zip(names, p.tolist()))
 
     def score_array(self, now_ns: int) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
         """All ports at once: (names, scores, features)."""
