@@ -9,8 +9,10 @@ producer and a consumer thread pinned to cores 0 and 1, the same item type (uint
 then flapwatch::RingRecord, the 64-byte record the pipeline's ring carries) and
 capacity (1 << 14) for every queue, N items, queues run round-robin, best of --runs.
 Prints ops/s per queue and the ratios. The goal, flapwatch >= 1.5x boost, is judged
-like for like: one item at a time (try_push / front+pop against push / pop(T&), runtime
-capacity), reported, not an error. Bulk against bulk (32 staged items, try_push_n
+like for like: one item at a time, both consumers spinning until an item comes
+(try_push / poll+pop against push / pop(T&), runtime capacity), reported, not an error.
+poll() is SpscRing's peek for spinning consumers (it backs off after a look that found
+only a few items); the exact front() is measured and printed beside it. Bulk against bulk (32 staged items, try_push_n
 against boost's push(T*, n), consume_all on both) is printed beside it. Then --pairs
 pairs of N/10 items back to back for each: the median per-pair ratio is steadier than
 the ratio of two best-ofs when other work comes and goes.
@@ -128,6 +130,12 @@ def main() -> int:
         if p:
             print(f"  goal {'met   ' if p['median'] >= GOAL else 'MISSED'} {typ}: flapwatch / boost = "
                   f"{p['median']:.2f}x median of {p['pairs']} pairs (quartiles {p['q1']:.2f}-{p['q3']:.2f})")
+        pf = res["paired"].get(typ, {}).get("per-item-front")
+        front = res["queues"][typ].get("flapwatch-front")
+        if front:
+            print(f"  (front)     {typ}: flapwatch-front / boost = "
+                  f"{front['ops_per_s'] / res['queues'][typ]['boost']['ops_per_s']:.2f}x best of {args.runs}"
+                  + (f", {pf['median']:.2f}x median of {pf['pairs']} pairs" if pf else ""))
         bulk = ratios.get("boost-bulk")
         if bulk is not None:
             # RATIO lines are flapwatch (per item) / each queue: bulk / bulk is their quotient.

@@ -7,7 +7,10 @@
 //
 // Items: uint64_t, and flapwatch::RingRecord (64 bytes, one cache line: what the
 // pipeline's RecordRing carries). Queues (all capacity 1 << 14, the pipeline's default):
-//   flapwatch              SpscRing<T>(C): try_push / front + pop, one item at a time
+//   flapwatch              SpscRing<T>(C): try_push / poll + pop, one item at a time
+//                          (poll: the consumer API for a caller that spins)
+//   flapwatch-front        SpscRing<T>(C): try_push / front + pop, one item at a time
+//                          (front: exact, never backs off)
 //   boost                  spsc_queue<T>(C), runtime capacity: push / pop(T&)
 //   boost-fixed            spsc_queue<T, capacity<C>>, compile-time capacity: push / pop(T&)
 //   boost-consume_all      spsc_queue<T>(C): push / consume_all
@@ -109,22 +112,30 @@ struct FillSampler {
 };
 
 // Queue adapters: push(v) -> bool; consume(n) drains n items checking the sequence.
-template <class T>
-struct FlapwatchRing {
-  static constexpr const char* name = "flapwatch";
+// Peek is &SpscRing<T>::poll (spinning consumer) or &SpscRing<T>::front (exact).
+template <class T, T* (flapwatch::SpscRing<T>::*Peek)()>
+struct FlapwatchPerItem {
   flapwatch::SpscRing<T> q{kCapacity};
   FillSampler fill;
   bool push(const T& v) { return q.try_push(v); }
   void consume(uint64_t n) {
     for (uint64_t i = 0; i < n; ++i) {
       T* p;
-      while ((p = q.front()) == nullptr) {
+      while ((p = (q.*Peek)()) == nullptr) {
       }
       if (Item<T>::seq(*p) != i) die_order(i, Item<T>::seq(*p));
       q.pop();
       fill.sample(i, [&] { return q.size(); });
     }
   }
+};
+template <class T>
+struct FlapwatchRing : FlapwatchPerItem<T, &flapwatch::SpscRing<T>::poll> {
+  static constexpr const char* name = "flapwatch";
+};
+template <class T>
+struct FlapwatchFront : FlapwatchPerItem<T, &flapwatch::SpscRing<T>::front> {
+  static constexpr const char* name = "flapwatch-front";
 };
 
 // Consumers that take what is there with consume_all (either queue has one).
@@ -316,7 +327,8 @@ void bench_type(uint64_t n, int runs) {
                              {BoostConsumeAll<T>::name, run_once<BoostConsumeAll, T>, {}},
                              {FlapwatchBatch<T>::name, run_once<FlapwatchBatch, T>, {}},
                              {FlapwatchBulk<T>::name, run_once<FlapwatchBulk, T>, {}},
-                             {BoostBulk<T>::name, run_once<BoostBulk, T>, {}}};
+                             {BoostBulk<T>::name, run_once<BoostBulk, T>, {}},
+                             {FlapwatchFront<T>::name, run_once<FlapwatchFront, T>, {}}};
   for (int r = 0; r < runs; ++r)
     for (auto& s : all) {
       s.runs.push_back(s.run(n));
@@ -346,6 +358,7 @@ void bench_type(uint64_t n, int runs) {
               best[4] / best[1], best[4] / best[3]);
   std::printf("  %-8s flapwatch-bulk / boost-bulk %.2fx, / boost %.2fx\n", Item<T>::name(), best[5] / best[6],
               best[5] / best[1]);
+  std::printf("  %-8s flapwatch-front / boost %.2fx\n", Item<T>::name(), best[7] / best[1]);
   for (size_t i = 1; i < all.size(); ++i)
     std::printf("RATIO type=%s vs=%s ratio=%.3f\n", Item<T>::name(), all[i].queue, best[0] / best[i]);
   std::fflush(stdout);
@@ -354,8 +367,8 @@ void bench_type(uint64_t n, int runs) {
 // Paired runs: a flapwatch queue and its boost counterpart back to back (alternating
 // which goes first), the ratio taken per pair. Load from other work drifts slowly
 // compared with one pair, so the median of the per-pair ratios is steadier than a
-// ratio of two best-ofs. `pattern` names the pair: per-item (try_push / front+pop
-// against push / pop) or bulk (staged try_push_n / consume_all against staged
+// ratio of two best-ofs. `pattern` names the pair: per-item (try_push / poll+pop
+// against push / pop), per-item-front (front+pop instead of poll+pop) or bulk (staged try_push_n / consume_all against staged
 // push(T*, n) / consume_all).
 template <template <class> class Ours, template <class> class Theirs, class T>
 void paired(const char* pattern, uint64_t n, int pairs) {
@@ -414,14 +427,17 @@ int main(int argc, char** argv) {
               std::thread::hardware_concurrency());
   if (n64) bench_type<uint64_t>(n64, runs);
   if (nrec) bench_type<flapwatch::RingRecord>(nrec, runs);
-  for (const char* pattern : {"per-item", "bulk"}) {
-    if (pairs <= 0) break;
-    bool bulk = pattern[0] == 'b';
-    if (n64 && !bulk) paired<FlapwatchRing, BoostRuntime, uint64_t>(pattern, std::max<uint64_t>(n64 / 10, 1), pairs);
-    if (n64 && bulk) paired<FlapwatchBulk, BoostBulk, uint64_t>(pattern, std::max<uint64_t>(n64 / 10, 1), pairs);
+  // per-item: try_push / poll+pop against push / pop; per-item-front: the same with the
+  // exact front(); bulk: staged try_push_n / consume_all against push(T*, n) / consume_all.
+  if (pairs > 0) {
     using R = flapwatch::RingRecord;
-    if (nrec && !bulk) paired<FlapwatchRing, BoostRuntime, R>(pattern, std::max<uint64_t>(nrec / 10, 1), pairs);
-    if (nrec && bulk) paired<FlapwatchBulk, BoostBulk, R>(pattern, std::max<uint64_t>(nrec / 10, 1), pairs);
+    const uint64_t p64 = std::max<uint64_t>(n64 / 10, 1), prec = std::max<uint64_t>(nrec / 10, 1);
+    if (n64) paired<FlapwatchRing, BoostRuntime, uint64_t>("per-item", p64, pairs);
+    if (nrec) paired<FlapwatchRing, BoostRuntime, R>("per-item", prec, pairs);
+    if (n64) paired<FlapwatchFront, BoostRuntime, uint64_t>("per-item-front", p64, pairs);
+    if (nrec) paired<FlapwatchFront, BoostRuntime, R>("per-item-front", prec, pairs);
+    if (n64) paired<FlapwatchBulk, BoostBulk, uint64_t>("bulk", p64, pairs);
+    if (nrec) paired<FlapwatchBulk, BoostBulk, R>("bulk", prec, pairs);
   }
   std::printf("%s\nRESULT pinned=%d\n", g_pinned ? "threads pinned to cores 0 and 1" : "threads NOT pinned",
               g_pinned ? 1 : 0);

@@ -138,8 +138,9 @@ namespace {
 
 // Producer and consumer on two threads, `n` sequenced items; the consumer checks each
 // value (order, no loss, no duplicate). Returns the producer's full count.
+// The consumer peeks with front() or, when `poll`, with poll() (which may back off).
 template <class T, class Make, class Seq>
-int64_t stress(size_t capacity, uint64_t n, Make make, Seq seq) {
+int64_t stress(size_t capacity, uint64_t n, Make make, Seq seq, bool poll = false) {
   SpscRing<T> ring(capacity);
   std::atomic<bool> go{false};
   int64_t full = 0;
@@ -156,9 +157,9 @@ int64_t stress(size_t capacity, uint64_t n, Make make, Seq seq) {
   uint64_t got = 0, bad = 0, first_bad = 0;
   go.store(true, std::memory_order_release);
   while (got < n) {
-    T* p = ring.front();
+    T* p = poll ? ring.poll() : ring.front();
     if (!p) {
-      std::this_thread::yield();
+      if (!poll) std::this_thread::yield();  // poll() backs off by itself
       continue;
     }
     if (seq(*p) != got && bad++ == 0) first_bad = got;
@@ -183,6 +184,58 @@ TEST_CASE("two threads: 10 million uint64 in order, none lost") {
       1024, n, [](uint64_t i) { return i * 0x9e3779b97f4a7c15ull; },
       [](uint64_t v) { return v * 0xf1de83e19937733dull; });  // the multiplicative inverse
   MESSAGE("capacity 1024, " << n << " items, producer found the ring full " << full << " times");
+}
+
+TEST_CASE("two threads: 10 million uint64 through poll(), in order, none lost") {
+  uint64_t n = static_cast<uint64_t>(fwtest::env_int("FLAPWATCH_STRESS_ITEMS", 10'000'000));
+  // A small ring backs off after nearly every look (it never holds kPollBatch items):
+  // fewer items there, the same checks.
+  for (size_t cap : {size_t{4}, size_t{1024}}) {
+    CAPTURE(cap);
+    stress<uint64_t>(cap, cap == 4 ? n / 1000 : n, [](uint64_t i) { return i; }, [](uint64_t v) { return v; }, true);
+  }
+}
+
+TEST_CASE("poll(): after a look that found fewer than kPollBatch items it skips kPollBackoff empty polls") {
+  using Ring = SpscRing<uint64_t>;
+  Ring r(64);
+  uint64_t next_in = 0, next_out = 0;
+  auto push = [&](uint64_t k) {
+    for (uint64_t i = 0; i < k; ++i) REQUIRE(r.try_push(next_in++));
+  };
+  auto take_cached = [&](uint64_t k) {  // items poll() already knows of: no miss
+    for (uint64_t i = 0; i < k; ++i) {
+      uint64_t* p = r.poll();
+      REQUIRE(p != nullptr);
+      CHECK(*p == next_out++);
+      r.pop();
+    }
+  };
+  auto misses_then_take = [&] {  // empty polls before the next item shows, then take it
+    uint32_t misses = 0;
+    uint64_t* p;
+    while ((p = r.poll()) == nullptr) REQUIRE(++misses <= Ring::kPollBackoff);
+    CHECK(*p == next_out++);
+    r.pop();
+    return misses;
+  };
+  push(1);
+  CHECK(misses_then_take() == 0);  // the first look finds 1 item: taken at once, back-off armed
+  push(3);
+  CHECK(misses_then_take() == Ring::kPollBackoff);  // the 3 wait out the back-off...
+  take_cached(2);  // ...then come in order; that look found 3: armed again
+  push(Ring::kPollBatch);
+  CHECK(misses_then_take() == Ring::kPollBackoff);
+  take_cached(Ring::kPollBatch - 1);  // that look found a full batch: nothing armed
+  push(1);
+  CHECK(misses_then_take() == 0);
+  // front() is exact: it sees an item at once, back-off or not (the last look armed one).
+  push(1);
+  REQUIRE(r.front() != nullptr);
+  CHECK(*r.front() == next_out);
+  CHECK(misses_then_take() == 0);  // front() refreshed the cache poll() reads
+  CHECK(r.front() == nullptr);
+  CHECK(next_in == next_out);
 }
 
 TEST_CASE("two threads: a capacity-2 ring under constant contention") {
