@@ -97,6 +97,9 @@ def test_agent_cli_live_metrics_events_and_record(tmp_path):
     rec = flapwatch.read_capture(record)  # closed cleanly: no truncation warning
     assert not rec.warnings and rec.counts["pfc"] >= 3000 and rec.counts["link"] >= 4
     replayed = flapwatch.analyze(record)
+    # LLDPDUs received feed the risk model (lldp_rx), not the event log
+    assert not [d for d in live if d["type"] == "lldp_rx"]
+    assert len([t for t, p in zip(replayed.lldp_rx["ttl"].tolist(), replayed.lldp_rx.text("port")) if t and p == "eth0"]) >= 2
     for table in ("flaps", "lldp_events", "policy_events"):
         want = _without(table_rows(replayed, table))
         got = _without([{k: v for k, v in d.items() if k != "type"} for d in live if d["type"] == table])

@@ -81,7 +81,8 @@ def test_replay_is_the_incremental_model(tmp_path):
     r = simulate.simulate("degrading", tmp_path / "d.pcapng", 11)
     a = flapwatch.analyze(r.path, r.truth["config"])
     timeline = risk.score_analysis(a, end_ns=r.truth["end_ns"])
-    events = risk.events_from_analysis(a, risk.lldp_receptions(a.paths))
+    events = risk.events_from_analysis(a)
+    assert sum(e["kind"] == "lldp_rx" for e in events) > 10  # the LLDP gap is scored from lldp_rx
     model = risk.RiskModel()
     checked = 0
     for i, e in enumerate(events):
@@ -95,12 +96,23 @@ def test_replay_is_the_incremental_model(tmp_path):
     assert checked > 20
 
 
-def test_lldp_receptions_leave_out_our_own_advertisements():
-    rx = risk.lldp_receptions([CAPTURES / "lab.pcapng"])
+def test_lldp_rx_leaves_out_our_own_advertisements():
+    a = flapwatch.analyze(CAPTURES / "lab.pcapng")
     cap = flapwatch.read_capture(CAPTURES / "lab.pcapng")
-    names = cap.lldp.text("system_name")
-    from_leaf = [t for t, n, ttl in zip(cap.lldp["ts_ns"].tolist(), names, cap.lldp["ttl"].tolist()) if n == "leaf1" and ttl]
-    assert [t for t, _ in rx] == from_leaf  # gpu-host7's own LLDPDUs and the shutdowns are not receptions
+    # The capture's own tables: LLDPDUs whose source MAC is not the port's own (its
+    # IFLA_ADDRESS, from the link messages) came from the neighbor. gpu-host7's own,
+    # seen leaving on the same wire, are left out.
+    own = {p: m for p, m in zip(cap.link.text("port"), cap.link["mac"].tolist()) if m}
+    lldp = cap.lldp
+    rows = list(zip(lldp["ts_ns"].tolist(), lldp.text("port"), lldp["ttl"].tolist(), lldp["src_mac"].tolist(),
+                    lldp.text("system_name")))
+    received = [(t, p, ttl) for t, p, ttl, src, _ in rows if own.get(p) != src]
+    rx = a.tables["lldp_rx"]
+    assert list(zip(rx["ts_ns"].tolist(), rx.text("port"), rx["ttl"].tolist())) == received
+    assert {name for _, p, ttl, src, name in rows if own.get(p) != src and ttl} == {"leaf1"}
+    assert any(name == "gpu-host7" for *_, name in rows) and len(received) < len(rows)
+    events = [e for e in risk.events_from_analysis(a) if e["kind"] == "lldp_rx"]
+    assert [e["ts_ns"] for e in events] == [t for t, _, ttl in received if ttl]  # shutdowns are lldp_events
 
 
 @pytest.mark.parametrize("seed", [11, 23])
@@ -127,11 +139,14 @@ def test_live_detections_feed_the_same_model():
     """The agent hands out Detection(kind, row) with strings decoded: the same events."""
     a = flapwatch.analyze(CAPTURES / "lab.pcapng")
     live = []
-    for kind in ("flaps", "policy_events", "pfc_storms", "pause_stats", "lldp_events"):
+    from flapwatch.agent import DETECTION_KINDS  # what the agent hands out
+
+    for kind in DETECTION_KINDS:
         rows = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in a.tables[kind].to_dict().items()}
         for values in zip(*rows.values()):
             e = risk.event_from_detection(kind, dict(zip(rows, values)))
             if e is not None:
                 live.append(e)
     live.sort(key=lambda e: e["ts_ns"])
-    assert live == risk.events_from_analysis(a) and {e["kind"] for e in live} == {"flap", "storm", "pause", "lldp_event"}
+    assert live == risk.events_from_analysis(a) and {e["kind"] for e in live} == {"flap", "storm", "pause", "lldp_event",
+                                                                            "lldp_rx"}

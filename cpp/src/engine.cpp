@@ -74,6 +74,9 @@ void Engine::on_record(const Record& r) {
         ++own_lldp_frames_;  // our own advertisement, seen leaving
         break;
       }
+      out_.lldp_rx.ts_ns.push_back(r.ts_ns);
+      out_.lldp_rx.port.push_back(r.port);
+      out_.lldp_rx.ttl.push_back(r.lldp.ttl);
       lldp_.on_lldp(r.ts_ns, r.port, r.lldp);
       pfc_.set_speed(r.port, r.lldp.speed_bps);
       break;
@@ -84,9 +87,9 @@ void Engine::on_record(const Record& r) {
 }
 
 void Engine::notify_new_rows() {
-  size_t sizes[5] = {out_.flaps.size(), out_.policy_events.size(), out_.pfc_storms.size(), out_.pause_stats.size(),
-                     out_.lldp_events.size()};
-  for (int k = 0; k < 5; ++k) {
+  const size_t sizes[kDetectionKinds] = {out_.flaps.size(),       out_.policy_events.size(), out_.pfc_storms.size(),
+                                         out_.pause_stats.size(), out_.lldp_events.size(),   out_.lldp_rx.size()};
+  for (int k = 0; k < kDetectionKinds; ++k) {
     for (size_t row = seen_rows_[k]; row < sizes[k]; ++row) callback_(static_cast<DetectionKind>(k), out_, row);
     seen_rows_[k] = sizes[k];
   }

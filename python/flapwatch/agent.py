@@ -19,12 +19,15 @@ from .analysis import Analysis, detection_rows
 from .capture import Table
 from .config import Config
 
-DETECTION_KINDS = ("flaps", "policy_events", "pfc_storms", "pause_stats", "lldp_events")
+DETECTION_KINDS = ("flaps", "policy_events", "pfc_storms", "pause_stats", "lldp_events", "lldp_rx")
+# lldp_rx rows are LLDPDUs received, not findings: handed out (the risk model scores the
+# LLDP gap from them) but kept out of the event log.
+FINDING_KINDS = DETECTION_KINDS[:-1]
 
 
 @dataclass
 class Detection:
-    kind: str  # the table: flaps, policy_events, pfc_storms, pause_stats, lldp_events
+    kind: str  # the table: flaps, policy_events, pfc_storms, pause_stats, lldp_events, lldp_rx
     row: dict  # its columns, strings decoded
 
     def to_json(self) -> str:
@@ -190,7 +193,7 @@ def cmd_agent(args) -> int:
         event = event_from_detection(d.kind, d.row)
         if event is not None:
             risk.update(event)
-        if events:
+        if events and d.kind in FINDING_KINDS:
             events.write(d.to_json() + "\n")
 
     agent = Agent(args.interface, cfg, record=args.record, netlink=not args.no_netlink, on_detection=handle)

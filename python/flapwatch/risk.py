@@ -269,45 +269,27 @@ def event_from_detection(kind: str, row: dict) -> dict | None:
         event = row["event"]
         return {"kind": "lldp_event", "ts_ns": row["ts_ns"], "port": row["port"],
                 "event": event if isinstance(event, str) else schema.LLDP_EVENTS[int(event)]}
+    if kind == "lldp_rx" and row["ttl"] > 0:  # an LLDPDU from the neighbor (a shutdown one is an lldp_event)
+        return {"kind": "lldp_rx", "ts_ns": row["ts_ns"], "port": row["port"]}
     return None
 
 
-def events_from_analysis(analysis, lldp_rx: list[tuple[int, str]] | None = None) -> list[dict]:
-    """The Analysis' detections as RiskModel events, in the order they became known: the
-    same events, through the same conversion, as the live agent's."""
+# The tables whose rows are RiskModel events (event_from_detection).
+RISK_TABLES = ("flaps", "pfc_storms", "pause_stats", "lldp_events", "lldp_rx")
+
+
+def events_from_analysis(analysis) -> list[dict]:
+    """The Analysis' detections and LLDP receptions as RiskModel events, in the order they
+    became known: the same events, through the same conversion, as the live agent's."""
     out: list[dict] = []
-    for kind in ("flaps", "pfc_storms", "pause_stats", "lldp_events"):
+    for kind in RISK_TABLES:
+        if kind not in analysis.tables:
+            continue
         for row in detection_rows(kind, analysis.tables[kind], analysis.strings):
             e = event_from_detection(kind, row)
             if e is not None:
                 out.append(e)
-    for ts, port in lldp_rx or []:
-        out.append({"kind": "lldp_rx", "ts_ns": ts, "port": port})
     out.sort(key=lambda e: e["ts_ns"])
-    return out
-
-
-def lldp_receptions(paths: Iterable[str]) -> list[tuple[int, str]]:
-    """LLDPDUs each port received from its neighbor (its own, leaving, are left out: their
-    source MAC is the port's own IFLA_ADDRESS), from the captures themselves."""
-    from .capture import iter_capture
-
-    out: list[tuple[int, str]] = []
-    for path in paths:
-        own: dict[str, int] = {}
-        seen: list[tuple[int, str, int, int]] = []
-        # streamed: only the LLDP rows are kept, so memory stays flat on big captures
-        for cap in iter_capture(path, batch_frames=1 << 20):
-            link = cap.tables["link"]
-            for port, mac in zip(link["port"].tolist(), link["mac"].tolist()):
-                if mac:
-                    own[cap.strings[port]] = mac
-            lldp = cap.tables["lldp"]
-            for ts, port, src, ttl in zip(lldp["ts_ns"].tolist(), lldp["port"].tolist(), lldp["src_mac"].tolist(),
-                                          lldp["ttl"].tolist()):
-                seen.append((ts, cap.strings[port], src, ttl))
-        out += [(ts, port) for ts, port, src, ttl in seen if own.get(port) != src and ttl > 0]
-    out.sort()
     return out
 
 
@@ -359,14 +341,12 @@ class RiskTimeline:
         return out
 
 
-def score_analysis(analysis, step_s: float = 5.0, config: RiskConfig | None = None, lldp_rx=None,
+def score_analysis(analysis, step_s: float = 5.0, config: RiskConfig | None = None,
                    end_ns: int | None = None) -> RiskTimeline:
     """Replay an Analysis through RiskModel: every port's score after each event and every
-    ``step_s``. LLDP receptions come from the captures (``analysis.paths``) unless given."""
+    ``step_s``. LLDP receptions come from its ``lldp_rx`` table."""
     cfg = config or RiskConfig(micro_flap_ms=getattr(getattr(analysis, "config", None), "micro_flap_ms", 10.0))
-    if lldp_rx is None:
-        lldp_rx = lldp_receptions(getattr(analysis, "paths", []) or [])
-    events = events_from_analysis(analysis, lldp_rx)
+    events = events_from_analysis(analysis)
     ts, ports, scores = [], [], []
     feats: dict[str, list] = {k: [] for k in FEATURES}
     for t, names, p, f in replay(events, step_s, cfg, end_ns):

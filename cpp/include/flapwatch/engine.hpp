@@ -18,7 +18,9 @@
 
 namespace flapwatch {
 
-enum class DetectionKind : uint8_t { flap, policy_event, pfc_storm, pause_stats, lldp_event };
+// The tables an embedding agent's callback hears of (lldp_rx: each LLDPDU received).
+enum class DetectionKind : uint8_t { flap, policy_event, pfc_storm, pause_stats, lldp_event, lldp_rx };
+constexpr int kDetectionKinds = 6;
 
 class Engine {
  public:
@@ -63,7 +65,7 @@ class Engine {
   int64_t now_ = 0;
   int64_t first_ns_ = -1;
   int64_t records_ = 0;
-  size_t seen_rows_[5] = {};
+  size_t seen_rows_[kDetectionKinds] = {};
   // Each port's own MAC, from its netlink messages: LLDPDUs it sent itself (a capture
   // on the port sees both directions) are not neighbors.
   std::vector<uint64_t> own_mac_;

@@ -124,6 +124,19 @@ struct LldpEventTable : TimePortColumns, TableBase<LldpEventTable> {
   }
 };
 
+// Every LLDPDU a port received from its neighbor (its own advertisements, seen leaving
+// on the same port, are left out); ttl 0 is a shutdown LLDPDU. Not a detection by
+// itself: the LLDP gap the risk model scores comes from it, offline and live alike.
+struct LldpRxTable : TimePortColumns, TableBase<LldpRxTable> {
+  Column<int32_t> ttl;
+  template <class F>
+  void for_each_column(F&& f) {
+    f("ts_ns", ts_ns);
+    f("port", port);
+    f("ttl", ttl);
+  }
+};
+
 // One row per port, at the end.
 struct PortTable : TimePortColumns, TableBase<PortTable> {
   Column<int64_t> flaps, hidden_flaps, micro_flaps;
@@ -165,6 +178,7 @@ struct Detections {
   StormTable pfc_storms;
   PauseStatsTable pause_stats;
   LldpEventTable lldp_events;
+  LldpRxTable lldp_rx;
   PortTable ports;
   template <class F>
   void for_each_table(F&& f) {
@@ -173,6 +187,7 @@ struct Detections {
     f("pfc_storms", pfc_storms);
     f("pause_stats", pause_stats);
     f("lldp_events", lldp_events);
+    f("lldp_rx", lldp_rx);
     f("ports", ports);
   }
 };
