@@ -280,6 +280,23 @@ def test_lldp_events(tmp_path):
     assert ev.text("prev_chassis_id")[changed] == a_mac and ev.text("chassis_id")[changed] == b_mac
 
 
+def test_lldp_rx_one_row_per_reception_bursts_folded(tmp_path):
+    """lldp_rx: the receptions the LLDP gap is scored from. An LLDPDU under 100 ms after the
+    port's previous row adds none (bursts, floods); a shutdown always does; every one is
+    still counted in ports.lldp_frames."""
+    mac = "02:00:00:00:00:0a"
+    times = [T0, T0 + 50 * MS, T0 + 99 * MS, T0 + 100 * MS, T0 + 1 * S, T0 + 1 * S + 1 * MS]
+    recs = [_lldp(t, mac, "Ethernet1", 120, "leaf1") for t in times]
+    recs.append(_lldp(T0 + 1 * S + 2 * MS, mac, "Ethernet1", 0, None))  # shutdown, 1 ms later
+    path = tmp_path / "p.pcap"
+    path.write_bytes(cw.pcap_bytes(recs, nano=True))
+    a = flapwatch.analyze(str(path), _config())
+    rx = a.lldp_rx
+    assert list(zip(rx["ts_ns"].tolist(), rx["ttl"].tolist())) == [
+        (T0, 120), (T0 + 100 * MS, 120), (T0 + 1 * S, 120), (T0 + 1 * S + 2 * MS, 0)]
+    assert a.ports["lldp_frames"].tolist() == [len(recs)]
+
+
 def test_captures_merge_by_time_and_config_from_toml(tmp_path):
     s1, s2 = LinkScript("swp1", 7), LinkScript("swp2", 8)
     s1.flap(T0 + 2 * S, T0 + 2 * S + 10 * MS)

@@ -42,6 +42,17 @@ void Engine::tick(int64_t now) {
   if (callback_) notify_new_rows();
 }
 
+void Engine::note_lldp_rx(int64_t ts, int32_t port, int32_t ttl) {
+  const size_t p = static_cast<size_t>(port);
+  if (p >= last_rx_ns_.size()) last_rx_ns_.resize(p + 1, kNever);
+  // A shutdown LLDPDU always counts: it ends the neighbor's run of receptions.
+  if (ttl != 0 && last_rx_ns_[p] != kNever && ts - last_rx_ns_[p] < kLldpRxMinGapNs) return;
+  last_rx_ns_[p] = ts;
+  out_.lldp_rx.ts_ns.push_back(ts);
+  out_.lldp_rx.port.push_back(port);
+  out_.lldp_rx.ttl.push_back(ttl);
+}
+
 void Engine::clear_detections() {
   out_.for_each_table([](const char*, auto& t) { t.clear(); });
   for (auto& n : seen_rows_) n = 0;
@@ -74,9 +85,7 @@ void Engine::on_record(const Record& r) {
         ++own_lldp_frames_;  // our own advertisement, seen leaving
         break;
       }
-      out_.lldp_rx.ts_ns.push_back(r.ts_ns);
-      out_.lldp_rx.port.push_back(r.port);
-      out_.lldp_rx.ttl.push_back(r.lldp.ttl);
+      note_lldp_rx(r.ts_ns, r.port, r.lldp.ttl);
       lldp_.on_lldp(r.ts_ns, r.port, r.lldp);
       pfc_.set_speed(r.port, r.lldp.speed_bps);
       break;

@@ -122,8 +122,9 @@ DETECTION_TABLES: dict[str, list[tuple[str, object]]] = {
         ("prev_port_id", STRING),
         ("prev_system_name", STRING),
     ],
-    # Every LLDPDU a port received from its neighbor (not its own, seen leaving); ttl 0:
-    # a shutdown LLDPDU. The LLDP gap the risk model scores, offline and live.
+    # LLDPDUs a port received from its neighbor (not its own, seen leaving); ttl 0: a
+    # shutdown LLDPDU. The LLDP gap the risk model scores, offline and live. One under
+    # 100 ms after the port's previous row adds none (ports.lldp_frames counts them all).
     "lldp_rx": _WHEN + [("ttl", np.int32)],
     # One row per port; ts_ns = the end of the input.
     "ports": _WHEN

@@ -52,6 +52,7 @@ class Engine {
 
  private:
   void notify_new_rows();
+  void note_lldp_rx(int64_t ts, int32_t port, int32_t ttl);
   void build_ports_table(PortTable& t) const;
 
   EngineConfig cfg_;
@@ -69,6 +70,7 @@ class Engine {
   // Each port's own MAC, from its netlink messages: LLDPDUs it sent itself (a capture
   // on the port sees both directions) are not neighbors.
   std::vector<uint64_t> own_mac_;
+  std::vector<int64_t> last_rx_ns_;  // per port: the last lldp_rx row's time
   int64_t own_lldp_frames_ = 0;
 };
 

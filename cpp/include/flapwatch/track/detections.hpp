@@ -124,9 +124,13 @@ struct LldpEventTable : TimePortColumns, TableBase<LldpEventTable> {
   }
 };
 
-// Every LLDPDU a port received from its neighbor (its own advertisements, seen leaving
-// on the same port, are left out); ttl 0 is a shutdown LLDPDU. Not a detection by
-// itself: the LLDP gap the risk model scores comes from it, offline and live alike.
+// LLDPDUs a port received from its neighbor (its own advertisements, seen leaving on
+// the same port, are left out); ttl 0 is a shutdown LLDPDU. Not a detection by itself:
+// the LLDP gap the risk model scores comes from it, offline and live alike. An LLDPDU
+// less than kLldpRxMinGapNs after the port's previous row adds no row (a burst says
+// nothing about the gap, and a flood of them must not become a flood of rows; the
+// ports table's lldp_frames counts every one).
+constexpr int64_t kLldpRxMinGapNs = 100'000'000;
 struct LldpRxTable : TimePortColumns, TableBase<LldpRxTable> {
   Column<int32_t> ttl;
   template <class F>
