@@ -22,7 +22,7 @@ from .config import Config
 DETECTION_KINDS = ("flaps", "policy_events", "pfc_storms", "pause_stats", "lldp_events", "lldp_rx")
 # lldp_rx rows are LLDPDUs received, not findings: handed out (the risk model scores the
 # LLDP gap from them) but kept out of the event log.
-FINDING_KINDS = DETECTION_KINDS[:-1]
+FINDING_KINDS = tuple(k for k in DETECTION_KINDS if k != "lldp_rx")
 
 
 @dataclass

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import numpy as np
 
@@ -283,8 +283,6 @@ def events_from_analysis(analysis) -> list[dict]:
     became known: the same events, through the same conversion, as the live agent's."""
     out: list[dict] = []
     for kind in RISK_TABLES:
-        if kind not in analysis.tables:
-            continue
         for row in detection_rows(kind, analysis.tables[kind], analysis.strings):
             e = event_from_detection(kind, row)
             if e is not None:

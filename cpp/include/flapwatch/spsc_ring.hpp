@@ -27,8 +27,8 @@
 //   measured slower with the prefetch (30 against 44 M/s), for reasons of code shape.
 // - front() is exact: nullptr means the ring was empty at the acquire load of head_.
 //   poll() is front() for consumers that spin: after a look at head_ that found fewer
-//   than kPollBatch items (or half the capacity, if smaller), its next kPollBackoff calls that find nothing cached return
-//   nullptr without looking. A consumer reading right behind the producer otherwise pulls
+//   than kPollBatch items (or half the capacity, if smaller), its next kPollBackoff calls
+//   that find nothing cached return nullptr without looking. A consumer reading right behind the producer otherwise pulls
 //   head_'s line (and the slot line being filled) away after every item; backing off lets
 //   the producer run ahead on lines it owns and the next look take a batch (FastForward's
 //   "temporal slipping"). The price: an item may wait up to kPollBackoff empty polls
@@ -138,18 +138,14 @@ class SpscRing {
   // for up to kPollBackoff calls while items wait (see the invariants). Never use it to
   // decide that the ring is empty.
   T* poll() noexcept {
-    const uint64_t tail = read_;
-    if (tail == head_cache_) {
-      if (poll_skip_ != 0) {
-        --poll_skip_;
-        return nullptr;
-      }
-      const uint64_t head = head_.load(std::memory_order_acquire);
-      head_cache_ = head;
-      if (head - tail < poll_batch_) poll_skip_ = kPollBackoff;
-      if (head == tail) return nullptr;
+    if (read_ != head_cache_) return &slots_[read_ & mask_];
+    if (poll_skip_ != 0) {
+      --poll_skip_;
+      return nullptr;
     }
-    return &slots_[tail & mask_];
+    T* item = front();  // looks at head_
+    if (head_cache_ - read_ < poll_batch_) poll_skip_ = kPollBackoff;
+    return item;
   }
 
   // Consumer. Only after front() or poll() returned an item.
