@@ -37,7 +37,8 @@ fi
 SAN="$SAN -fno-sanitize-recover=all -fsanitize-recover=signed-integer-overflow -fno-omit-frame-pointer"
 CXXFLAGS=(-std=c++20 -O1 -g -Wall -Wextra -I"$ROOT/cpp/include" -I"$ROOT/fuzz")
 # The reader, decoder and tracker sources the targets exercise.
-CORE=(block_buffer column_pool column_prefaulter capture_reader lldp dispatch capture engine link_tracker pfc_tracker lldp_tracker)
+CORE=(io/block_buffer column_pool column_prefaulter io/capture_reader decode/lldp decode/dispatch capture engine
+      track/link_tracker track/pfc_tracker track/lldp_tracker)
 
 mkdir -p "$OUT/obj"
 HEADERS=$(find "$ROOT/cpp/include" "$ROOT/fuzz" -name '*.hpp' -newer "$OUT/.headers-stamp" 2>/dev/null | head -1 || true)
@@ -62,7 +63,7 @@ run() {  # run in the background, at most $JOBS at a time
 finish() { for p in "${pids[@]}"; do wait "$p"; done; pids=(); }
 
 for s in "${CORE[@]}"; do
-  o="$OUT/obj/$s.o"
+  o="$OUT/obj/${s//\//_}.o"
   if stale "$o" "$ROOT/cpp/src/$s.cpp"; then
     echo "  CXX  cpp/src/$s.cpp"
     # shellcheck disable=SC2086
@@ -76,7 +77,7 @@ if (( $# )); then TARGETS=("$@"); else
   for f in "$ROOT"/fuzz/fuzz_*.cpp; do TARGETS+=("$(basename "$f" .cpp)"); done
 fi
 OBJS=()
-for s in "${CORE[@]}"; do OBJS+=("$OUT/obj/$s.o"); done
+for s in "${CORE[@]}"; do OBJS+=("$OUT/obj/${s//\//_}.o"); done
 for t in "${TARGETS[@]}"; do
   if stale "$OUT/$t" "$ROOT/fuzz/$t.cpp" "${OBJS[@]}"; then
     echo "  LINK $t"
