@@ -1,13 +1,13 @@
 // The Python binding, and nothing else: it moves C++ columns into numpy arrays
 // without copying (each array owns its std::vector through a capsule), releases
-// the GIL while C++ reads, and maps CaptureError to flapwatch.errors.CaptureError.
+// the GIL while C++ reads, maps CaptureError to flapwatch.errors.CaptureError, and
+// converts the configuration between a dict and EngineConfig (which the core checks).
 // Plain functions and dicts of 1-D arrays only, so nanobind could bind it the same way.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <cstring>
-#include <map>
 
 #include "flapwatch/capture.hpp"
 #include "flapwatch/error.hpp"
@@ -28,15 +28,40 @@ py::array to_numpy(Column<T>& column) {
   return py::array_t<T>(static_cast<py::ssize_t>(owned->size()), owned->data(), owner);
 }
 
+// {column: ndarray}, the table's columns moved into numpy.
+template <class Table>
+py::dict columns_to_python(Table& table) {
+  py::dict columns;
+  table.for_each_column([&](const char* column, auto& values) { columns[column] = to_numpy(values); });
+  return columns;
+}
+
+// {table: {column: ndarray}}, every table moved.
 template <class Tables>
-py::dict to_python(Tables& batch) {
-  py::dict tables;
-  batch.for_each_table([&](const char* name, auto& table) {
-    py::dict columns;
-    table.for_each_column([&](const char* column, auto& values) { columns[column] = to_numpy(values); });
-    tables[name] = columns;
+py::dict to_python(Tables& tables) {
+  py::dict out;
+  tables.for_each_table([&](const char* name, auto& table) { out[name] = columns_to_python(table); });
+  return out;
+}
+
+// {column: ndarray} of rows [start, size), copied (the table keeps growing).
+template <class Table>
+py::dict rows_from(Table& table, size_t start) {
+  py::dict columns;
+  table.for_each_column([&](const char* column, auto& values) {
+    using T = typename std::decay_t<decltype(values)>::value_type;
+    size_t n = values.size() > start ? values.size() - start : 0;
+    py::array_t<T> a(static_cast<py::ssize_t>(n));
+    if (n) std::memcpy(a.mutable_data(), values.data() + start, n * sizeof(T));
+    columns[column] = a;
   });
-  return tables;
+  return columns;
+}
+
+py::dict counts_to_python(const FrameCounts& counts) {
+  py::dict d;
+  for (int k = 0; k < kFrameKinds; ++k) d[kFrameKindNames[k]] = counts.by_kind[k];
+  return d;
 }
 
 // One capture being read; Python's Capture / iter_capture drive it.
@@ -57,40 +82,17 @@ class PyCaptureFile {
   // Strings interned from index `start` on (callers keep what they already have).
   std::vector<std::string> strings_from(size_t start) const { return file_.strings().snapshot_from(start); }
 
-  py::dict counts() const {
-    py::dict d;
-    for (int k = 0; k < kFrameKinds; ++k) d[kFrameKindNames[k]] = file_.counts().by_kind[k];
-    return d;
-  }
-
   CaptureFile file_;
 };
-
-// Rows [from, size) of every table, copied (follow mode hands out small increments).
-template <class Tables>
-py::dict rows_since(Tables& tables, const std::map<std::string, size_t>& from) {
-  py::dict out;
-  tables.for_each_table([&](const char* name, auto& table) {
-    size_t start = from.count(name) ? from.at(name) : 0;
-    py::dict columns;
-    table.for_each_column([&](const char* column, auto& values) {
-      using T = typename std::decay_t<decltype(values)>::value_type;
-      size_t n = values.size() > start ? values.size() - start : 0;
-      py::array_t<T> a(static_cast<py::ssize_t>(n));
-      if (n) std::memcpy(a.mutable_data(), values.data() + start, n * sizeof(T));
-      columns[column] = a;
-    });
-    out[name] = columns;
-  });
-  return out;
-}
 
 template <class T>
 T get(const py::dict& d, const char* key, T fallback) {
   return d.contains(key) ? d[key].cast<T>() : fallback;
 }
 
-// The engine configuration from a flat dict (flapwatch.analysis.Config.to_core()).
+// The engine configuration from a flat nanosecond dict (Config.to_core() in Python;
+// dampening rows are (name, penalty, reuse, suppress, half_life_ns, max_suppress_ns)),
+// checked by the core: an invalid one raises ValueError.
 EngineConfig engine_config(const py::dict& d) {
   EngineConfig c;
   LinkConfig& l = c.link;
@@ -106,7 +108,7 @@ EngineConfig engine_config(const py::dict& d) {
     l.dampening.clear();
     using Row = std::tuple<std::string, double, double, double, int64_t, int64_t>;
     for (auto [name, penalty, reuse, suppress, half_life, max_suppress] : d["dampening"].cast<std::vector<Row>>())
-      l.dampening.push_back({name, penalty, reuse, suppress, half_life, max_suppress});
+      l.dampening.push_back({name, penalty, half_life, reuse, suppress, max_suppress});
   }
   PfcConfig& p = c.pfc;
   p.detection_ns = get(d, "detection_ns", p.detection_ns);
@@ -119,14 +121,76 @@ EngineConfig engine_config(const py::dict& d) {
   if (d.contains("ports")) sel.ports = d["ports"].cast<std::vector<std::string>>();
   if (d.contains("since_ns") && !d["since_ns"].is_none()) sel.since_ns = d["since_ns"].cast<int64_t>();
   if (d.contains("until_ns") && !d["until_ns"].is_none()) sel.until_ns = d["until_ns"].cast<int64_t>();
-  if (p.window_ns <= 0 || p.detection_ns < 0 || p.restoration_ns < 0 || p.default_speed_bps <= 0)
-    throw py::value_error("pause_window_ns and default_speed_bps must be positive, detection/restoration >= 0");
-  for (const auto& w : l.windows)
-    if (w.count <= 0 || w.window_ns <= 0) throw py::value_error("window policy " + w.name + ": count and window > 0");
-  for (const auto& dp : l.dampening)
-    if (dp.half_life_ns <= 0 || dp.reuse <= 0 || dp.suppress <= dp.reuse)
-      throw py::value_error("dampening policy " + dp.name + ": half-life > 0 and suppress > reuse > 0");
+  c.check();  // std::invalid_argument: ValueError
   return c;
+}
+
+// The core's policies and defaults the way Python's Config spells them (field names,
+// field order, seconds and milliseconds), for the test that holds the two together.
+py::dict window_to_python(const WindowPolicy& w) {
+  py::dict d;
+  d["name"] = w.name;
+  d["count"] = w.count;
+  d["window_s"] = static_cast<double>(w.window_ns) / kSec;
+  return d;
+}
+
+py::dict dampening_to_python(const DampeningPolicy& p) {
+  py::dict d;
+  d["name"] = p.name;
+  d["penalty"] = p.penalty;
+  d["half_life_s"] = static_cast<double>(p.half_life_ns) / kSec;
+  d["reuse"] = p.reuse;
+  d["suppress"] = p.suppress;
+  d["max_suppress_s"] = static_cast<double>(p.max_suppress_ns) / kSec;
+  return d;
+}
+
+template <class Policy, class F>
+py::list policies_to_python(const std::vector<Policy>& policies, F&& to_dict) {
+  py::list out;
+  for (const auto& p : policies) out.append(to_dict(p));
+  return out;
+}
+
+// "100G" for whole gigabits (as Config writes speeds), else bits per second.
+py::object speed_to_python(int64_t bps) {
+  constexpr int64_t kG = 1'000'000'000;
+  if (bps % kG == 0) return py::str(std::to_string(bps / kG) + "G");
+  return py::int_(bps);
+}
+
+py::dict default_config() {
+  const EngineConfig c;
+  py::dict d;
+  d["job_budget_s"] = static_cast<double>(c.link.job_budget_ns) / kSec;
+  d["micro_flap_ms"] = static_cast<double>(c.link.micro_flap_ns) / kMs;
+  d["hold_time_ms"] = static_cast<double>(c.link.hold_down_ns) / kMs;
+  d["window_policies"] = policies_to_python(c.link.windows, window_to_python);
+  d["dampening_policies"] = policies_to_python(c.link.dampening, dampening_to_python);
+  const char* rule = storm_rule_name(c.pfc.storm_duty);
+  d["storm_rule"] = rule ? py::object(py::str(rule)) : py::object(py::float_(c.pfc.storm_duty));
+  d["pfc_detection_ms"] = static_cast<double>(c.pfc.detection_ns) / kMs;
+  d["pfc_restoration_ms"] = static_cast<double>(c.pfc.restoration_ns) / kMs;
+  d["pause_window_s"] = static_cast<double>(c.pfc.window_ns) / kSec;
+  d["default_speed"] = speed_to_python(c.pfc.default_speed_bps);
+  py::dict speeds;
+  for (const auto& [pattern, bps] : c.pfc.port_speeds) speeds[py::str(pattern)] = speed_to_python(bps);
+  d["port_speeds"] = speeds;
+  d["ring_capacity"] = PipelineOptions{}.ring_capacity;
+  return d;
+}
+
+py::dict presets() {
+  py::dict windows, dampening, storm_rules;
+  for (const auto& w : window_presets()) windows[py::str(w.name)] = window_to_python(w);
+  for (const auto& p : dampening_presets()) dampening[py::str(p.name)] = dampening_to_python(p);
+  for (const auto& r : kStormRules) storm_rules[r.name] = r.duty;
+  py::dict d;
+  d["window_policies"] = windows;
+  d["dampening_policies"] = dampening;
+  d["storm_rules"] = storm_rules;
+  return d;
 }
 
 // Captures merged by time through the trackers; returns detections as columns.
@@ -149,13 +213,11 @@ py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, 
   py::dict out;
   out["tables"] = to_python(engine.detections());
   out["strings"] = strings.snapshot_from(0);
-  py::dict counts;
-  for (int k = 0; k < kFrameKinds; ++k) counts[kFrameKindNames[k]] = result.counts.by_kind[k];
-  out["counts"] = counts;
+  out["counts"] = counts_to_python(result.counts);
   out["records"] = result.records;
   out["ring_full_waits"] = result.ring_full_waits;
   out["first_ns"] = engine.first_ns();
-  out["last_ns"] = engine.records() ? engine.now() : -1;
+  out["last_ns"] = engine.last_ns();
   out["warnings"] = result.warnings;
   return out;
 }
@@ -171,26 +233,18 @@ class PyFollowSession {
     return session_.poll(max_frames);
   }
   py::dict new_rows() {
-    py::dict out = rows_since(session_.engine().detections(), seen_);
-    session_.engine().detections().for_each_table([&](const char* name, auto& t) { seen_[name] = t.size(); });
+    py::dict out;
+    session_.take_new_rows([&](const char* name, auto& table, size_t start) { out[name] = rows_from(table, start); });
     return out;
   }
-  // Ends the session: flushes open state (ports table, pending clears); returns every
-  // table whole.
+  // Ends the session; returns every table whole.
   py::dict finish() {
     session_.finish();
-    seen_.clear();
     return new_rows();
   }
   std::vector<std::string> strings_from(size_t start) const { return session_.strings().snapshot_from(start); }
-  py::dict counts() const {
-    py::dict d;
-    for (int k = 0; k < kFrameKinds; ++k) d[kFrameKindNames[k]] = session_.counts().by_kind[k];
-    return d;
-  }
 
   FollowSession session_;
-  std::map<std::string, size_t> seen_;
 };
 
 // The live agent: C++ threads read and track; Python polls for new detection rows.
@@ -209,7 +263,8 @@ class PyLiveAgent {
   // long the agent runs.
   py::dict new_rows() {
     return agent_.with_engine([&](Engine& e) {
-      py::dict out = rows_since(e.detections(), {});
+      py::dict out;
+      e.detections().for_each_table([&](const char* name, auto& table) { out[name] = rows_from(table, 0); });
       e.clear_detections();
       return out;
     });
@@ -217,9 +272,7 @@ class PyLiveAgent {
   py::dict ports() {
     return agent_.with_engine([&](Engine& e) {
       PortTable t = e.port_snapshot();
-      py::dict columns;
-      t.for_each_column([&](const char* column, auto& values) { columns[column] = to_numpy(values); });
-      return columns;
+      return columns_to_python(t);
     });
   }
   py::dict stats() {
@@ -274,8 +327,13 @@ PYBIND11_MODULE(_core, m) {
   m.def("trim_column_pool", [] { ColumnPool::instance().trim(); },
         "Give the column buffers kept for reuse back to the system.");
 
+  m.def("default_config", &default_config,
+        "The core's default configuration, with the field names and units of flapwatch's Config.");
+  m.def("presets", &presets,
+        "The core's named presets: {window_policies: {name: policy}, dampening_policies: ..., storm_rules: {name: duty}}.");
+
   m.def("analyze", &analyze, py::arg("paths"), py::arg("config"), py::arg("strict") = false,
-        py::arg("ring_capacity") = size_t(1) << 14, py::arg("progress") = nullptr,
+        py::arg("ring_capacity") = PipelineOptions{}.ring_capacity, py::arg("progress") = nullptr,
         "Run the captures, merged by time, through the trackers; returns {tables, strings, counts, ...}.");
 
   py::class_<PcapngWriter>(m, "PcapngWriter")
@@ -312,18 +370,16 @@ PYBIND11_MODULE(_core, m) {
       .def("new_rows", &PyFollowSession::new_rows)
       .def("finish", &PyFollowSession::finish)
       .def("strings_from", &PyFollowSession::strings_from, py::arg("start") = 0)
-      .def_property_readonly("counts", &PyFollowSession::counts)
+      .def_property_readonly("counts", [](const PyFollowSession& s) { return counts_to_python(s.session_.counts()); })
       .def_property_readonly("first_ns", [](PyFollowSession& s) { return s.session_.engine().first_ns(); })
-      .def_property_readonly("last_ns", [](PyFollowSession& s) {
-        return s.session_.engine().records() ? s.session_.engine().now() : int64_t(-1);
-      });
+      .def_property_readonly("last_ns", [](PyFollowSession& s) { return s.session_.engine().last_ns(); });
 
   py::class_<PyCaptureFile>(m, "CaptureFile")
       .def(py::init<const std::string&, bool>(), py::arg("path"), py::arg("strict") = false)
       .def("read", &PyCaptureFile::read, py::arg("max_frames") = 0,
            "Decode up to max_frames frames (all when <= 0); returns {table: {column: ndarray}}.")
       .def("strings_from", &PyCaptureFile::strings_from, py::arg("start") = 0)
-      .def_property_readonly("counts", &PyCaptureFile::counts)
+      .def_property_readonly("counts", [](const PyCaptureFile& f) { return counts_to_python(f.file_.counts()); })
       .def_property_readonly("frames", [](const PyCaptureFile& f) { return f.file_.counts().frames(); })
       .def_property_readonly("done", [](const PyCaptureFile& f) { return f.file_.done(); })
       .def_property_readonly("warnings", [](const PyCaptureFile& f) { return f.file_.warnings(); })

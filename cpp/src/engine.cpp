@@ -28,10 +28,15 @@ std::array<int32_t, 9> storm_policy_names(StringTable& strings) {
   return ids;
 }
 
+const EngineConfig& checked(const EngineConfig& cfg) {
+  cfg.check();
+  return cfg;
+}
+
 }  // namespace
 
 Engine::Engine(const EngineConfig& cfg, StringTable& strings)
-    : cfg_(cfg), strings_(strings), link_(cfg.link, strings, out_),
+    : cfg_(checked(cfg)), strings_(strings), link_(cfg.link, strings, out_),
       pfc_(cfg.pfc, out_, storm_policy_names(strings)), lldp_(out_) {}
 
 void Engine::tick(int64_t now) {

@@ -4,7 +4,7 @@ flapwatch C++ core: capture readers and decoders
 from __future__ import annotations
 import collections.abc
 import typing
-__all__: list[str] = ['CaptureFile', 'FollowSession', 'LiveAgent', 'PcapngWriter', 'Progress', 'analyze', 'column_pool_stats', 'trim_column_pool']
+__all__: list[str] = ['CaptureFile', 'FollowSession', 'LiveAgent', 'PcapngWriter', 'Progress', 'analyze', 'column_pool_stats', 'default_config', 'presets', 'trim_column_pool']
 class Progress:
     def __init__(self) -> None:
         ...
@@ -101,6 +101,14 @@ def analyze(paths: collections.abc.Sequence[str], config: dict, strict: bool = F
 def column_pool_stats() -> dict:
     """
     Big column buffers mapped, reused from the pool, and kept for reuse now.
+    """
+def default_config() -> dict:
+    """
+    The core's default configuration, with the field names and units of flapwatch's Config.
+    """
+def presets() -> dict:
+    """
+    The core's named presets: {window_policies: {name: policy}, dampening_policies: ..., storm_rules: {name: duty}}.
     """
 def trim_column_pool() -> None:
     """

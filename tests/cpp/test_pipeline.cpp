@@ -193,10 +193,10 @@ TEST_CASE("pipeline: counts and detections of the generated captures") {
   CHECK(open == 1);
   CHECK(d.flaps.size() == 9);
 
-  // errdisable (5 flaps in 10 s) trips on eth0 at the 5th down.
+  // The default window policy, "5-in-10s" (errdisable: 5 flaps in 10 s), trips on eth0 at the 5th down.
   bool tripped = false;
   for (size_t i = 0; i < d.policy_events.size(); ++i)
-    if (d.policy_events.port[i] == eth0 && r.strings[d.policy_events.policy[i]] == "errdisable" &&
+    if (d.policy_events.port[i] == eth0 && r.strings[d.policy_events.policy[i]] == "5-in-10s" &&
         d.policy_events.event[i] == 1) {
       tripped = true;
       CHECK(d.policy_events.ts_ns[i] == T0 + 5 * kSec + 5 * kMs);

@@ -28,7 +28,8 @@ class Engine {
   using Callback = std::function<void(DetectionKind, const Detections&, size_t row)>;
 
   // `strings` is the table records' indices refer to; the engine interns its policy
-  // names into it here, and reads it again only in finish().
+  // names into it here, and reads it again only in finish(). Throws
+  // std::invalid_argument when cfg.validate() finds a problem.
   Engine(const EngineConfig& cfg, StringTable& strings);
 
   void set_callback(Callback cb) { callback_ = std::move(cb); }
@@ -47,6 +48,7 @@ class Engine {
   const std::vector<std::string>& warnings() const { return warnings_; }
   int64_t now() const { return now_; }
   int64_t first_ns() const { return first_ns_; }  // the first record's time (-1: none yet)
+  int64_t last_ns() const { return records_ ? now_ : -1; }  // the latest record's time (-1: none yet)
   int64_t records() const { return records_; }
   int64_t own_lldp_frames() const { return own_lldp_frames_; }
 

@@ -40,7 +40,25 @@ class FollowSession {
     }
     return n;
   }
-  void finish() { engine_.finish(); }
+  // Ends the session: flushes open state (the ports table, pending clears). The next
+  // take_new_rows() hands out every table whole.
+  void finish() {
+    engine_.finish();
+    handed_out_.clear();
+  }
+
+  // Calls f(name, table, first_new_row) for each detection table, rows from
+  // first_new_row on being those added since the last call; they then count as
+  // handed out.
+  template <class F>
+  void take_new_rows(F&& f) {
+    size_t k = 0;
+    engine_.detections().for_each_table([&](const char* name, auto& table) {
+      if (handed_out_.size() <= k) handed_out_.push_back(0);
+      f(name, table, handed_out_[k]);
+      handed_out_[k++] = table.size();
+    });
+  }
 
   Engine& engine() { return engine_; }
   const StringTable& strings() const { return strings_; }
@@ -55,6 +73,7 @@ class FollowSession {
   EngineSink to_engine_;
   RecordGate gate_;
   FrameCounts counts_;
+  std::vector<size_t> handed_out_;  // per detection table: rows take_new_rows() has handed out
 };
 
 }  // namespace flapwatch
