@@ -179,7 +179,7 @@ def rate(frames: int, seconds: float) -> float:
 
 def bench_speed(args) -> dict:
     import flapwatch
-    from flapwatch.inspect import summarize
+    from flapwatch.present.summary import summarize
 
     if args.capture:
         capture = args.capture.resolve()
@@ -235,7 +235,7 @@ def bench_speed(args) -> dict:
     py = sys.executable
     t_py, _ = best_of(args.repeat, lambda: timed_run([py, "-c", "pass"]))
     t_import, _ = best_of(args.repeat, lambda: timed_run([py, "-c", "import flapwatch"]))
-    t_import_cli, _ = best_of(args.repeat, lambda: timed_run([py, "-c", "import flapwatch.cli, flapwatch.inspect, json"]))
+    t_import_cli, _ = best_of(args.repeat, lambda: timed_run([py, "-c", "import flapwatch.cli, flapwatch.present.summary, json"]))
 
     def iterate_once():
         t0 = time.perf_counter()
@@ -289,7 +289,7 @@ def bench_speed(args) -> dict:
     res["breakdown_s"] = {
         "python -c pass": round(t_py, 4),
         "python -c 'import flapwatch'": round(t_import, 4),
-        "python -c 'import flapwatch.cli, flapwatch.inspect, json'": round(t_import_cli, 4),
+        "python -c 'import flapwatch.cli, flapwatch.present.summary, json'": round(t_import_cli, 4),
         "iter_capture alone, batch 2^20 (in process)": round(t_iter, 4),
         "summarize + to_json + dumps (in process)": round(t_summarize, 4),
         "  of which summarising (the above minus iter_capture)": round(t_summarize - t_iter, 4),

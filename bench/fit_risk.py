@@ -22,7 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 import flapwatch  # noqa: E402
-from flapwatch import risk, simulate  # noqa: E402
+from flapwatch import simulate
+from flapwatch.assess import risk  # noqa: E402
 
 S = 1_000_000_000
 

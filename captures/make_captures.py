@@ -35,7 +35,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests"))
 import netns  # noqa: E402  (tests/netns.py: the one place with namespace helpers)
 
-NLRECORD = REPO / "python" / "flapwatch" / "nlrecord.py"  # run by path: no compiled extension needed
+NLRECORD = REPO / "python" / "flapwatch" / "sources" / "nlrecord.py"  # run by path: no compiled extension needed
 TOOLS = ("lldpd", "lldpcli", "mausezahn", "dumpcap", "tcpdump", "mergecap", "stdbuf")
 TRAFFIC_DST = "192.0.2.9"  # on the link's subnet, but nobody's address
 

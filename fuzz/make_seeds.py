@@ -206,7 +206,7 @@ def synthetic_captures() -> list[tuple[str, bytes]]:
     w.packet(e, 1 << 40, sll2[1], flags=1)
     out.append(("pcapng", w.getvalue()))
     try:  # the project's own writer, when the extension is built
-        from flapwatch.pcapng import LINKTYPE_NETLINK, PcapngWriter
+        from flapwatch.sources.pcapng import LINKTYPE_NETLINK, PcapngWriter
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "own.pcapng"

@@ -16,7 +16,7 @@ import pytest
 
 import flapwatch
 from conftest import REPO, require_tools
-from flapwatch.replay import table_rows
+
 
 PFC_HEX = "88:08:01:01:00:08:00:00:00:00:00:00:ff:ff:" + ":".join(["00"] * 32)  # prio 3, 0xffff quanta
 
@@ -77,13 +77,13 @@ def test_agent_cli_live_metrics_events_and_record(tmp_path):
         _, err = agent.communicate(timeout=20)
         assert agent.returncode == 0, err
     live = [json.loads(l) for l in events.read_text().splitlines()]
-    flaps = [d for d in live if d["type"] == "flaps" and d["port"] == "eth0"]
+    flaps = [d for d in live if d["type"] == "flap" and d["port"] == "eth0"]
     assert len(flaps) == 3
     assert all(90e6 <= f["duration_ns"] <= 160e6 for f in flaps), flaps
-    lldp = [d for d in live if d["type"] == "lldp_events" and d["port"] == "eth0"]
-    assert [d["system_name"] for d in lldp if d["event"] == 0] == ["leaf1"]  # added, our own LLDPDUs ignored
-    storms = [d for d in live if d["type"] == "policy_events" and d["policy"] == "pfc-storm:p3"]
-    assert [d["event"] for d in storms] == [1, 0]  # tripped, then restored
+    lldp = [d for d in live if d["type"] == "lldp_event" and d["port"] == "eth0"]
+    assert [d["system_name"] for d in lldp if d["event"] == "added"] == ["leaf1"]  # added, our own LLDPDUs ignored
+    storms = [d for d in live if d["type"] == "policy_event" and d["policy"] == "pfc-storm:p3"]
+    assert [d["event"] for d in storms] == ["trip", "clear"]  # tripped, then restored
     # the metrics endpoint shows them
     assert _metric(metrics, "flapwatch_link_flaps_total", port="eth0") == 3
     assert _metric(metrics, "flapwatch_link_oper_up", port="eth0") == 1
@@ -101,12 +101,9 @@ def test_agent_cli_live_metrics_events_and_record(tmp_path):
     assert not [d for d in live if d["type"] == "lldp_rx"]
     assert len([t for t, p in zip(replayed.lldp_rx["ttl"].tolist(), replayed.lldp_rx.text("port")) if t and p == "eth0"]) >= 2
     for table in ("flaps", "lldp_events", "policy_events"):
-        want = _without(table_rows(replayed, table))
-        got = _without([{k: v for k, v in d.items() if k != "type"} for d in live if d["type"] == table])
-        if table == "lldp_events":  # the engine numbers events; the live JSON carries the same ints
-            want = [dict(r, event=flapwatch.schema.LLDP_EVENTS.index(r["event"])) for r in want]
-        if table == "policy_events":
-            want = [dict(r, event=1 if r["event"] == "trip" else 0) for r in want]
+        want = _without(replayed.tables[table].records())
+        kind = flapwatch.tables.schema.ROW_TYPES[table]  # the live JSON: the same rows, types and enum names
+        got = _without([{k: v for k, v in d.items() if k != "type"} for d in live if d["type"] == kind])
         assert sorted(map(json.dumps, got)) == sorted(map(json.dumps, want)), table
 
 

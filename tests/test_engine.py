@@ -9,7 +9,8 @@ import pytest
 
 import capture_writers as cw
 import flapwatch
-from flapwatch import Config, DampeningPolicy, WindowPolicy, schema
+from flapwatch import Config, DampeningPolicy, WindowPolicy
+from flapwatch.tables import schema
 
 S = 1_000_000_000
 MS = 1_000_000

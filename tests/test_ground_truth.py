@@ -34,7 +34,7 @@ import pytest
 
 import flapwatch
 from conftest import require_tools
-from flapwatch import schema
+from flapwatch.tables import schema
 
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = ("ip", "lldpd", "lldpcli", "mausezahn", "dumpcap", "tcpdump", "mergecap", "stdbuf", "chrt")

@@ -1,4 +1,4 @@
-"""python/flapwatch/nlrecord.py inside a network namespace: file format, tshark decode, stopping.
+"""python/flapwatch/sources/nlrecord.py inside a network namespace: file format, tshark decode, stopping.
 
 Run by path (as the capture script does), so the compiled extension is not needed.
 Needs root, ip and tshark; fails (never skips) without them.
@@ -17,7 +17,7 @@ import pytest
 
 import netns  # tests/ is on sys.path (conftest.py)
 
-NLRECORD = Path(__file__).resolve().parents[1] / "python" / "flapwatch" / "nlrecord.py"
+NLRECORD = Path(__file__).resolve().parents[1] / "python" / "flapwatch" / "sources" / "nlrecord.py"
 COOKED = struct.pack(">HHH8sH", 4, 824, 0, bytes(8), 0)  # PACKET_OUTGOING as nlmon, ARPHRD_NETLINK, ROUTE
 
 # The class API, run in the namespace: start() records in a thread until a line on stdin.

@@ -3,7 +3,7 @@
 - write -> read round trips: pcap (µs / ns magic, both byte orders) and pcapng (several
   sections in either byte order, several interfaces each with its own if_tsresol and
   if_tsoffset, EPB and SPB) from tests/capture_writers.py, and pcapng from the core's own
-  writer (flapwatch.pcapng.PcapngWriter), of arbitrary frames and timestamps: every frame
+  writer (flapwatch.sources.pcapng.PcapngWriter), of arbitrary frames and timestamps: every frame
   comes back once, in file order, with its timestamp, port and decoded fields;
 - arbitrary byte mutations of a valid capture give records, CaptureWarning or
   CaptureError and nothing else, and the counts always add up (every frame in exactly one
@@ -204,7 +204,7 @@ def test_pcapng_roundtrip(tmp_path_factory, file):
 def test_own_pcapng_writer_roundtrip(tmp_path_factory, packets, names):
     """The core's PcapngWriter (simulate, the agent's --record): what it writes reads
     back exactly, nanosecond timestamps and interface names included."""
-    from flapwatch.pcapng import PcapngWriter
+    from flapwatch.sources.pcapng import PcapngWriter
 
     path = tmp_path_factory.mktemp("w") / "own.pcapng"
     with PcapngWriter(path) as w:
@@ -221,7 +221,7 @@ def test_timestamps_past_the_bound_are_an_error_not_garbage(tmp_path_factory, ts
     """Beyond ±2^62 ns the reader refuses the packet (CaptureError naming it) instead
     of wrapping: later sums of times (pause ends, gaps) must fit in int64. (The writer
     still writes such a timestamp.)"""
-    from flapwatch.pcapng import PcapngWriter
+    from flapwatch.sources.pcapng import PcapngWriter
 
     path = tmp_path_factory.mktemp("b") / "far.pcapng"
     with PcapngWriter(path) as w:

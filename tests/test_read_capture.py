@@ -11,7 +11,7 @@ import pytest
 
 import capture_writers as cw
 import flapwatch
-from flapwatch import schema
+from flapwatch.tables import schema
 
 SRC = "02:11:22:33:44:55"
 T0 = 1_700_000_000_123_456_789

@@ -18,8 +18,8 @@ import pandas as pd
 
 import flapwatch
 from conftest import CAPTURES, REPO, require_tools
-from flapwatch.progress import ProgressBar
-from flapwatch.replay import PORT_COLUMNS
+from flapwatch.present.progress import ProgressBar
+from flapwatch.assess.result import PORT_COLUMNS
 
 LAB = CAPTURES / "lab.pcapng"
 TRUTH = json.loads((CAPTURES / "lab.truth.json").read_text())
@@ -172,7 +172,7 @@ def test_follow_live_tcpdump_while_flapping(tmp_path):
     from netns import Lab
 
     wire, links = tmp_path / "wire.pcap", tmp_path / "links.pcap"
-    nlrecord = Path(flapwatch.__file__).with_name("nlrecord.py")
+    nlrecord = Path(flapwatch.__file__).parent / "sources" / "nlrecord.py"
     with Lab() as lab:
         sw, host = lab.namespace("sw"), lab.namespace("host")
         lab.veth(sw, "swp1", host, "eth0", same_ifindex=False)

@@ -10,7 +10,8 @@ import pytest
 
 import flapwatch
 from conftest import CAPTURES
-from flapwatch import risk, simulate
+from flapwatch import simulate
+from flapwatch.assess import risk
 
 S = 1_000_000_000
 MS = 1_000_000
@@ -139,7 +140,7 @@ def test_live_detections_feed_the_same_model():
     """The agent hands out Detection(kind, row) with strings decoded: the same events."""
     a = flapwatch.analyze(CAPTURES / "lab.pcapng")
     live = []
-    from flapwatch.agent import DETECTION_KINDS  # what the agent hands out
+    from flapwatch.live.agent import DETECTION_KINDS  # what the agent hands out
 
     for kind in DETECTION_KINDS:
         rows = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in a.tables[kind].to_dict().items()}

@@ -14,9 +14,9 @@ import capture_writers as cw
 import flapwatch
 from conftest import CAPTURES, REPO
 from flapwatch import simulate
-from flapwatch.evaluate import match
-from flapwatch.linkwatch import notifications
-from flapwatch.signatures import (EPISODE_COLUMNS, LABELS, SignatureConfig, classify, count_within, first_at_or_after, flap_bounds,
+from flapwatch.assess.evaluate import match
+from flapwatch.kernel.linkwatch import notifications
+from flapwatch.assess.signatures import (EPISODE_COLUMNS, LABELS, SignatureConfig, classify, count_within, first_at_or_after, flap_bounds,
                                   last_at_or_before, period_range)
 
 S = 1_000_000_000

@@ -15,7 +15,8 @@ import pytest
 import flapwatch
 from conftest import require_tools
 from flapwatch import simulate
-from flapwatch.linkwatch import notifications
+from flapwatch.cli import simulate_cmd
+from flapwatch.kernel.linkwatch import notifications
 
 S = 1_000_000_000
 MS = 1_000_000
@@ -154,12 +155,13 @@ def test_linkwatch_rate_limit_is_per_kernel():
 def test_cli_hook(tmp_path, capsys):
     parser = argparse.ArgumentParser(prog="flapwatch")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = simulate.add_cli(sub)
+    p = simulate_cmd.add_parser(sub)
     assert "flapwatch simulate oscillation" in p.epilog
     out = tmp_path / "cli.pcapng"
     args = parser.parse_args(["simulate", "micro-flap", "-o", str(out), "--seed", "3", "--duration", "50"])
     assert args.func(args) == 0
     assert out.exists() and (tmp_path / "cli.pcapng.truth.json").exists()
     assert "truth in" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        parser.parse_args(["simulate", "no-such-family", "-o", str(out)])
+    args = parser.parse_args(["simulate", "no-such-family", "-o", str(out)])
+    assert args.func(args) == 2  # a usage error, named
+    assert "unknown scenario 'no-such-family'" in capsys.readouterr().err

@@ -19,7 +19,7 @@ ETH_MAC_CONTROL, ETH_LLDP = 0x8808, 0x88CC
 _PFC = struct.Struct(">HH8H")  # opcode, class-enable vector, 8 quanta
 _U16 = struct.Struct(">H")
 
-# IANA MAU type -> bit/s (a copy of flapwatch.schema.mau_speed_bps, so the peers stand alone).
+# IANA MAU type -> bit/s (a copy of flapwatch.tables.schema.mau_speed_bps, so the peers stand alone).
 _MAU_SPEEDS = [((2, 15), 10**7), ((15, 21), 10**8), ((21, 31), 10**9), ((31, 42), 10**10), ((44, 47), 10**8),
                ((47, 54), 10**9), ((54, 56), 10**10), ((56, 57), 10**9), ((57, 70), 10**10), ((70, 75), 4 * 10**10),
                ((75, 79), 10**11)]

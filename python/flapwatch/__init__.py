@@ -1,26 +1,28 @@
 """flapwatch: link-flap, PFC storm and LLDP neighbor-change detection for AI cluster NICs."""
 
-from .agent import Agent, Detection
-from .analysis import Analysis, analyze
-from .capture import Capture, Table, iter_capture, read_capture
-from .config import Config, DampeningPolicy, WindowPolicy
-from .errors import CaptureError, CaptureWarning
+from flapwatch.detect.analysis import Analysis, analyze
+from flapwatch.sources.capture import Capture, Table, iter_capture, read_capture
+from flapwatch.config import Config, DampeningPolicy, WindowPolicy
+from flapwatch.errors import CaptureError, CaptureWarning
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from . import simulate  # the module (flapwatch.simulate.simulate writes one scenario)
-    from .risk import RiskModel, score_analysis
-    from .signatures import Episodes, SignatureConfig, classify
+    from flapwatch.live.agent import Agent, Detection
+    from flapwatch import sim as simulate  # flapwatch.simulate.simulate writes one scenario
+    from flapwatch.assess.risk import RiskModel, score_analysis
+    from flapwatch.assess.signatures import Episodes, SignatureConfig, classify
 
-# Loaded on first use: the CLI's inspect and the agent never need them, and they cost
-# most of `import flapwatch` (PEP 562 module __getattr__).
+# Loaded on first use (PEP 562 module __getattr__): `flapwatch inspect` needs none of
+# them, and the assessment costs most of `import flapwatch`.
 _LAZY = {
-    "RiskModel": "risk",
-    "score_analysis": "risk",
-    "Episodes": "signatures",
-    "SignatureConfig": "signatures",
-    "classify": "signatures",
-    "simulate": None,  # the module itself
+    "Agent": ("live.agent", "Agent"),
+    "Detection": ("live.agent", "Detection"),
+    "RiskModel": ("assess.risk", "RiskModel"),
+    "score_analysis": ("assess.risk", "score_analysis"),
+    "Episodes": ("assess.signatures", "Episodes"),
+    "SignatureConfig": ("assess.signatures", "SignatureConfig"),
+    "classify": ("assess.signatures", "classify"),
+    "simulate": ("sim", None),  # the package: flapwatch.simulate.simulate writes one scenario
 }
 
 
@@ -29,8 +31,9 @@ def __getattr__(name: str):
         raise AttributeError(f"module 'flapwatch' has no attribute {name!r}")
     import importlib
 
-    module = importlib.import_module(f".{_LAZY[name] or name}", __name__)
-    value = module if _LAZY[name] is None else getattr(module, name)
+    module_name, attr = _LAZY[name]
+    module = importlib.import_module(f".{module_name}", __name__)
+    value = module if attr is None else getattr(module, attr)
     globals()[name] = value
     return value
 

@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-NS = 1_000_000_000
+from flapwatch.tables.units import NS_PER_S as NS  # noqa: E402
 
 
 @dataclass(frozen=True)

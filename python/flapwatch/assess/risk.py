@@ -1,0 +1,356 @@
+"""Per-port risk: how likely a flap (or an outage over the job budget) is within the next
+window (60 s by default), updated as events arrive. The same RiskModel serves replay
+(score_analysis) and the live agent (feed it each Detection through event_from_detection).
+
+Features, per port, each decaying exponentially with its time constant so old history fades:
+- flaps in the last minute and the last 5 minutes,
+- micro-flaps (last 5 minutes) - micro-flaps come before outages,
+- hidden flaps (only the carrier counters showed them),
+- PFC pause duty-cycle creep (last 30 s against the last 10 minutes) and storms,
+- LLDP: LLDPDUs missed from the neighbor (gaps in its tx interval), the current gap, and the
+  jitter of its arrivals (their distance from whole tx intervals),
+- the flap cadence: flaps the window holds at the last interval, whether the next is already
+  overdue, both at once, and whether intervals are shrinking (the rate rising: the trend).
+The score is a logistic function of those features (log-scaled), with coefficients fitted by
+bench/fit_risk.py on simulated fleets (seeds disjoint from the benchmark's) to the event
+"the port flaps within the next 60 s". Each RiskScore carries the features and each one's
+contribution to the log-odds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from flapwatch.tables import schema
+
+from flapwatch.tables.units import NS_PER_S as S  # noqa: E402
+
+# Decaying accumulators: name -> time constant (s).
+ACCUMULATORS = {
+    "flaps_1m": 60.0,
+    "flaps_5m": 300.0,
+    "micro_5m": 300.0,
+    "hidden_1m": 60.0,
+    "storms_10m": 600.0,
+    "duty_30s": 30.0,  # pause duty, a decayed mean (weight accumulator below)
+    "duty_w_30s": 30.0,
+    "duty_10m": 600.0,
+    "duty_w_10m": 600.0,
+    "lldp_missed_10m": 600.0,
+    "lldp_jitter_10m": 600.0,  # |interval - whole tx intervals| / tx, summed (weight accumulator below)
+    "lldp_rx_10m": 600.0,
+}
+
+FEATURES = ("flap_rate", "flaps_5m", "micro_flaps", "hidden_flaps", "cadence", "overdue", "in_cadence", "speeding_up",
+            "pfc_creep", "pfc_storms", "lldp_missed", "lldp_gap", "lldp_jitter")
+
+# Fitted by `python bench/fit_risk.py` (logistic regression with a little L2; a risk factor's
+# weight may not go negative) on 600 simulated scenarios, seeds 100000-100599 (the benchmark
+# uses 1-500): 1.9 M port-samples, log-loss 0.199. Zero weights: on those fleets the feature
+# added nothing once the others were known (it is still computed and reported).
+INTERCEPT = -2.644
+WEIGHTS = {
+    "flap_rate": 0.000,
+    "flaps_5m": 0.000,
+    "micro_flaps": 0.564,
+    "hidden_flaps": 0.000,
+    "cadence": 0.000,
+    "overdue": -0.086,
+    "in_cadence": 1.080,
+    "speeding_up": 2.871,
+    "pfc_creep": 0.265,
+    "pfc_storms": 0.000,
+    "lldp_missed": 0.000,
+    "lldp_gap": 0.000,
+    "lldp_jitter": 0.000,
+}
+
+
+@dataclass
+class RiskConfig:
+    window_s: float = 60.0  # the horizon the score speaks about
+    micro_flap_ms: float = 10.0
+    lldp_tx_s: float = 30.0  # assumed until the neighbor's own cadence is seen
+    intercept: float = INTERCEPT
+    weights: dict = field(default_factory=lambda: dict(WEIGHTS))
+
+
+@dataclass
+class RiskScore:
+    port: str
+    ts_ns: int
+    score: float
+    features: dict
+    contributions: dict
+
+
+class RiskModel:
+    """Incremental per-port risk. ``update(event)`` with dicts (or objects) carrying ``kind``:
+
+    - ``flap``: ts_ns, port, duration_ns (-1 unknown), hidden
+    - ``storm``: ts_ns (detected), port
+    - ``pause``: ts_ns (when known: the window's end), port, duty
+    - ``lldp_rx``: ts_ns, port (an LLDPDU from the neighbor)
+    - ``lldp_event``: ts_ns, port, event ("aged_out", ...)
+
+    ``score(port, now_ns)`` -> RiskScore; ``scores(now_ns)`` -> {port: score} for all ports.
+    Events must come in time order (per port); scores may be asked at any later time."""
+
+    def __init__(self, config: RiskConfig | None = None):
+        self.cfg = config or RiskConfig()
+        self._ports: dict[str, int] = {}
+        self._names: list[str] = []
+        n0 = 64
+        self._acc = {k: np.zeros(n0) for k in ACCUMULATORS}
+        self._t = np.zeros(n0, np.int64)  # when the accumulators were last decayed
+        self._last_flap = np.full(n0, -1, np.int64)
+        self._interval = np.zeros(n0)  # the last interval between flaps (s), 0 unknown
+        self._prev_interval = np.zeros(n0)  # the one before it
+        self._last_rx = np.full(n0, -1, np.int64)
+        self._rx_interval = np.zeros(n0)  # the neighbor's tx interval as seen (s), 0 unknown
+        self._tau = {k: v * S for k, v in ACCUMULATORS.items()}
+
+    # -- state
+    def _index(self, port: str) -> int:
+        i = self._ports.get(port)
+        if i is None:
+            i = self._ports[port] = len(self._names)
+            self._names.append(port)
+            if i >= self._t.size:
+                grow = self._t.size
+                self._acc = {k: np.r_[v, np.zeros(grow)] for k, v in self._acc.items()}
+                self._t = np.r_[self._t, np.zeros(grow, np.int64)]
+                self._last_flap = np.r_[self._last_flap, np.full(grow, -1, np.int64)]
+                self._interval = np.r_[self._interval, np.zeros(grow)]
+                self._prev_interval = np.r_[self._prev_interval, np.zeros(grow)]
+                self._last_rx = np.r_[self._last_rx, np.full(grow, -1, np.int64)]
+                self._rx_interval = np.r_[self._rx_interval, np.zeros(grow)]
+        return i
+
+    def _decay_to(self, i: int, t: int) -> None:
+        dt = t - self._t[i]
+        if dt > 0:
+            for k, acc in self._acc.items():
+                acc[i] *= math.exp(-dt / self._tau[k])
+            self._t[i] = t
+        elif self._t[i] == 0:
+            self._t[i] = t
+
+    @property
+    def ports(self) -> list[str]:
+        return list(self._names)
+
+    # -- events
+    def update(self, event) -> None:
+        get = event.get if isinstance(event, dict) else (lambda k, d=None: getattr(event, k, d))
+        kind, port, t = get("kind"), get("port"), int(get("ts_ns"))
+        i = self._index(port)
+        self._decay_to(i, t)
+        a = self._acc
+        if kind == "flap":
+            for k in ("flaps_1m", "flaps_5m"):
+                a[k][i] += 1
+            if get("hidden", 0):
+                a["hidden_1m"][i] += 1
+            dur = int(get("duration_ns", -1))
+            if 0 <= dur < self.cfg.micro_flap_ms * 1e6:
+                a["micro_5m"][i] += 1
+            last = self._last_flap[i]
+            if last >= 0 and t > last:  # flaps revealed together share one time: no new interval
+                self._prev_interval[i] = self._interval[i]
+                self._interval[i] = (t - last) / S
+            self._last_flap[i] = t
+        elif kind == "storm":
+            a["storms_10m"][i] += 1
+        elif kind == "pause":
+            duty = float(get("duty", 0.0))
+            for k in ("30s", "10m"):
+                a[f"duty_{k}"][i] += duty
+                a[f"duty_w_{k}"][i] += 1
+        elif kind == "lldp_rx":
+            last = self._last_rx[i]
+            if last >= 0:
+                gap_s = (t - last) / S
+                tx = self._tx(i)
+                if gap_s > 0.3 * tx:  # not a fast-start burst
+                    missed = max(0, round(gap_s / tx) - 1)
+                    a["lldp_missed_10m"][i] += missed
+                    a["lldp_jitter_10m"][i] += abs(gap_s / tx - round(gap_s / tx))
+                    a["lldp_rx_10m"][i] += 1
+                    if missed == 0:  # learn the cadence from clean intervals
+                        self._rx_interval[i] = gap_s if self._rx_interval[i] == 0 else 0.8 * self._rx_interval[i] + 0.2 * gap_s
+            self._last_rx[i] = t
+        elif kind == "lldp_event":
+            if get("event") == "aged_out":
+                a["lldp_missed_10m"][i] += 1
+
+    def _tx(self, i: int) -> float:
+        return float(self._rx_interval[i]) or self.cfg.lldp_tx_s
+
+    # -- scores
+    def _features(self, idx: np.ndarray, now: int) -> dict[str, np.ndarray]:
+        dt = np.maximum(now - self._t[idx], 0)
+        a = {k: v[idx] * np.exp(-dt / self._tau[k]) for k, v in self._acc.items()}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            duty_s = np.where(a["duty_w_30s"] > 0, a["duty_30s"] / a["duty_w_30s"], 0.0)
+            duty_l = np.where(a["duty_w_10m"] > 0, a["duty_10m"] / a["duty_w_10m"], 0.0)
+        last = self._last_flap[idx]
+        since = np.where(last >= 0, (now - last) / S, 3600.0)
+        interval = np.maximum(self._interval[idx], 0.5)
+        known = self._interval[idx] > 0  # two flaps seen: a cadence to go by
+        window = self.cfg.window_s
+        tx = np.where(self._rx_interval[idx] > 0, self._rx_interval[idx], self.cfg.lldp_tx_s)
+        gap = np.where(self._last_rx[idx] >= 0, (now - self._last_rx[idx]) / S / tx - 1.5, 0.0)
+        return {
+            "flap_rate": np.log1p(a["flaps_1m"]),
+            "flaps_5m": np.log1p(a["flaps_5m"]),
+            "micro_flaps": np.log1p(a["micro_5m"]),
+            "hidden_flaps": np.log1p(a["hidden_1m"]),
+            # If the cadence of the last two flaps holds, this many flaps fit in the window ...
+            "cadence": np.where(known, np.log1p(window / interval), 0.0),
+            # ... unless it is already long overdue (an episode that ended); with no cadence yet,
+            # against the window.
+            "overdue": np.log1p(np.minimum(since, 3600.0) / np.where(known, interval, window)),
+            # both at once: flaps due in the window while the cadence still holds
+            "in_cadence": np.where(known & (since <= 2 * interval), np.log1p(window / interval), 0.0),
+            "speeding_up": np.where(known & (self._prev_interval[idx] > 0),
+                                    np.clip(np.log(np.maximum(self._prev_interval[idx], 0.5) / interval), -2, 2), 0.0),
+            "pfc_creep": np.log1p(100 * np.maximum(duty_s - duty_l, 0)),
+            "pfc_storms": np.log1p(a["storms_10m"]),
+            "lldp_missed": np.log1p(a["lldp_missed_10m"]),
+            "lldp_gap": np.clip(gap, 0, 4),
+            "lldp_jitter": np.where(a["lldp_rx_10m"] > 0, 10 * a["lldp_jitter_10m"] / np.maximum(a["lldp_rx_10m"], 1e-9), 0.0),
+        }
+
+    def _logit(self, f: dict[str, np.ndarray]) -> np.ndarray:
+        z = np.full(len(next(iter(f.values()))), self.cfg.intercept)
+        for k, w in self.cfg.weights.items():
+            z = z + w * f[k]
+        return z
+
+    def score(self, port: str, now_ns: int) -> RiskScore:
+        f = self._features(np.array([self._index(port)]), int(now_ns))
+        z = self._logit(f)[0]
+        feats = {k: float(v[0]) for k, v in f.items()}
+        return RiskScore(port, int(now_ns), float(1 / (1 + math.exp(-z))), feats,
+                         {k: w * feats[k] for k, w in self.cfg.weights.items()})
+
+    def scores(self, now_ns: int) -> dict[str, float]:
+        names, p, _ = self.score_array(now_ns)
+        return dict(zip(names, p.tolist()))
+
+    def score_array(self, now_ns: int) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
+        """All ports at once: (names, scores, features)."""
+        idx = np.arange(len(self._names))
+        f = self._features(idx, int(now_ns))
+        return list(self._names), 1 / (1 + np.exp(-self._logit(f))), f
+
+
+# ---------------------------------------------------------------------------- replay
+
+
+def event_from_detection(kind: str, row: dict) -> dict | None:
+    """A detection - a row of an analysis table, or the live agent's Detection(kind, row)
+    (agent.py) - as a RiskModel event, stamped with when it became known; None for tables
+    the risk does not use."""
+    if kind == "flaps":
+        return {"kind": "flap", "ts_ns": row["ts_ns"], "port": row["port"], "duration_ns": row["duration_ns"],
+                "hidden": row["hidden"]}
+    if kind == "pfc_storms":
+        return {"kind": "storm", "ts_ns": row["ts_ns"], "port": row["port"]}
+    if kind == "pause_stats":  # a window's duty is known when the window ends
+        return {"kind": "pause", "ts_ns": row["ts_ns"] + row["window_ns"], "port": row["port"], "duty": row["duty"]}
+    if kind == "lldp_events":
+        event = row["event"]
+        return {"kind": "lldp_event", "ts_ns": row["ts_ns"], "port": row["port"],
+                "event": event if isinstance(event, str) else schema.LLDP_EVENTS[int(event)]}
+    if kind == "lldp_rx" and row["ttl"] > 0:  # an LLDPDU from the neighbor (a shutdown one is an lldp_event)
+        return {"kind": "lldp_rx", "ts_ns": row["ts_ns"], "port": row["port"]}
+    return None
+
+
+# The tables whose rows are RiskModel events (event_from_detection).
+RISK_TABLES = ("flaps", "pfc_storms", "pause_stats", "lldp_events", "lldp_rx")  # a subset of schema.STREAM_TABLES
+
+
+def events_from_analysis(analysis) -> list[dict]:
+    """The Analysis' detections and LLDP receptions as RiskModel events, in the order they
+    became known: the same events, through the same conversion, as the live agent's."""
+    out: list[dict] = []
+    for kind in RISK_TABLES:
+        for row in analysis.tables[kind].records():
+            e = event_from_detection(kind, row)
+            if e is not None:
+                out.append(e)
+    out.sort(key=lambda e: e["ts_ns"])
+    return out
+
+
+def replay(events: list[dict], step_s: float = 5.0, config: RiskConfig | None = None, end_ns: int | None = None
+           ) -> Iterator[tuple[int, list[str], np.ndarray, dict]]:
+    """Feed events in time order; yield (ts_ns, ports, scores, features) after the events of
+    each timestamp and every ``step_s`` in between (features like the LLDP gap grow between
+    events)."""
+    model = RiskModel(config)
+    if not events:
+        return
+    ev_times = np.array([e["ts_ns"] for e in events], np.int64)
+    end = max(int(ev_times[-1]), end_ns or 0)
+    grid = np.arange(int(ev_times[0]), end + 1, int(step_s * S), dtype=np.int64)
+    times = np.unique(np.concatenate([ev_times, grid]))
+    upto = np.searchsorted(ev_times, times, "right")  # events known by each time
+    i = 0
+    for t, k in zip(times.tolist(), upto.tolist()):
+        while i < k:
+            model.update(events[i])
+            i += 1
+        names, p, f = model.score_array(t)
+        yield t, names, p, f
+
+
+@dataclass
+class RiskTimeline:
+    """Scores per port over a replay: columns ts_ns, port (names), score, plus features."""
+
+    ts_ns: np.ndarray
+    port: list[str]
+    score: np.ndarray
+    features: dict[str, np.ndarray]
+
+    def first_crossing(self, port: str, threshold: float = 0.5, after_ns: int | None = None) -> int | None:
+        for t, p, s in zip(self.ts_ns.tolist(), self.port, self.score.tolist()):
+            if p == port and s >= threshold and (after_ns is None or t >= after_ns):
+                return t
+        return None
+
+    def to_dict(self) -> dict[str, np.ndarray | list]:
+        """Columns (ts_ns, port, score, one per feature): for pandas / Arrow."""
+        return {"ts_ns": self.ts_ns, "port": self.port, "score": self.score, **self.features}
+
+    def max_score(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for p, s in zip(self.port, self.score.tolist()):
+            out[p] = max(out.get(p, 0.0), s)
+        return out
+
+
+def score_analysis(analysis, step_s: float = 5.0, config: RiskConfig | None = None,
+                   end_ns: int | None = None) -> RiskTimeline:
+    """Replay an Analysis through RiskModel: every port's score after each event and every
+    ``step_s``. LLDP receptions come from its ``lldp_rx`` table."""
+    cfg = config or RiskConfig(micro_flap_ms=getattr(getattr(analysis, "config", None), "micro_flap_ms", 10.0))
+    events = events_from_analysis(analysis)
+    ts, ports, scores = [], [], []
+    feats: dict[str, list] = {k: [] for k in FEATURES}
+    for t, names, p, f in replay(events, step_s, cfg, end_ns):
+        ts.extend([t] * len(names))
+        ports.extend(names)
+        scores.append(p)
+        for k in FEATURES:
+            feats[k].append(f[k])
+    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0))
+    return RiskTimeline(np.array(ts, np.int64), ports, cat(scores), {k: cat(v) for k, v in feats.items()})

@@ -1,0 +1,813 @@
+"""classify(analysis) -> Episodes: flap episodes per port, each with every signature label
+of DESIGN.md that applies, the evidence (feature values and the rule that fired) and a
+confidence.
+
+Everything is numpy over columns (a million flaps in about a second); only the LLDP neighbor
+bookkeeping for silent-neighbor-loss walks the (small) lldp_events table.
+
+What linkwatch lets us know (linkwatch.py)
+- Every flap's true down time is bounded. A message is a delayed run ("tick") when its
+  device sent one a second (+ a jiffy) before; otherwise it ran at once, within ~1 ms of the
+  change. A visible down's message is its latest possible start; at a tick it may have waited
+  a second. Hidden flaps lie between the port's previous message and the one revealing them,
+  within the second before it at a tick - or the millisecond before it otherwise, which makes
+  them micro-flaps.
+- Hidden flaps' estimated times spread evenly over their bounds; a visible flap's is its message.
+
+How flaps become episodes
+- An episode is a run of flaps on one port. It ends at a quiet gap (up to the next down) of
+  ``episode_gap_s``, or at a gap of at least ``split_gap_s`` that is ``split_ratio`` times
+  the flap interval next to it (a micro-flap, then an oscillation at 200 ms, then an outage
+  two seconds later are three episodes; a flap rate that rises gradually stays one).
+- An LLDP neighbor aging out with the link up and no neighbor left is its own episode (no
+  flaps) unless it falls within a flap episode.
+
+Shapes: an oscillation is a run for which one period fits every flap's bounds (within a jitter
+that grows as the square root of the number of intervals); a burst is a run of many flaps for
+which none does; degrading is a clear fall of log(interval) over half a minute or more.
+The rules in words are in ``rules()``; thresholds in SignatureConfig; columns in EPISODE_COLUMNS.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from flapwatch.tables import schema
+from flapwatch.sources.capture import Table
+from flapwatch.config import strict_from_dict
+
+LABELS = ("micro-flap", "single", "oscillation", "burst", "hidden", "pfc-linked", "neighbor-change",
+          "silent-neighbor-loss", "device-wide", "both-ends", "degrading")
+LABEL_BIT = {name: 1 << i for i, name in enumerate(LABELS)}
+
+from flapwatch.tables.units import NS_PER_S as S  # noqa: E402
+NO_TIME = -1
+_INF = np.iinfo(np.int64).max // 4
+
+
+@dataclass(frozen=True)
+class SignatureConfig:
+    micro_flap_ms: float | None = None  # None: the analysis config's (10 ms by default)
+    episode_gap_s: float = 60.0  # a quiet gap this long always ends an episode
+    split_gap_s: float = 1.0  # a shorter gap never does
+    split_ratio: float = 4.0  # ... in between, one this many times the interval next to it does
+    oscillation_min_flaps: int = 3
+    period_jitter: float = 0.12  # a regular period: each interval within +-12 % of it (k intervals: 12 %/sqrt(k))
+    burst_min_flaps: int = 5
+    degrading_min_flaps: int = 5
+    degrading_max_slope: float = -0.15  # log(interval) per flap: intervals shrink >= 14 % a flap
+    degrading_max_t: float = -4.0  # and clearly so (t statistic of the slope)
+    degrading_min_span_s: float = 30.0  # over half a minute or more: a trend, not a burst
+    pfc_link_s: float = 5.0  # a storm overlapping the episode or ending this soon before it
+    neighbor_after_up_s: float = 40.0  # the new neighbor's first LLDPDU after the link is back
+    together_s: float = 1.5  # device-wide / both-ends: episode starts this close
+    silent_attach_s: float = 5.0  # an age-out this close to a flap episode belongs to it
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SignatureConfig":
+        return strict_from_dict(cls, data, "signature settings")
+
+
+def rules(cfg: SignatureConfig, micro_ms: float) -> dict[str, str]:
+    """Each label's rule, in words, with the thresholds in force."""
+    return {
+        "micro-flap": (f"a flap measured down < {micro_ms:g} ms (its down message not delayed by linkwatch), "
+                       f"or a hidden flap whose bounds are that short"),
+        "single": "exactly one flap (carrier counters included)",
+        "oscillation": (f">= {cfg.oscillation_min_flaps} flaps and one period (+-{cfg.period_jitter:.0%}) fits every "
+                        "flap's bounds (hidden ones: the linkwatch second before the message revealing them; a down "
+                        f"reported late: its up minus the episode's down time +-{DOWN_TOLERANCE:.0%})"),
+        "burst": f">= {cfg.burst_min_flaps} flaps, no period fits their bounds, no rising rate",
+        "hidden": "carrier counters moved by more flaps than the messages showed",
+        "pfc-linked": f"a pause storm on the port overlaps the episode or ends <= {cfg.pfc_link_s:g} s before it",
+        "neighbor-change": f"the LLDP MSAP after the flap (<= {cfg.neighbor_after_up_s:g} s after up) differs from before",
+        "silent-neighbor-loss": "the LLDP neighbor aged out with the link up and no neighbor left",
+        "device-wide": f"another port of the same device starts an episode within {cfg.together_s:g} s",
+        "both-ends": f"the LLDP peer port (system name:port id) starts an episode within {cfg.together_s:g} s",
+        "degrading": (f">= {cfg.degrading_min_flaps} flaps over >= {cfg.degrading_min_span_s:g} s, log-interval slope "
+                      f"<= {cfg.degrading_max_slope:g} per flap with t <= {cfg.degrading_max_t:g}"),
+    }
+
+
+# The episode columns behind each label (the evidence's feature values).
+LABEL_FEATURES = {
+    "micro-flap": ("micro_flaps", "min_down_ns"),
+    "single": ("flaps", "longest_down_ns"),
+    "oscillation": ("flaps", "period_ns", "period_min_ns", "period_max_ns", "interval_cv"),
+    "burst": ("flaps", "span_ns", "interval_cv", "period_min_ns", "period_max_ns"),
+    "hidden": ("hidden_flaps",),
+    "pfc-linked": ("storm_priority", "storm_start_ns", "storm_end_ns", "storm_lead_ns"),
+    "neighbor-change": ("lldp_change_ns", "neighbor_before", "neighbor_after"),
+    "silent-neighbor-loss": ("aged_out_ns", "lost_neighbor", "link_known"),
+    "device-wide": ("device_ports",),
+    "both-ends": ("peer_port", "peer_episode", "peer_offset_ns"),
+    "degrading": ("flaps", "rate_trend", "trend_t", "span_ns"),
+}
+
+# The episodes table, column by column (times int64 ns since the epoch, -1 absent; string
+# columns int32 indices into Episodes.strings; conf_<label> float32 per label, 0 when absent).
+EPISODE_COLUMNS = {
+    "episode": "0-based number, in start order",
+    "port": "string: the port",
+    "start_ns": "first down (hidden: estimated within its bounds); LLDP-only: the last LLDPDU heard",
+    "end_ns": "last up (-1: still down at the end); LLDP-only: the age-out",
+    "flaps": "flaps, hidden ones included (0: LLDP-only)",
+    "hidden_flaps": "flaps only the carrier counters showed",
+    "micro_flaps": "flaps known to be shorter than the micro-flap threshold",
+    "min_down_ns": "shortest measured down time (-1 none)",
+    "longest_down_ns": "longest measured down time (-1 none)",
+    "over_budget": "downs longer than the job budget",
+    "span_ns": "first down to last down",
+    "device": "string: the device (the port name before ':', else the capture's)",
+    "period_ns": "oscillation period (-1 not an oscillation)",
+    "period_min_ns": "shortest period the flaps' bounds allow (-1: under 2 flaps)",
+    "period_max_ns": "longest period they allow (< period_min_ns: none fits; -1 unbounded)",
+    "interval_cv": "coefficient of variation of the (estimated) flap intervals",
+    "rate_trend": "slope of log(interval) per flap (< 0: the rate rises)",
+    "trend_t": "its t statistic",
+    "storm_priority": "pfc-linked: the storm's priority (-1 PAUSE or none)",
+    "storm_start_ns": "pfc-linked: the storm",
+    "storm_end_ns": "pfc-linked: its end",
+    "storm_lead_ns": "pfc-linked: first down minus storm end (< 0: they overlap)",
+    "lldp_change_ns": "neighbor-change: when the new MSAP was heard",
+    "neighbor_before": "string: the LLDP neighbor (system name:port id) before the episode",
+    "neighbor_after": "string: the new neighbor (neighbor-change)",
+    "device_ports": "ports of the device with an episode starting within the window (this one included)",
+    "peer_port": "string: the LLDP peer port",
+    "peer_episode": "both-ends: the peer port's episode (-1 none)",
+    "peer_offset_ns": "both-ends: its start minus this one's",
+    "aged_out_ns": "silent-neighbor-loss: when the neighbor aged out",
+    "lost_neighbor": "string: the neighbor lost",
+    "link_known": "silent-neighbor-loss: 1 the port's link state is known (netlink), 0 not",
+    "labels": "bitmask over LABELS (bit i = LABELS[i])",
+}
+EPISODE_STRING_COLUMNS = ("port", "device", "neighbor_before", "neighbor_after", "lost_neighbor", "peer_port")
+
+
+class ColumnTable(Table):
+    """A Table whose string columns are given here rather than in schema.py."""
+
+    def __init__(self, name: str, columns: dict[str, np.ndarray], strings: list[str], string_columns: tuple = ()):
+        super().__init__(name, columns, strings)
+        self.string_columns = tuple(string_columns)
+
+    @property
+    def rows(self) -> int:
+        return len(next(iter(self.values()))) if len(self) else 0
+
+    def to_dict(self, decode_strings: bool = True) -> dict[str, Any]:
+        return {n: (self.text(n) if decode_strings and n in self.string_columns else v) for n, v in self.items()}
+
+
+class Episodes(ColumnTable):
+    """One row per episode (EPISODE_COLUMNS: numpy columns, int64 ns times, string columns as
+    int32 indices into ``strings``; ``labels`` a bitmask over LABELS; ``conf_<label>`` per
+    label) and the long-format ``evidence`` table (episode, label, rule, confidence; the
+    features JSON is built on demand by ``evidence_features`` / ``evidence_table``, from the
+    columns LABEL_FEATURES names: Arrow/Parquet-ready either way)."""
+
+    def __init__(self, columns: dict[str, np.ndarray], strings: list[str], evidence: dict[str, np.ndarray],
+                 rules_text: dict[str, str]):
+        super().__init__("episodes", columns, strings, EPISODE_STRING_COLUMNS)
+        self.evidence = ColumnTable("evidence", evidence, list(rules_text.values()), ("rule",))
+        self.rules = rules_text
+
+    def has(self, label: str) -> np.ndarray:
+        return (self["labels"] & LABEL_BIT[label]) != 0
+
+    def labels_of(self, i: int) -> list[str]:
+        m = int(self["labels"][i])
+        return [name for name in LABELS if m & LABEL_BIT[name]]
+
+    def label_lists(self) -> list[list[str]]:
+        return [self.labels_of(i) for i in range(self.rows)]
+
+    def _value(self, column: str, i: int):
+        v = self[column][i]
+        if column in self.string_columns:
+            return self.strings[v] if v >= 0 else None
+        if isinstance(v, np.floating):
+            return None if math.isnan(v) else round(float(v), 6)
+        return int(v)
+
+    def _features(self, row: int) -> dict:
+        ep = int(self.evidence["episode"][row])
+        label = LABELS[int(self.evidence["label"][row])]
+        return {c: self._value(c, ep) for c in LABEL_FEATURES[label]}
+
+    def evidence_features(self, row: int) -> str:
+        """The JSON feature values of one evidence row."""
+        return json.dumps(self._features(row), separators=(",", ":"))
+
+    def evidence_table(self) -> dict[str, list]:
+        """The evidence in long format with decoded names and the features JSON (Parquet-ready)."""
+        ev = self.evidence
+        return {
+            "episode": ev["episode"].tolist(),
+            "label": [LABELS[i] for i in ev["label"].tolist()],
+            "rule": ev.text("rule"),
+            "features": [self.evidence_features(i) for i in range(ev.rows)],
+            "confidence": ev["confidence"].tolist(),
+        }
+
+    def to_records(self) -> list[dict]:
+        """Episodes as dicts with their labels, period and evidence: for JSON reports."""
+        out = []
+        by_ep: dict[int, list[int]] = {}
+        for r, e in enumerate(self.evidence["episode"].tolist()):
+            by_ep.setdefault(e, []).append(r)
+        rules = self.evidence.text("rule")  # decoded once, not once per row
+        labels = self.evidence["label"].tolist()
+        confidences = self.evidence["confidence"].tolist()
+        for i in range(self.rows):
+            out.append({
+                "episode": int(self["episode"][i]), "port": self._value("port", i), "device": self._value("device", i),
+                "start_ns": int(self["start_ns"][i]), "end_ns": int(self["end_ns"][i]), "flaps": int(self["flaps"][i]),
+                "labels": self.labels_of(i),
+                "period_ns": int(self["period_ns"][i]) if self["period_ns"][i] >= 0 else None,
+                "evidence": {LABELS[labels[r]]: {
+                    "rule": rules[r], "confidence": float(confidences[r]),
+                    "features": self._features(r)} for r in by_ep.get(i, [])},
+            })
+        return out
+
+    def __repr__(self) -> str:
+        counts = {name: int(self.has(name).sum()) for name in LABELS}
+        return f"<Episodes: {self.rows} episodes, {', '.join(f'{k} {v}' for k, v in counts.items() if v)}>"
+
+
+# --------------------------------------------------------------------------- joins
+
+
+def _composite(keys: list[np.ndarray], times: list[np.ndarray], pad_ns: int = 0) -> tuple[list[np.ndarray], int]:
+    """(key, time) pairs as one sortable int64 each: key * stride + time from the earliest, in
+    µs (coarser if the span needs it). The rules here work on milliseconds and up."""
+    t_all = [t for t in times if len(t)]
+    k_all = [k for k in keys if len(k)]
+    if not t_all:
+        return [np.zeros(0, np.int64) for _ in keys], 1
+    t0 = min(int(t.min()) for t in t_all) - pad_ns
+    span = max(int(t.max()) for t in t_all) + pad_ns - t0
+    max_key = max(int(k.max()) for k in k_all) + 1
+    res = 1000
+    while max_key * (span // res + 2) >= (1 << 62):
+        res *= 1000
+    stride = span // res + 2
+    return [k.astype(np.int64) * stride + (np.asarray(t, np.int64) - t0) // res for k, t in zip(keys, times)], res
+
+
+def _asof(q_key, q_t, r_key, r_t, before: bool) -> np.ndarray:
+    nr, nq = len(r_key), len(q_key)
+    out = np.full(nq, -1, np.int64)
+    if nr == 0 or nq == 0:
+        return out
+    (cr, cq), _ = _composite([np.asarray(r_key), np.asarray(q_key)], [np.asarray(r_t), np.asarray(q_t)])
+    order = np.argsort(cr, kind="stable")
+    sr = cr[order]
+    q_order = np.argsort(cq, kind="stable")  # sorted queries keep searchsorted cache-friendly
+    pos = np.empty(nq, np.int64)
+    if before:
+        pos[q_order] = np.searchsorted(sr, cq[q_order], "right") - 1
+        ok = pos >= 0
+    else:
+        pos[q_order] = np.searchsorted(sr, cq[q_order], "left")
+        ok = pos < nr
+    idx = order[np.where(ok, pos, 0)]
+    ok &= np.asarray(r_key)[idx] == np.asarray(q_key)
+    out[ok] = idx[ok]
+    return out
+
+
+def last_at_or_before(q_key: np.ndarray, q_t: np.ndarray, r_key: np.ndarray, r_t: np.ndarray) -> np.ndarray:
+    """For each query (key, t): the index of the row with the same key and the latest
+    r_t <= t (to the µs), or -1: an as-of join."""
+    return _asof(q_key, q_t, r_key, r_t, before=True)
+
+
+def first_at_or_after(q_key: np.ndarray, q_t: np.ndarray, r_key: np.ndarray, r_t: np.ndarray) -> np.ndarray:
+    """For each query: the row with the same key and the earliest r_t >= t, or -1."""
+    return _asof(q_key, q_t, r_key, r_t, before=False)
+
+
+def count_within(q_key: np.ndarray, q_t: np.ndarray, r_key: np.ndarray, r_t: np.ndarray, window_ns: int) -> np.ndarray:
+    """For each query: rows with the same key and |r_t - t| <= window."""
+    if len(r_key) == 0 or len(q_key) == 0:
+        return np.zeros(len(q_key), np.int64)
+    (cr, cq), res = _composite([r_key, q_key], [r_t, q_t], pad_ns=window_ns)
+    comp = np.sort(cr)
+    w = window_ns // res
+    order = np.argsort(cq, kind="stable")  # sorted queries keep searchsorted cache-friendly
+    qs = cq[order]
+    out = np.empty(len(cq), np.int64)
+    out[order] = np.searchsorted(comp, qs + w, "right") - np.searchsorted(comp, qs - w, "left")
+    return out
+
+
+# --------------------------------------------------------------------- flap times
+
+TICK_NS = (999_000_000, 1_006_000_000)  # a delayed linkwatch run: 1 s (+ a jiffy) after an earlier run
+NOTIFY_NS = 1_500_000  # a run at once follows the change by 0.3-0.9 ms
+DOWN_TOLERANCE = 0.15  # an oscillation's down times agree within +-15 %
+
+
+def flap_bounds(port: np.ndarray, device: np.ndarray, down_ns: np.ndarray, up_ns: np.ndarray,
+                hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(earliest, latest) possible true down time of each flap, from what linkwatch allows.
+
+    A message is a delayed run ("tick") when its device sent one a second (+ a jiffy) earlier;
+    otherwise it ran at once, within ~1 ms of the change it reports. A visible down's message
+    is its latest; at a tick it may have been pending since the second before. Hidden flaps lie
+    between the port's previous message and the revealing one, and within the second before
+    it at a tick, or the millisecond before it otherwise (then they were sub-millisecond)."""
+    msg_dev = np.concatenate([device[~hidden], device[up_ns >= 0]])
+    msg_t = np.concatenate([down_ns[~hidden], up_ns[up_ns >= 0]])
+    observed = np.where(hidden, up_ns, down_ns)
+    mid, half = (TICK_NS[0] + TICK_NS[1]) // 2, (TICK_NS[1] - TICK_NS[0]) // 2
+    tick = count_within(device, observed - mid, msg_dev, msg_t, half) > 0
+    hi = observed.astype(np.int64)
+    lo = hi - np.where(tick, TICK_NS[1], NOTIFY_NS)
+    lo = np.where(hidden, np.maximum(lo, down_ns), lo)  # a hidden flap's down_ns is the previous message
+    return lo, hi
+
+
+def estimate_flap_times(port: np.ndarray, down_ns: np.ndarray, up_ns: np.ndarray, hidden: np.ndarray,
+                        lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(down, up) estimates per flap. Visible flaps: as measured (up = _INF while still down).
+    Hidden: the flaps one message revealed spread evenly over their bounds (lo, message], up = down."""
+    t = down_ns.astype(np.int64).copy()
+    u = np.where(up_ns < 0, _INF, up_ns).astype(np.int64)
+    h = np.flatnonzero(hidden)
+    if h.size:
+        o = np.lexsort((h, up_ns[h], port[h]))  # group by (port, revealing message)
+        hs = h[o]
+        new = np.r_[True, (port[hs][1:] != port[hs][:-1]) | (up_ns[hs][1:] != up_ns[hs][:-1])]
+        gstart = np.flatnonzero(new)
+        gid = np.cumsum(new) - 1
+        k = np.diff(np.r_[gstart, hs.size])[gid]
+        rank = np.arange(hs.size) - gstart[gid]
+        hi = up_ns[hs]
+        lo_h = np.minimum(lo[hs], hi)
+        t[hs] = lo_h + ((rank + 1) * (hi - lo_h).astype(np.float64) / (k + 1)).astype(np.int64)
+        u[hs] = t[hs]
+    return t, u
+
+
+PERIOD_LAGS = tuple(range(1, 17)) + (24, 32, 48, 64)
+
+
+def period_range(lo: np.ndarray, hi: np.ndarray, ep_of: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                 jitter: float, group_first: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per episode, the periods P for which flaps i < j (in order, bounds [lo, hi]) can be
+    (j - i) periods apart within +-jitter: [max (lo_j - hi_i) / ((j-i)(1+jitter)),
+    min (hi_j - lo_i) / ((j-i)(1-jitter))] over pairs at the lags in PERIOD_LAGS and first to
+    last, and - ``group_first`` marking the first flap of each run revealed by one message -
+    across each such run. Empty (min < max) when no period fits: the flaps are irregular."""
+    n = lo.size
+    low = np.full(n, -np.inf)
+    high = np.full(n, np.inf)
+    lo_f, hi_f = lo.astype(np.float64), hi.astype(np.float64)
+    longest = int(np.max(ends - starts)) if n else 0
+    for lag in PERIOD_LAGS:
+        if lag >= longest:
+            break
+        other = ep_of[lag:] != ep_of[:-lag]
+        tol = jitter / math.sqrt(lag)  # independent jitter per interval: it grows as sqrt(lag) periods
+        lb = lo_f[lag:] - hi_f[:-lag]
+        lb *= 1 / (lag * (1 + tol))
+        lb[other] = -np.inf
+        np.maximum(low[:-lag], lb, out=low[:-lag])
+        ub = hi_f[lag:] - lo_f[:-lag]
+        ub *= 1 / (lag * (1 - tol))
+        ub[other] = np.inf
+        np.minimum(high[:-lag], ub, out=high[:-lag])
+    if group_first is not None and n:
+        gs = np.flatnonzero(group_first)
+        ge = np.r_[gs[1:], n] - 1
+        k = (ge - gs).astype(np.float64)
+        big = k > PERIOD_LAGS[-1]
+        if big.any():
+            a, b, kk = gs[big], ge[big], k[big]
+            tol = jitter / np.sqrt(kk)
+            low[a] = np.maximum(low[a], (lo_f[b] - hi_f[a]) / (kk * (1 + tol)))
+            high[a] = np.minimum(high[a], (hi_f[b] - lo_f[a]) / (kk * (1 - tol)))
+    p_lo = np.maximum.reduceat(low, starts) if n else np.zeros(0)
+    p_hi = np.minimum.reduceat(high, starts) if n else np.zeros(0)
+    if n:
+        span = (ends - starts - 1).astype(np.float64)
+        first, last = starts, ends - 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tol = jitter / np.sqrt(np.maximum(span, 1))
+            p_lo = np.maximum(p_lo, np.where(span > 0, (lo_f[last] - hi_f[first]) / (span * (1 + tol)), -np.inf))
+            p_hi = np.minimum(p_hi, np.where(span > 0, (hi_f[last] - lo_f[first]) / (span * (1 - tol)), np.inf))
+    return np.maximum(p_lo, 0), p_hi
+
+
+# ----------------------------------------------------------------------- classify
+
+
+def _pick(rows: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """rows[k] where k >= 0 (the caller masks the rest); safe when rows is empty."""
+    return rows[np.maximum(k, 0)] if rows.size else np.zeros(len(k), np.int64)
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
+
+
+def _device_names(port_names: list[str], paths: list[str]) -> list[str]:
+    """The device is the part of a port name before ':'; a port without one belongs to the
+    capture's own device (named after the file when there is one file)."""
+    from pathlib import Path
+
+    local = "local"
+    if len(paths) == 1:
+        name = Path(paths[0]).name
+        for suffix in (".gz", ".pcapng", ".pcap", ".cap"):
+            name = name.removesuffix(suffix)
+        local = name
+    return [p.split(":", 1)[0] if p and ":" in p else local for p in port_names]
+
+
+class _Strings:
+    """The analysis' string table, growing with the names classify adds (devices, peers)."""
+
+    def __init__(self, strings: list[str]):
+        self.list = list(strings)
+        self._index = {s: i for i, s in enumerate(self.list)}
+
+    def intern(self, s: str | None) -> int:
+        if s is None:
+            return -1
+        i = self._index.get(s)
+        if i is None:
+            i = self._index[s] = len(self.list)
+            self.list.append(s)
+        return i
+
+
+class _Labels:
+    """The labels bitmask and per-label confidence of every episode, filled rule by rule."""
+
+    def __init__(self, n: int):
+        self.bits = np.zeros(n, np.uint16)
+        self.conf = {name: np.zeros(n) for name in LABELS}
+
+    def mark(self, name: str, where: np.ndarray, confidence) -> None:
+        self.bits |= np.where(where, LABEL_BIT[name], 0).astype(np.uint16)
+        self.conf[name] = np.where(where, confidence, self.conf[name])
+
+
+class _Runs:
+    """The flaps in (port, time) order, cut into episodes: ``ep_of`` per flap, ``starts`` /
+    ``ends`` per episode."""
+
+    def __init__(self, port, t_est, u_est, duration, hidden, lo, hi, up_ns, cfg: SignatureConfig):
+        order = np.lexsort((t_est, port))
+        self.port, self.t, self.u = port[order], t_est[order], u_est[order]
+        self.dur, self.hidden, self.lo, self.hi, self.up_raw = (duration[order], hidden[order], lo[order], hi[order],
+                                                                up_ns[order])
+        n = self.n = self.port.size
+        new_port = np.r_[True, self.port[1:] != self.port[:-1]] if n else np.zeros(0, bool)
+        self.interval = np.r_[0, np.diff(self.t)] if n else np.zeros(0, np.int64)  # down to down, from the previous
+        quiet = np.r_[0, self.t[1:] - np.minimum(self.u[:-1], self.t[1:])] if n else np.zeros(0, np.int64)
+        # The intervals either side of each gap: a gap much longer than its neighbours ends an episode.
+        left, right = np.full(n, np.inf), np.full(n, np.inf)
+        if n > 2:
+            both = ~new_port[:-1] & ~new_port[1:]
+            left[1:] = np.where(both, self.interval[:-1], np.inf)
+            right[:-1] = np.where(both, self.interval[1:], np.inf)
+        near = np.minimum(left, right)
+        self.split = new_port | (quiet >= cfg.episode_gap_s * S) | (
+            (quiet >= cfg.split_gap_s * S) & (quiet >= cfg.split_ratio * near))
+        self.starts = np.flatnonzero(self.split)
+        self.ep_of = np.cumsum(self.split) - 1
+        self.n_ep = self.starts.size
+        self.ends = np.r_[self.starts[1:], n] if n else self.starts
+
+    def sum(self, values, mask=None) -> np.ndarray:
+        v = np.asarray(values, np.float64)
+        if mask is None:
+            return np.bincount(self.ep_of, weights=v, minlength=self.n_ep)
+        return np.bincount(self.ep_of[mask], weights=v[mask], minlength=self.n_ep)
+
+    def extreme(self, values, how: str) -> np.ndarray:
+        fill = np.iinfo(np.int64).max if how == "min" else np.iinfo(np.int64).min
+        out = np.full(self.n_ep, fill, np.int64)
+        (np.minimum if how == "min" else np.maximum).at(out, self.ep_of, np.asarray(values, np.int64))
+        return out
+
+
+def _flap_columns(r: _Runs, micro_ns: int, budget_ns: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Per-episode counts and durations; also which flaps had their down time measured."""
+    visible = ~r.hidden & (r.dur >= 0)
+    # A down reported at a linkwatch tick may have begun up to a second earlier: its measured
+    # duration is only a lower bound. A hidden flap lies wholly within its bounds.
+    measured = visible & (r.hi - r.lo <= NOTIFY_NS)
+    micro = (measured & (r.dur < micro_ns)) | (r.hidden & (r.hi - r.lo < micro_ns))
+    big = np.iinfo(np.int64).max
+    end = r.extreme(r.u, "max")
+    min_down = r.extreme(np.where(visible, r.dur, np.where(micro, r.hi - r.lo, big)), "min")
+    cols = {
+        "port": r.port[r.starts].astype(np.int32), "start_ns": r.t[r.starts],
+        "end_ns": np.where(end >= _INF, NO_TIME, end),  # -1: still down at the end of the capture
+        "flaps": (r.ends - r.starts).astype(np.int64),
+        "hidden_flaps": r.sum(r.hidden).astype(np.int64), "micro_flaps": r.sum(micro).astype(np.int64),
+        "min_down_ns": np.where(min_down == big, -1, min_down),
+        "longest_down_ns": r.extreme(np.where(visible, r.dur, -1), "max"),
+        "over_budget": r.sum(visible & (r.dur > budget_ns)).astype(np.int64),
+        "span_ns": (r.t[r.ends - 1] - r.t[r.starts]).astype(np.int64) if r.n else np.zeros(0, np.int64),
+    }
+    return cols, visible, measured
+
+
+def _interval_trend(r: _Runs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(mean interval, CV, slope of log(interval) per flap, its t statistic) per episode."""
+    inner = ~r.split
+    m = r.sum(inner)
+    x = (np.arange(r.n) - r.starts[r.ep_of] - 1).astype(np.float64) if r.n else np.zeros(0)
+    y = np.log(np.maximum(r.interval, 1_000_000).astype(np.float64))
+    d = r.interval.astype(np.float64)
+    s1, s2, sx, sy, sxx, sxy, syy = (r.sum(v, inner) for v in (d, d * d, x, y, x * x, x * y, y * y))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / m
+        cv = np.where(m >= 2, np.sqrt(np.maximum(s2 / m - mean * mean, 0)) / mean, np.nan)
+        cxx, cxy, cyy = sxx - sx * sx / m, sxy - sx * sy / m, syy - sy * sy / m
+        slope = np.where(m >= 3, cxy / cxx, np.nan)
+        sse = np.maximum(cyy - slope * cxy, 1e-12)
+        t_stat = np.where(m >= 3, slope / np.sqrt(sse / np.maximum(m - 2, 1) / cxx), np.nan)
+    return np.nan_to_num(mean), cv, slope, t_stat
+
+
+def _shape_labels(r: _Runs, cols: dict, visible, measured, lab: _Labels, cfg: SignatureConfig) -> None:
+    """single, degrading, oscillation (with its period), burst."""
+    flaps = cols["flaps"]
+    lab.mark("single", flaps == 1, np.where(cols["hidden_flaps"] > 0, 0.9, 0.99))
+    mean, cv, slope, t_stat = _interval_trend(r)
+    # A down reported at a tick began up to a second before, but its up was reported at once:
+    # if the episode's flaps keep one down time (as an oscillation's do), the up minus that down
+    # time places it. A burst's varied down times then contradict any period.
+    n_measured = r.sum(measured)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        typical_down = np.where(n_measured > 0, r.sum(r.dur, measured) / n_measured, np.nan)
+    d0 = typical_down[r.ep_of] if r.n else np.zeros(0)
+    placed = visible & ~measured & (r.up_raw >= 0) & np.isfinite(d0)
+    lo = np.where(placed, np.maximum(r.lo, r.up_raw - (1 + DOWN_TOLERANCE) * d0 - 2e6), r.lo).astype(np.int64)
+    hi = np.where(placed, np.minimum(r.hi, r.up_raw - (1 - DOWN_TOLERANCE) * d0 + 2e6), r.hi).astype(np.int64)
+    contradicted = r.sum(placed & (lo > hi)) > 0
+    p_lo, p_hi = period_range(lo, np.maximum(hi, lo), r.ep_of, r.starts, r.ends, cfg.period_jitter)
+    regular = (p_lo <= p_hi) & (p_hi > 0) & ~contradicted
+
+    degrading = ((flaps >= cfg.degrading_min_flaps) & (slope <= cfg.degrading_max_slope)
+                 & (t_stat <= cfg.degrading_max_t) & (cols["span_ns"] >= cfg.degrading_min_span_s * S))
+    lab.mark("degrading", degrading, _sigmoid(-(np.nan_to_num(t_stat) - cfg.degrading_max_t) / 2))
+    oscillation = (flaps >= cfg.oscillation_min_flaps) & regular & ~degrading
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tightness = np.where(regular, 1 - np.clip((p_hi - p_lo) / np.maximum(p_hi, 1), 0, 1), 0)
+    lab.mark("oscillation", oscillation, 0.6 + 0.39 * tightness * (1 - 0.5 ** (flaps - 2)))
+    burst = (flaps >= cfg.burst_min_flaps) & ~regular & ~degrading
+    lab.mark("burst", burst, 0.99 - 0.3 * 0.7 ** (flaps - cfg.burst_min_flaps))
+    period = np.clip(mean, p_lo, np.where(np.isfinite(p_hi), p_hi, mean))
+    cols.update({
+        "period_ns": np.where(oscillation, period, NO_TIME).astype(np.int64),
+        "period_min_ns": np.where(flaps >= 2, np.minimum(p_lo, 9e18), -1).astype(np.int64),
+        "period_max_ns": np.where((flaps >= 2) & np.isfinite(p_hi), np.minimum(p_hi, 9e18), -1).astype(np.int64),
+        "interval_cv": cv, "rate_trend": slope, "trend_t": t_stat,
+    })
+
+
+def _pfc_linked(cols: dict, storms, end_eff: np.ndarray, lab: _Labels, cfg: SignatureConfig) -> None:
+    """A storm on the port overlapping the episode or ending shortly before it: the last
+    storm to start before the episode ends."""
+    n = end_eff.size
+    cols["storm_priority"] = np.full(n, -1, np.int8)
+    for c in ("storm_start_ns", "storm_end_ns", "storm_lead_ns"):
+        cols[c] = np.full(n, NO_TIME, np.int64)
+    if storms is None or not len(storms["port"]):
+        return
+    s_port, s_start, s_end = (np.asarray(storms[c], np.int64) for c in ("port", "start_ns", "end_ns"))
+    k = last_at_or_before(cols["port"], end_eff, s_port, s_start)
+    start = cols["start_ns"]
+    lead = np.where(k >= 0, start - s_end[np.maximum(k, 0)], NO_TIME)  # > 0: the storm ended before the first down
+    linked = (k >= 0) & (lead <= cfg.pfc_link_s * S)
+    lab.mark("pfc-linked", linked, np.clip(1 - np.maximum(lead, 0) / (cfg.pfc_link_s * S), 0.5, 1.0))
+    cols["storm_priority"][linked] = np.asarray(storms["priority"])[k[linked]]
+    cols["storm_start_ns"][linked] = s_start[k[linked]]
+    cols["storm_end_ns"][linked] = s_end[k[linked]]
+    cols["storm_lead_ns"][linked] = lead[linked]
+
+
+def _lldp_labels(cols: dict, ev, end_eff: np.ndarray, lab: _Labels, names: _Strings, cfg: SignatureConfig
+                 ) -> np.ndarray:
+    """neighbor-change; and each episode's LLDP peer ("system name:port id", a port name in
+    a fleet capture: its last neighbor before the episode, else its first after). Returns
+    the peers' string indices (-1 none)."""
+    n = end_eff.size
+    cols["lldp_change_ns"] = np.full(n, NO_TIME, np.int64)
+    cols["neighbor_before"] = np.full(n, -1, np.int32)
+    cols["neighbor_after"] = np.full(n, -1, np.int32)
+    if ev is None or not len(ev["port"]):
+        return np.full(n, -1, np.int64)
+    port, start = cols["port"], cols["start_ns"]
+    e_port, e_ts, e_kind = np.asarray(ev["port"], np.int64), np.asarray(ev["ts_ns"], np.int64), np.asarray(ev["event"])
+    ch, pt, sysn = np.asarray(ev["chassis_id"]), np.asarray(ev["port_id"]), np.asarray(ev["system_name"])
+    pch, ppt = np.asarray(ev["prev_chassis_id"]), np.asarray(ev["prev_port_id"])
+    added, changed, updated = (schema.LLDP_EVENTS.index(k) for k in ("added", "changed", "updated"))
+    # A new MSAP after one seen before (the engine reports the previous neighbor on both).
+    is_change = ((e_kind == added) | (e_kind == changed)) & (pch >= 0) & ((pch != ch) | (ppt != pt))
+    ci = np.flatnonzero(is_change)
+    j = first_at_or_after(port, start, e_port[ci], e_ts[ci])
+    jj = _pick(ci, j)
+    after_up = int(cfg.neighbor_after_up_s * S)
+    within = (j >= 0) & (e_ts[jj] <= np.minimum(end_eff, _INF - after_up) + after_up)
+    lab.mark("neighbor-change", within, 0.95)
+    cols["lldp_change_ns"][within] = e_ts[jj[within]]
+
+    named = np.flatnonzero((e_kind == added) | (e_kind == changed) | (e_kind == updated))
+    neighbor = np.full(len(e_port), -1, np.int64)
+    for r in named.tolist():
+        if sysn[r] >= 0 and pt[r] >= 0:
+            neighbor[r] = names.intern(f"{names.list[sysn[r]]}:{names.list[pt[r]]}")
+    k = last_at_or_before(port, start, e_port[named], e_ts[named])
+    before = np.where(k >= 0, neighbor[_pick(named, k)], -1)
+    cols["neighbor_before"] = before.astype(np.int32)
+    cols["neighbor_after"][within] = neighbor[jj[within]].astype(np.int32)
+    peer = before.copy()
+    unknown = before < 0  # no LLDPDU heard before the episode: the first neighbor after it
+    if unknown.any():
+        k2 = first_at_or_after(port[unknown], start[unknown], e_port[named], e_ts[named])
+        peer[unknown] = np.where(k2 >= 0, neighbor[_pick(named, k2)], -1)
+    return peer
+
+
+def _cross_labels(cols: dict, peer_port: np.ndarray, lab: _Labels, cfg: SignatureConfig) -> None:
+    """device-wide: another port of the device starts an episode within the window; both-ends:
+    the LLDP peer port does (and then the pairing holds for the peer's episode too)."""
+    port, start, dev = cols["port"].astype(np.int64), cols["start_ns"], cols["device"].astype(np.int64)
+    n, together = start.size, int(cfg.together_s * S)
+    others = count_within(dev, start, dev, start, together) - count_within(port, start, port, start, together)
+    lab.mark("device-wide", others >= 1, np.clip(0.7 + 0.1 * others, 0, 0.99))
+    cols["device_ports"] = np.where(others >= 1, others + 1, 1).astype(np.int64)
+
+    j = np.full(n, -1, np.int64)
+    has_peer = peer_port >= 0
+    if has_peer.any():
+        j[has_peer] = first_at_or_after(peer_port[has_peer], start[has_peer] - together, port, start)
+    j = np.where((j >= 0) & (_pick(start, j) <= start + together), j, -1)
+    # The peer's episode is paired too, even if its own port had heard no LLDPDU from this one.
+    pointed_at = np.full(n, -1, np.int64)
+    paired = np.flatnonzero(j >= 0)
+    pointed_at[j[paired]] = paired
+    adopt = (j < 0) & (pointed_at >= 0)
+    j = np.where(adopt, pointed_at, j)
+    peer_port = np.where(adopt, _pick(port, pointed_at), peer_port)
+    ok = j >= 0
+    offset = np.where(ok, _pick(start, j) - start, NO_TIME)
+    lab.mark("both-ends", ok, np.clip(1 - np.abs(offset) / (2 * together), 0.5, 0.99))
+    cols["peer_port"] = np.where(peer_port >= 0, peer_port, -1).astype(np.int32)
+    cols["peer_episode"] = j  # an index in this order: renumbered with the final one
+    cols["peer_offset_ns"] = offset
+
+
+def _silent_losses(ev, flap_port, down_ns, up_ns, hidden, names: _Strings) -> list[tuple]:
+    """LLDP neighbors that aged out with the link up and no other neighbor left:
+    (port, aged-out ns, ttl, lost neighbor name, link state known)."""
+    if ev is None or not len(ev["port"]):
+        return []
+    kinds = schema.LLDP_EVENTS
+    e_port, e_ts, e_kind = ev["port"].tolist(), ev["ts_ns"].tolist(), ev["event"].tolist()
+    ch, pt, sysn, ttl = ev["chassis_id"].tolist(), ev["port_id"].tolist(), ev["system_name"].tolist(), ev["ttl"].tolist()
+    live: dict[int, set] = {}
+    aged = []
+    for i in range(len(e_port)):
+        p, kind, msap = e_port[i], kinds[e_kind[i]], (ch[i], pt[i])
+        neighbors = live.setdefault(p, set())
+        if kind in ("added", "changed", "updated"):
+            neighbors.add(msap)
+        elif kind == "shutdown":
+            neighbors.discard(msap)
+        elif kind == "aged_out":
+            neighbors.discard(msap)
+            if not neighbors:
+                name = f"{names.list[sysn[i]]}:{names.list[pt[i]]}" if sysn[i] >= 0 and pt[i] >= 0 else None
+                aged.append((p, e_ts[i], ttl[i], names.intern(name)))
+    if not aged:
+        return []
+    # Was the link down then? The last visible flap that began before.
+    a_port = np.array([a[0] for a in aged], np.int64)
+    a_ts = np.array([a[1] for a in aged], np.int64)
+    vis = np.flatnonzero(~hidden)
+    k = last_at_or_before(a_port, a_ts, flap_port[vis], down_ns[vis])
+    kk = _pick(vis, k)
+    is_down = (k >= 0) & ((up_ns[kk] < 0) | (up_ns[kk] > a_ts)) if vis.size else np.zeros(len(aged), bool)
+    known = set(np.unique(flap_port).tolist())
+    return [(p, ts, ttl_, name, int(p in known)) for (p, ts, ttl_, name), down in zip(aged, is_down.tolist()) if not down]
+
+
+def _attach_losses(cols: dict, lab: _Labels, losses: list[tuple], end_eff: np.ndarray, dev_of: np.ndarray,
+                   cfg: SignatureConfig) -> tuple[dict, _Labels]:
+    """A loss within a flap episode (give or take silent_attach_s) labels it; any other
+    becomes an episode of its own: from the last LLDPDU heard to the age-out, no flaps."""
+    n = end_eff.size
+    cols["aged_out_ns"] = np.full(n, NO_TIME, np.int64)
+    cols["lost_neighbor"] = np.full(n, -1, np.int32)
+    cols["link_known"] = np.full(n, -1, np.int8)
+    if not losses:
+        return cols, lab
+    x_port, x_ts, x_ttl, x_name, x_known = (np.array(v) for v in zip(*losses))
+    attach = int(cfg.silent_attach_s * S)
+    k = last_at_or_before(x_port, x_ts + attach, cols["port"], cols["start_ns"])
+    attached = (k >= 0) & (x_ts <= np.where(k >= 0, _pick(end_eff, k), 0) + attach)
+    for r in np.flatnonzero(attached).tolist():
+        i = int(k[r])
+        lab.bits[i] |= LABEL_BIT["silent-neighbor-loss"]
+        lab.conf["silent-neighbor-loss"][i] = 0.9 if x_known[r] else 0.6
+        cols["aged_out_ns"][i], cols["lost_neighbor"][i], cols["link_known"][i] = x_ts[r], x_name[r], x_known[r]
+    new = ~attached
+    m = int(new.sum())
+    if not m:
+        return cols, lab
+    add = {name: (np.full(m, -1, v.dtype) if v.dtype.kind in "iu" else np.full(m, np.nan, v.dtype))
+           for name, v in cols.items()}
+    for name in ("flaps", "hidden_flaps", "micro_flaps", "over_budget", "span_ns"):
+        add[name][:] = 0
+    add["port"] = x_port[new].astype(np.int32)
+    add["start_ns"] = (x_ts[new] - x_ttl[new].astype(np.int64) * S).astype(np.int64)  # the last LLDPDU heard
+    add["end_ns"] = add["aged_out_ns"] = x_ts[new].astype(np.int64)
+    add["lost_neighbor"] = x_name[new].astype(np.int32)
+    add["link_known"] = x_known[new].astype(np.int8)
+    add["device"] = dev_of[np.minimum(add["port"], len(dev_of) - 1)].astype(np.int32)
+    add["device_ports"][:] = 1
+    cols = {k_: np.concatenate([v, add[k_]]) for k_, v in cols.items()}
+    grown = _Labels(n + m)
+    grown.bits[:n], grown.bits[n:] = lab.bits, LABEL_BIT["silent-neighbor-loss"]
+    for name in LABELS:
+        grown.conf[name][:n] = lab.conf[name]
+    grown.conf["silent-neighbor-loss"][n:] = np.where(add["link_known"] == 1, 0.9, 0.6)
+    return cols, grown
+
+
+def classify(analysis, config: SignatureConfig | dict | None = None) -> Episodes:
+    """Episodes and their signature labels from an Analysis (flapwatch.analyze) or anything
+    with ``tables`` (flaps, pfc_storms, lldp_events), ``strings`` and optionally ``config``
+    (micro_flap_ms, job_budget_s) and ``paths``."""
+    cfg = SignatureConfig.from_dict(config) if isinstance(config, dict) else (config or SignatureConfig())
+    a_cfg = getattr(analysis, "config", None)
+    micro_ms = cfg.micro_flap_ms if cfg.micro_flap_ms is not None else getattr(a_cfg, "micro_flap_ms", 10.0)
+    budget_ns = int(getattr(a_cfg, "job_budget_s", 7.0) * S)
+    tables = analysis.tables
+    names = _Strings(analysis.strings)
+    n_strings = len(names.list)
+    # Each string's device (meaningful for port names), interned first so devices have indices.
+    dev_of = np.array([names.intern(d) for d in _device_names(names.list[:n_strings],
+                                                              list(getattr(analysis, "paths", []) or []))] + [-1],
+                      np.int64)
+
+    f = tables["flaps"]
+    port = np.asarray(f["port"], np.int64)
+    down_ns, up_ns = np.asarray(f["down_ns"], np.int64), np.asarray(f["up_ns"], np.int64)
+    duration = np.asarray(f["duration_ns"], np.int64)
+    hidden = np.asarray(f["hidden"]).astype(bool)
+    device = dev_of[np.minimum(port, n_strings)]
+    lo, hi = flap_bounds(port, device, down_ns, up_ns, hidden)
+    t_est, u_est = estimate_flap_times(port, down_ns, up_ns, hidden, lo)
+
+    runs = _Runs(port, t_est, u_est, duration, hidden, lo, hi, up_ns, cfg)
+    cols, visible, measured = _flap_columns(runs, int(micro_ms * 1e6), budget_ns)
+    cols["device"] = dev_of[np.minimum(cols["port"].astype(np.int64), n_strings)].astype(np.int32)
+    lab = _Labels(runs.n_ep)
+    lab.mark("micro-flap", cols["micro_flaps"] > 0, _sigmoid((micro_ms * 1e6 - cols["min_down_ns"]) / 6e5))
+    lab.mark("hidden", cols["hidden_flaps"] > 0, 0.99)
+    _shape_labels(runs, cols, visible, measured, lab, cfg)
+    end_eff = np.where(cols["end_ns"] < 0, _INF, cols["end_ns"])  # still down: open-ended
+    _pfc_linked(cols, tables.get("pfc_storms"), end_eff, lab, cfg)
+    peer_port = _lldp_labels(cols, tables.get("lldp_events"), end_eff, lab, names, cfg)
+    _cross_labels(cols, peer_port, lab, cfg)
+    losses = _silent_losses(tables.get("lldp_events"), port, down_ns, up_ns, hidden, names)
+    cols, lab = _attach_losses(cols, lab, losses, end_eff, dev_of, cfg)
+    return _finish(cols, lab, names, rules(cfg, micro_ms))
+
+
+def _finish(cols: dict, lab: _Labels, names: _Strings, rules_text: dict) -> Episodes:
+    """Order the episodes by start, number them, and list the evidence rows."""
+    o = np.lexsort((cols["port"], cols["start_ns"]))
+    cols = {k: v[o] for k, v in cols.items()}
+    renumber = np.empty(o.size, np.int64)
+    renumber[o] = np.arange(o.size)
+    cols["peer_episode"] = np.where(cols["peer_episode"] >= 0, _pick(renumber, cols["peer_episode"]), -1)
+    bits = lab.bits[o]
+    conf = {k: v[o] for k, v in lab.conf.items()}
+    n = bits.size
+    columns = {"episode": np.arange(n, dtype=np.int64), **cols, "labels": bits}
+    for name in LABELS:
+        columns[f"conf_{name.replace('-', '_')}"] = conf[name].astype(np.float32)
+    ep_idx, lab_idx = np.nonzero(((bits[:, None] >> np.arange(len(LABELS), dtype=np.uint16)) & 1).astype(bool))
+    evidence = {
+        "episode": ep_idx.astype(np.int64), "label": lab_idx.astype(np.uint8), "rule": lab_idx.astype(np.int32),
+        "confidence": (np.stack([conf[name] for name in LABELS], axis=1)[ep_idx, lab_idx] if n else np.zeros(0)),
+    }
+    return Episodes(columns, names.list, evidence, rules_text)

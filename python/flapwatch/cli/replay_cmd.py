@@ -1,0 +1,175 @@
+"""`flapwatch replay`: captures through the engine, then classification and risk, written
+in the format asked for; `--follow` prints detections as they happen."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import warnings
+
+from flapwatch.cli.exits import EXIT_MATCH, EXIT_OK, EXIT_USAGE
+from flapwatch.errors import CaptureWarning
+from flapwatch.tables import schema
+
+EXAMPLE = """examples:
+  flapwatch replay captures/lab.pcapng
+  flapwatch replay dumps/*.pcapng.gz --port 'leaf1:swp*' --since 2026-11-28T16:00:00Z --format json -o out.json
+  flapwatch replay captures/ --format parquet -o tables/ --report report.html --fail-on hidden,storm
+  tcpdump -i eth0 -w live.pcap & flapwatch replay --follow live.pcap
+"""
+
+FAIL_ON = ("flap", "hidden", "storm", "risk")
+
+
+def _fail_on(text: str) -> list[str]:
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    bad = [k for k in kinds if k not in FAIL_ON]
+    if bad:
+        raise argparse.ArgumentTypeError(f"--fail-on takes {', '.join(FAIL_ON)} (got {', '.join(bad)})")
+    return kinds
+
+
+def _time(text: str) -> int:
+    from flapwatch.present.timefmt import parse_time
+
+    try:
+        return parse_time(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e))
+
+
+def load_config(args):
+    from flapwatch.config import Config
+
+    cfg = Config.coerce(args.config or None)
+    if getattr(args, "speed", None):
+        cfg.default_speed = args.speed
+    return cfg
+
+
+def _matched(result, kinds: list[str]) -> list[str]:
+    """Which --fail-on conditions the result meets."""
+    ports = result.rows("ports")
+    hit = []
+    if "flap" in kinds and any(p["flaps"] for p in ports):
+        hit.append("flap")
+    if "hidden" in kinds and any(p["hidden_flaps"] for p in ports):
+        hit.append("hidden")
+    if "storm" in kinds and any(p["pfc_storms"] for p in ports):
+        hit.append("storm")
+    if "risk" in kinds and any(p["risk"] >= 0.5 for p in ports):
+        hit.append("risk")
+    return hit
+
+
+def _finish(args, analysis) -> int:
+    """Classification, risk and the outputs asked for; the --fail-on verdict."""
+    from flapwatch.assess.result import build_result
+    from flapwatch.present.writers import Style, write
+
+    result = build_result(analysis)
+    if not (args.follow and args.format == "jsonl"):  # --follow's JSON lines were the output
+        style = Style(sys.stdout.isatty() and not os.environ.get("NO_COLOR") and not args.output)
+        write(result, args.format, args.output, args.table, style)
+    if args.report:
+        from flapwatch.present.report import write_report
+
+        write_report(result, args.report)
+    hit = _matched(result, args.fail_on or [])
+    if hit:
+        print(f"flapwatch: --fail-on matched: {', '.join(hit)}", file=sys.stderr)
+        return EXIT_MATCH
+    return EXIT_OK
+
+
+def follow(args, cfg) -> int:
+    from flapwatch.detect.follow import POLL_S, Follower
+    from flapwatch.present.text import describe
+    import time
+
+    paths = list(args.captures)
+    if any(os.path.isdir(p) or p.endswith(".gz") for p in paths):
+        print("flapwatch: --follow takes capture files being written (not directories or .gz)", file=sys.stderr)
+        return EXIT_USAGE
+    stopping = {"now": False}
+
+    def on_signal(signum, frame):
+        stopping["now"] = True
+
+    old = signal.signal(signal.SIGTERM, on_signal)
+    jsonl = args.format in ("json", "jsonl")
+    out = sys.stdout
+    follower = Follower(paths, cfg, ports=args.port, since_ns=args.since, until_ns=args.until)
+    try:
+        if not follower.open(lambda: stopping["now"]):
+            return EXIT_OK
+        try:
+            while not stopping["now"]:
+                for table, rows in follower.poll().items():
+                    for row in rows:
+                        if jsonl:
+                            out.write(json.dumps({"type": schema.ROW_TYPES[table], **row}) + "\n")
+                        else:
+                            out.write(describe(table, row) + "\n")
+                out.flush()
+                time.sleep(POLL_S)
+        except KeyboardInterrupt:
+            pass
+        analysis = follower.finish()
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    return _finish(args, analysis)
+
+
+def run(args) -> int:
+    from flapwatch import _core
+    from flapwatch.detect.analysis import analyze, expand_captures
+    from flapwatch.present.progress import ProgressBar
+
+    cfg = load_config(args)
+    if args.follow:
+        return follow(args, cfg)
+    paths = expand_captures(args.captures)
+    progress = _core.Progress()
+    total = sum(os.path.getsize(p) for p in paths if os.path.exists(p))
+    bar = ProgressBar(total, enabled=False if args.quiet else None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CaptureWarning)  # reported with the results
+        analysis = bar.run(
+            lambda: analyze(paths, cfg, strict=args.strict, ports=args.port, since_ns=args.since,
+                            until_ns=args.until, progress=progress),
+            progress,
+        )
+    return _finish(args, analysis)
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    r = sub.add_parser(
+        "replay",
+        help="detect flaps, hidden flaps, PFC storms and LLDP changes in captures; classify and score risk",
+        description="Replay captures through the detection engine (merged by time) and report per port.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("captures", nargs="+", metavar="CAPTURE", help="pcap/pcapng (.gz too), directories or globs")
+    r.add_argument("--config", metavar="FILE", help="TOML configuration (see README)")
+    r.add_argument("--speed", metavar="SPEED", help="link speed where LLDP does not say, e.g. 400G")
+    r.add_argument("--port", action="append", metavar="GLOB", help="only ports matching (repeatable)")
+    r.add_argument("--since", type=_time, metavar="T", help="ISO 8601 or epoch seconds")
+    r.add_argument("--until", type=_time, metavar="T", help="ISO 8601 or epoch seconds")
+    r.add_argument("--format", choices=["table", "json", "jsonl", "csv", "parquet"], default="table")
+    r.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout (csv/parquet: FILE or DIR/)")
+    r.add_argument("--table", default="ports", metavar="TABLE", choices=schema.OUTPUT_TABLES,
+                   help="the table csv/parquet write to one file (default ports)")
+    r.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
+    r.add_argument("--fail-on", type=_fail_on, metavar="KINDS", help="exit 1 if any of flap,hidden,storm,risk")
+    r.add_argument("--follow", action="store_true",
+                   help="keep reading captures still being written (tcpdump -w, python -m flapwatch.sources.nlrecord)")
+    r.add_argument("--strict", action="store_true", help="truncation and malformed frames are errors")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    r.set_defaults(func=run)
+    return r

@@ -1,0 +1,156 @@
+"""analyze(): captures in, detections out, as numpy columns.
+
+The C++ engine does the work (a reader thread and a tracker thread joined by a
+lock-free ring; the GIL is released). This module only resolves inputs and
+presents tables: presentation (CLI, report, agent) lives elsewhere.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from flapwatch.tables import schema
+from flapwatch.tables.table import Table
+from flapwatch.config import Config
+
+CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz")
+
+
+def expand_captures(captures: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
+    """Files, directories (their captures, sorted) and glob patterns -> capture paths."""
+    if isinstance(captures, (str, os.PathLike)):
+        captures = [captures]
+    paths: list[str] = []
+    for item in captures:
+        item = os.fspath(item)
+        if os.path.isdir(item):
+            paths += sorted(str(p) for p in Path(item).iterdir() if p.name.endswith(CAPTURE_SUFFIXES))
+        elif any(c in item for c in "*?[") and not os.path.exists(item):
+            matched = sorted(glob.glob(item))
+            if not matched:
+                raise FileNotFoundError(f"no capture matches {item!r}")
+            paths += matched
+        else:
+            paths.append(item)
+    if not paths:
+        raise FileNotFoundError("no captures given")
+    return paths
+
+
+@dataclass
+class Analysis:
+    """Detections: ``flaps``, ``policy_events``, ``pfc_storms``, ``pause_stats``,
+    ``lldp_events``, ``ports`` (each a Table of numpy columns, sorted by ts_ns), the
+    shared string table, frame counts, warnings and the config used."""
+
+    paths: list[str]
+    tables: dict[str, Table]
+    strings: list[str]
+    counts: dict[str, int]
+    config: Config
+    warnings: list[str] = field(default_factory=list)
+    records: int = 0
+    ring_full_waits: int = 0
+    first_ns: int = -1  # the first and last record's time: the span the analysis covers
+    last_ns: int = -1
+
+    @property
+    def span_ns(self) -> int:
+        return max(0, self.last_ns - self.first_ns) if self.first_ns >= 0 else 0
+
+    def __getattr__(self, name: str) -> Table:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def to_pandas(self, table: str):
+        return self.tables[table].to_pandas()
+
+    def port_names(self) -> list[str]:
+        return self.ports.text("port")
+
+
+def sorted_by_time(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    ts = columns["ts_ns"]
+    if len(ts) < 2 or bool(np.all(ts[:-1] <= ts[1:])):
+        return columns  # already in order: keep the zero-copy arrays
+    order = np.argsort(ts, kind="stable")
+    return {name: values[order] for name, values in columns.items()}
+
+
+def keep_since(columns: dict, since_ns: int, config: Config) -> dict:
+    """Keeps detections known at or after since_ns and recounts the per-port totals
+    from what is kept."""
+    out = {}
+    for name, cols in columns.items():
+        if name == "ports":
+            continue
+        keep = cols["ts_ns"] >= since_ns
+        out[name] = {c: v[keep] for c, v in cols.items()}
+    ports = {c: v.copy() for c, v in columns["ports"].items()}
+    flaps, storms, pause = out["flaps"], out["pfc_storms"], out["pause_stats"]
+    done = flaps["up_ns"] >= 0
+    known = done & (flaps["duration_ns"] >= 0)
+    micro_ns = int(config.micro_flap_ms * 1e6)
+    for i, port in enumerate(ports["port"].tolist()):
+        mine = flaps["port"] == port
+        d = flaps["duration_ns"][mine & known]
+        ports["flaps"][i] = int((mine & done).sum())
+        ports["hidden_flaps"][i] = int((mine & done & (flaps["hidden"] == 1)).sum())
+        ports["micro_flaps"][i] = int((d < micro_ns).sum())
+        ports["down_ns_total"][i] = int(d.sum())
+        ports["longest_down_ns"][i] = int(d.max()) if len(d) else 0
+        ports["outages_over_budget"][i] = int((mine & (flaps["over_budget"] == 1)).sum())
+        ports["storms"][i] = int((storms["port"] == port).sum())
+        ports["paused_ns"][i] = int(pause["paused_ns"][pause["port"] == port].sum())
+    out["ports"] = ports
+    return out
+
+
+def analyze(
+    captures: str | os.PathLike | Iterable[str | os.PathLike],
+    config: Config | dict | str | os.PathLike | None = None,
+    *,
+    strict: bool = False,
+    ports: Iterable[str] | None = None,
+    since_ns: int | None = None,
+    until_ns: int | None = None,
+    progress=None,
+) -> Analysis:
+    """Run captures (one per device, say; merged by timestamp) through the link, PFC
+    and LLDP trackers. ``config``: a Config, a dict of its fields, or a TOML path.
+    ``ports`` (shell patterns) select what the trackers see. ``until_ns`` ends the
+    input there; ``since_ns`` keeps the detections known from then on, while the
+    trackers still see what came before (a flap needs the state before it).
+    ``progress`` is a ``_core.Progress`` another thread may poll."""
+    config = Config.coerce(config)
+    from flapwatch import _core
+
+    paths = expand_captures(captures)
+    core = config.to_core()
+    core.update(ports=list(ports or []), until_ns=until_ns)
+    raw = _core.analyze(paths, core, strict, config.ring_capacity, progress)
+    strings = raw["strings"]
+    columns = {name: sorted_by_time(raw["tables"][name]) for name in schema.DETECTION_TABLES}
+    if since_ns is not None:
+        columns = keep_since(columns, since_ns, config)
+    tables = {name: Table(name, columns[name], strings) for name in schema.DETECTION_TABLES}
+    return Analysis(
+        paths=paths,
+        tables=tables,
+        strings=strings,
+        counts=dict(raw["counts"]),
+        config=config,
+        warnings=list(raw["warnings"]),
+        records=raw["records"],
+        ring_full_waits=raw["ring_full_waits"],
+        first_ns=raw["first_ns"] if since_ns is None or raw["first_ns"] < 0 else max(raw["first_ns"], since_ns),
+        last_ns=raw["last_ns"],
+    )

@@ -1,0 +1,154 @@
+"""Prometheus metrics for `flapwatch agent`, collected at scrape time from the agent's
+latest state (so counters are the engine's own totals, never double-counted)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+
+from flapwatch.live.agent import Detection
+from flapwatch.tables.schema import LLDP_EVENTS
+
+
+class AgentCollector:
+    def __init__(self, agent):
+        self.agent = agent
+        self.notices: list[str] = []
+        self._lock = threading.Lock()
+        self._ports: list[dict] = []
+        self._stats: dict = {}
+        self._pause_ns: dict[tuple[str, str], int] = {}
+        self._tripped: dict[tuple[str, str], int] = {}
+        self._storm: dict[tuple[str, str], int] = {}
+        self._neighbors: dict[str, dict] = {}
+        self._risk: dict[str, float] = {}
+        # For the alerting rules (deploy/prometheus): trips counted (a trip that clears between
+        # two scrapes still shows), a policy's kind, LLDP events counted, when a link went down.
+        cfg = agent.config
+        self._policy_kind = {**{w.name: "window" for w in cfg.window_policies},
+                             **{d.name: "dampening" for d in cfg.dampening_policies}}
+        self._trips: dict[tuple[str, str], int] = {}
+        self._lldp: dict[tuple[str, str], int] = {}
+        self._down_since: dict[str, float] = {}
+        self._was_up: dict[str, bool] = {}
+
+    # fed by the agent loop
+    def observe(self, d: Detection) -> None:
+        r = d.row
+        with self._lock:
+            if d.kind == "pause_stats":
+                prio = "pause" if r["priority"] < 0 else str(r["priority"])
+                key = (r["port"], prio)
+                self._pause_ns[key] = self._pause_ns.get(key, 0) + r["paused_ns"]
+            elif d.kind == "policy_events":
+                policy = r["policy"]
+                if policy.startswith("pfc-storm:"):
+                    prio = policy.split(":", 1)[1].lstrip("p")
+                    self._storm[(r["port"], prio)] = int(r["event"] == "trip")
+                else:
+                    self._tripped[(r["port"], policy)] = int(r["event"] == "trip")
+                    if r["event"] == "trip":
+                        self._trips[(r["port"], policy)] = self._trips.get((r["port"], policy), 0) + 1
+            elif d.kind == "lldp_events":
+                self._lldp[(r["port"], r["event"])] = self._lldp.get((r["port"], r["event"]), 0) + 1
+                if r["event"] in ("aged_out", "shutdown"):  # no neighbor now
+                    self._neighbors.pop(r["port"], None)
+                else:
+                    self._neighbors[r["port"]] = {
+                        "chassis_id": r["chassis_id"] or "",
+                        "port_id": r["port_id"] or "",
+                        "system_name": r["system_name"] or "",
+                    }
+
+    def set_risk(self, port: str, score: float) -> None:
+        with self._lock:
+            self._risk[port] = score
+
+    def refresh(self) -> None:
+        ports, stats, now = self.agent.ports(), self.agent.stats, time.time()
+        with self._lock:
+            self._ports, self._stats = ports, stats
+            for p in ports:  # down since this refresh (within a poll, ~0.25 s), if it was seen up
+                if p["oper_up"] == 1:
+                    self._down_since.pop(p["port"], None)
+                elif self._was_up.get(p["port"]):
+                    self._down_since[p["port"]] = now
+                self._was_up[p["port"]] = p["oper_up"] == 1
+
+    # prometheus_client's collector protocol
+    def describe(self):
+        return []
+
+    def collect(self):
+        with self._lock:
+            ports, stats = list(self._ports), dict(self._stats)
+            pause, storm, tripped = dict(self._pause_ns), dict(self._storm), dict(self._tripped)
+            neighbors, risk = dict(self._neighbors), dict(self._risk)
+            trips, lldp, down_since = dict(self._trips), dict(self._lldp), dict(self._down_since)
+        flaps = CounterMetricFamily("flapwatch_link_flaps", "Link flaps (down and up again)", labels=["port"])
+        hidden = CounterMetricFamily("flapwatch_hidden_flaps", "Flaps seen only as carrier counter jumps",
+                                     labels=["port"])
+        down = CounterMetricFamily("flapwatch_link_down_seconds", "Cumulative time links were down",
+                                   labels=["port"])
+        up = GaugeMetricFamily("flapwatch_link_oper_up", "1 when the link is up", labels=["port"])
+        since = GaugeMetricFamily("flapwatch_link_down_since_timestamp_seconds",
+                                  "When the link went down (Unix time), while it is down", labels=["port"])
+        over = CounterMetricFamily("flapwatch_outages_over_budget", "Outages longer than job_budget_s",
+                                   labels=["port"])
+        storms = CounterMetricFamily("flapwatch_pfc_storms", "PFC storms", labels=["port"])
+        lldp_events = CounterMetricFamily("flapwatch_lldp_events", "LLDP neighbor events", labels=["port", "event"])
+        for p in ports:
+            if p["link_messages"] == 0:
+                continue
+            flaps.add_metric([p["port"]], p["flaps"])
+            hidden.add_metric([p["port"]], p["hidden_flaps"])
+            down.add_metric([p["port"]], p["down_ns_total"] / 1e9)
+            up.add_metric([p["port"]], max(0, p["oper_up"]))
+            if p["port"] in down_since:
+                since.add_metric([p["port"]], down_since[p["port"]])
+            over.add_metric([p["port"]], p["outages_over_budget"])
+            storms.add_metric([p["port"]], p["storms"])
+            for event in LLDP_EVENTS:  # from 0, so the first event is an increase
+                lldp_events.add_metric([p["port"], event], lldp.get((p["port"], event), 0))
+            for policy in self._policy_kind:
+                tripped.setdefault((p["port"], policy), 0)
+        yield from (flaps, hidden, down, up, since, over, storms, lldp_events)
+        yield GaugeMetricFamily("flapwatch_job_budget_seconds", "The outage a job survives (job_budget_s)",
+                                value=self.agent.config.job_budget_s)
+        paused = CounterMetricFamily("flapwatch_pfc_pause_seconds", "Time paused by PFC/PAUSE, per priority",
+                                     labels=["port", "priority"])
+        for (port, prio), ns in sorted(pause.items()):
+            paused.add_metric([port, prio], ns / 1e9)
+        yield paused
+        active = GaugeMetricFamily("flapwatch_pfc_storm_active", "1 while a PFC storm is on", labels=["port", "priority"])
+        for (port, prio), on in sorted(storm.items()):
+            active.add_metric([port, prio], on)
+        yield active
+        info = InfoMetricFamily("flapwatch_lldp_neighbor", "The LLDP neighbor on a port",
+                                labels=["port", "chassis_id", "port_id", "system_name"])
+        for port, n in sorted(neighbors.items()):
+            info.add_metric([port, n["chassis_id"], n["port_id"], n["system_name"]], {})
+        yield info
+        trip = GaugeMetricFamily("flapwatch_policy_tripped", "1 while a flap policy is tripped",
+                                 labels=["port", "policy", "kind"])
+        trip_count = CounterMetricFamily("flapwatch_policy_trips", "Times a flap policy tripped",
+                                         labels=["port", "policy", "kind"])
+        for (port, policy), on in sorted(tripped.items()):
+            kind = self._policy_kind.get(policy, "window")
+            trip.add_metric([port, policy, kind], on)
+            trip_count.add_metric([port, policy, kind], trips.get((port, policy), 0))
+        yield trip
+        yield trip_count
+        score = GaugeMetricFamily("flapwatch_port_risk", "Risk of a flap in the next window (0..1)",
+                                  labels=["port"])
+        for port, s in sorted(risk.items()):
+            score.add_metric([port], s)
+        yield score
+        dropped = CounterMetricFamily("flapwatch_ring_dropped", "Records dropped because the ring was full",
+                                      labels=["port"])
+        dropped.add_metric(["all"], stats.get("ring_dropped", 0))
+        yield dropped
+        if getattr(self.agent, "otlp", None) is not None:
+            yield from self.agent.otlp.metric_families()

@@ -1,0 +1,50 @@
+"""Human forms of the int64-nanosecond times and durations every table carries."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from flapwatch.tables.units import NS_PER_S as NS  # noqa: E402
+
+
+def iso_us(ts_ns: int | None) -> str:
+    """ISO 8601, UTC, microseconds: 2026-11-28T16:51:11.085133Z."""
+    if ts_ns is None or ts_ns < 0:
+        return "-"
+    dt = datetime.fromtimestamp(ts_ns // NS, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{(ts_ns % NS) // 1000:06d}Z"
+
+
+def duration(ns: int | None) -> str:
+    """5.70 ms, 2.001 s, 830 µs, 3 min 20 s; '-' when unknown (negative)."""
+    if ns is None or ns < 0:
+        return "-"
+    if ns < 1_000:
+        return f"{ns} ns"
+    if ns < 1_000_000:
+        return f"{ns / 1e3:.0f} µs"
+    if ns < NS:
+        return f"{ns / 1e6:.2f} ms"
+    if ns < 60 * NS:
+        return f"{ns / 1e9:.3f} s"
+    minutes, seconds = divmod(ns / 1e9, 60)
+    if minutes < 60:
+        return f"{int(minutes)} min {seconds:.0f} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{int(hours)} h {int(minutes)} min"
+
+
+def parse_time(text: str) -> int:
+    """ISO 8601 (naive means UTC), or seconds since the epoch -> ns since the epoch."""
+    text = text.strip()
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
+        whole, _, frac = text.partition(".")
+        return int(whole) * NS + int((frac + "000000000")[:9])
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not a time: {text!r} (use ISO 8601, e.g. 2026-11-28T16:51:11Z, or epoch seconds)")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(dt.timestamp()) * NS + dt.microsecond * 1000

@@ -1,0 +1,124 @@
+"""Writers: a replay result as JSON, JSON lines, CSV or Parquet (or the terminal text),
+every format with the same tables, columns and enum names (tables.schema)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from flapwatch.assess.result import PORT_COLUMNS
+from flapwatch.present.text import Style, write_text
+from flapwatch.tables import schema
+
+if TYPE_CHECKING:
+    from flapwatch.assess.result import ReplayResult
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def to_json(result: "ReplayResult") -> dict:
+    a = result.analysis
+    out = {
+        "files": a.paths,
+        "first_ns": a.first_ns,
+        "last_ns": a.last_ns,
+        "counts": a.counts,
+        "warnings": a.warnings,
+    }
+    for table in schema.OUTPUT_TABLES:
+        out[table] = result.rows(table)
+    return out
+
+
+def write_json(result: "ReplayResult", out) -> None:
+    json.dump(to_json(result), out, default=_json_default, separators=(",", ":"))
+    out.write("\n")
+
+
+def write_jsonl(result: "ReplayResult", out) -> None:
+    """One detection per line, {"type": <table>, ...}; the port summaries last."""
+    for table in schema.STREAM_TABLES + ("episodes", "ports"):
+        kind = schema.ROW_TYPES[table]
+        for row in result.rows(table):
+            out.write(json.dumps({"type": kind, **row}, default=_json_default, separators=(",", ":")))
+            out.write("\n")
+
+
+def _flat(row: dict) -> dict:
+    """CSV/Parquet cells: lists and dicts as JSON text."""
+    return {k: (json.dumps(v, default=_json_default) if isinstance(v, (list, dict)) else v) for k, v in row.items()}
+
+
+def write_csv(result: "ReplayResult", out, table: str) -> None:
+    rows = [_flat(r) for r in result.rows(table)]
+    columns = PORT_COLUMNS if table == "ports" else (list(rows[0]) if rows else _columns_of(table))
+    w = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+
+
+def _columns_of(table: str) -> list[str]:
+    if table in schema.DETECTION_TABLES:
+        return [c for c, _ in schema.DETECTION_TABLES[table]]
+    return ["port", "start_ns", "end_ns", "flaps", "labels"]
+
+
+def write_parquet(result: "ReplayResult", path: str, table: str) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as e:  # an optional dependency: say how to get it
+        raise SystemExit("flapwatch: --format parquet needs pyarrow: pip install 'flapwatch[parquet]'") from e
+    rows = [_flat(r) for r in result.rows(table)]
+    if rows:
+        arrow = pa.Table.from_pylist(rows)
+    else:
+        arrow = pa.table({c: pa.array([], pa.int64()) for c in (PORT_COLUMNS if table == "ports" else _columns_of(table))})
+    pq.write_table(arrow, path)
+
+
+def write(result: "ReplayResult", fmt: str, output: str | None, table: str, style: Style) -> None:
+    """Writes `fmt` to the file `output` (stdout when None). For csv/parquet an output
+    directory receives one file per table."""
+    if fmt == "parquet":
+        if not output:
+            raise SystemExit("flapwatch: --format parquet needs -o FILE or -o DIR/")
+        if output.endswith("/") or os.path.isdir(output):
+            Path(output).mkdir(parents=True, exist_ok=True)
+            for t in schema.OUTPUT_TABLES:
+                write_parquet(result, str(Path(output) / f"{t}.parquet"), t)
+        else:
+            write_parquet(result, output, table)
+        return
+    if fmt == "csv" and output and (output.endswith("/") or os.path.isdir(output)):
+        Path(output).mkdir(parents=True, exist_ok=True)
+        for t in schema.OUTPUT_TABLES:
+            with open(Path(output) / f"{t}.csv", "w", newline="") as f:
+                write_csv(result, f, t)
+        return
+    out = open(output, "w", newline="") if output else sys.stdout
+    try:
+        if fmt == "json":
+            write_json(result, out)
+        elif fmt == "jsonl":
+            write_jsonl(result, out)
+        elif fmt == "csv":
+            write_csv(result, out, table)
+        else:
+            write_text(result, out, style)
+    finally:
+        if output:
+            out.close()

@@ -1,0 +1,139 @@
+"""The package's shape (docs/DESIGN.md, "Layout"): no import cycles, `flapwatch inspect`
+loads nothing of the assessment, the simulator or the live agent, and each rule and
+constant is defined once."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import flapwatch
+
+PACKAGE = Path(flapwatch.__file__).resolve().parent
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
+    """flapwatch modules this file imports, at module level or inside functions."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for name in names:
+            if name.startswith("flapwatch") and name in modules:
+                out.add(name)
+    return out
+
+
+def _module_level_imports(path: Path, modules: dict[str, Path]) -> set[str]:
+    out = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.If):  # `if TYPE_CHECKING:` imports are for type checkers only
+            continue
+        for sub in ast.walk(node):
+            if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                break
+            if isinstance(sub, ast.ImportFrom) and sub.module and sub.level == 0 and sub.module.startswith("flapwatch"):
+                for name in [sub.module] + [f"{sub.module}.{a.name}" for a in sub.names]:
+                    if name in modules:
+                        out.add(name)
+            elif isinstance(sub, ast.Import):
+                out.update(a.name for a in sub.names if a.name in modules)
+    return out
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    found, state, stack = [], {}, []
+
+    def visit(node):
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                found.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return found
+
+
+def _package_graph(level) -> dict[str, set[str]]:
+    """Sub-package -> sub-packages it imports (a package's __init__ and its modules as one)."""
+    modules = _modules()
+
+    def group(name):
+        parts = name.split(".")
+        return ".".join(parts[:2])
+
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        if name == "flapwatch":  # the public API re-exports everything; it is the top
+            continue
+        deps = {group(d) for d in level(path, modules)} - {group(name), "flapwatch"}
+        graph.setdefault(group(name), set()).update(deps)
+    return graph
+
+
+def test_no_import_cycle_between_modules():
+    modules = _modules()
+    graph = {name: _module_level_imports(path, modules) - {name} for name, path in modules.items()}
+    # a package's __init__ importing its own modules is not a cycle of the flow
+    assert _cycles(graph) == []
+
+
+def test_sub_packages_form_layers():
+    """Sub-packages import each other in one direction only (every import, lazy ones too)."""
+    cycles = _cycles(_package_graph(_imports))
+    assert cycles == [], f"sub-package cycles: {cycles}"
+
+
+def test_inspect_loads_no_assessment_simulator_or_agent(tmp_path):
+    script = (
+        "import sys\n"
+        "from flapwatch.cli import main\n"
+        f"main(['inspect', '--json', {str(Path(__file__).resolve().parents[2] / 'captures' / 'lab.pcapng')!r}])\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('flapwatch.'))\n"
+        "print('LOADED', ' '.join(loaded), file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    loaded = proc.stderr.split("LOADED", 1)[1].split()
+    assert "flapwatch.present.summary" in loaded  # it ran
+    banned = [m for m in loaded if m.split(".")[1] in ("assess", "sim", "live", "fleet")]
+    assert banned == []
+
+
+def _definitions(pattern: str) -> list[str]:
+    rx = re.compile(pattern, re.M)
+    return sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if rx.search(p.read_text()))
+
+
+def test_ns_per_second_is_defined_once():
+    # nlrecord is stdlib-only by design (it runs by path on hosts without flapwatch)
+    assert _definitions(r"^\s*\w+\s*=\s*(1_000_000_000|10\s*\*\*\s*9|1e9)\b") == ["tables/units.py"]
+
+
+def test_detection_table_lists_come_from_the_schema():
+    """No module spells out its own list of detection tables (they drifted: lldp_rx)."""
+    listing = r"\(\s*\"flaps\",\s*\"policy_events\",\s*\"pfc_storms\""
+    assert _definitions(listing) == []
