@@ -31,6 +31,7 @@ class AgentCollector:
                              **{d.name: "dampening" for d in cfg.dampening_policies}}
         self._trips: dict[tuple[str, str], int] = {}
         self._lldp: dict[tuple[str, str], int] = {}
+        self._storms: dict[str, int] = {}
         self._down_since: dict[str, float] = {}
         self._was_up: dict[str, bool] = {}
 
@@ -47,6 +48,8 @@ class AgentCollector:
                 if policy.startswith("pfc-storm:"):
                     prio = policy.split(":", 1)[1].lstrip("p")
                     self._storm[(r["port"], prio)] = int(r["event"] == "trip")
+                    if r["event"] == "trip":
+                        self._storms[r["port"]] = self._storms.get(r["port"], 0) + 1
                 else:
                     self._tripped[(r["port"], policy)] = int(r["event"] == "trip")
                     if r["event"] == "trip":
@@ -86,7 +89,8 @@ class AgentCollector:
             ports, stats = list(self._ports), dict(self._stats)
             pause, storm, tripped = dict(self._pause_ns), dict(self._storm), dict(self._tripped)
             neighbors, risk = dict(self._neighbors), dict(self._risk)
-            trips, lldp, down_since = dict(self._trips), dict(self._lldp), dict(self._down_since)
+            trips, lldp, storm_count = dict(self._trips), dict(self._lldp), dict(self._storms)
+            down_since = dict(self._down_since)
         flaps = CounterMetricFamily("flapwatch_link_flaps", "Link flaps (down and up again)", labels=["port"])
         hidden = CounterMetricFamily("flapwatch_hidden_flaps", "Flaps seen only as carrier counter jumps",
                                      labels=["port"])
@@ -109,7 +113,7 @@ class AgentCollector:
             if p["port"] in down_since:
                 since.add_metric([p["port"]], down_since[p["port"]])
             over.add_metric([p["port"]], p["outages_over_budget"])
-            storms.add_metric([p["port"]], p["storms"])
+            storms.add_metric([p["port"]], storm_count.get(p["port"], 0))
             for event in LLDP_EVENTS:  # from 0, so the first event is an increase
                 lldp_events.add_metric([p["port"], event], lldp.get((p["port"], event), 0))
             for policy in self._policy_kind:
