@@ -1,5 +1,13 @@
-"""Shared test setup: tests/ on sys.path (for netns, capture_writers, table_compare),
-the public captures' location, and no skipping in CI."""
+"""Shared test setup: tests/support on sys.path (netns, capture_writers, table_compare,
+reference_loader), the public captures' location, the markers, and no skipping in CI.
+
+tests/ mirrors python/flapwatch/ (sources, detect, assess, sim, live, cli) plus core/
+(the C++ core and binding: sanitizers, fuzzing, stubs) and layout/. Markers:
+- root:  makes network namespaces, veth pairs, raw sockets (run as root);
+- tools: runs a program outside Python (tshark, tcpdump, lldpd, mausezahn, cmake, g++,
+         clang, chromium, promtool, prometheus);
+- slow:  takes more than ~20 s.
+`pytest -m "not root and not tools"` runs as any user with only the Python extras."""
 
 from __future__ import annotations
 
@@ -11,7 +19,8 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).resolve().parent
-sys.path.insert(0, str(TESTS))
+sys.path.insert(0, str(TESTS / "support"))
+sys.path.insert(0, str(TESTS))  # `from conftest import ...`
 
 REPO = TESTS.parent
 CAPTURES = REPO / "captures"

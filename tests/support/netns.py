@@ -255,6 +255,15 @@ class Lab:
             self.workdir = None
 
 
+def wait_for(cond, timeout: float, what: str, interval: float = 0.05) -> None:
+    """Poll cond() until it is true; AssertionError naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
 def leftover_namespaces() -> list[str]:
     """Namespaces with our prefix that still exist (tests assert this is empty after a run)."""
     out = _run(["ip", "netns", "list"], check=False).stdout

@@ -28,11 +28,13 @@ import capture_writers as cw
 from reference_loader import load_package_module, load_reference
 from table_compare import assert_tables_equal, check_schema, table_rows, without_frames
 
+pytestmark = [pytest.mark.tools]
+
 ref = load_reference()
 schema = load_package_module("schema")
 CaptureError = load_package_module("errors").CaptureError
 
-PUBLIC = Path(__file__).resolve().parents[2] / "shared" / "captures-public"
+PUBLIC = Path(__file__).resolve().parents[3] / "shared" / "captures-public"
 PUBLIC_CAPTURES = [
     "dcbx/dcb_ets.pcap",
     "dcbx/dcb_pfc.pcap",

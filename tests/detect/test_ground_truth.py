@@ -36,7 +36,9 @@ import flapwatch
 from conftest import require_tools
 from flapwatch.tables import schema
 
-REPO = Path(__file__).resolve().parents[1]
+pytestmark = [pytest.mark.root, pytest.mark.tools, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
 TOOLS = ("ip", "lldpd", "lldpcli", "mausezahn", "dumpcap", "tcpdump", "mergecap", "stdbuf", "chrt")
 
 

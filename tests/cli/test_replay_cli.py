@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import flapwatch
 from conftest import CAPTURES, REPO, require_tools
@@ -148,6 +149,7 @@ def test_progress_bar_only_on_terminals(tmp_path):
     assert not ProgressBar(1, stream=io.StringIO()).enabled  # not a tty
 
 
+@pytest.mark.tools
 def test_report_renders_in_headless_chromium(tmp_path):
     require_tools("chromium")
     report = tmp_path / "report.html"
@@ -165,6 +167,8 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 
+@pytest.mark.root
+@pytest.mark.tools
 def test_follow_live_tcpdump_while_flapping(tmp_path):
     """tcpdump writes the wire, nlrecord the link messages; replay --follow prints the
     flaps as they happen and a summary at SIGINT."""

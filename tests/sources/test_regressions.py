@@ -19,7 +19,7 @@ import capture_writers as cw
 import flapwatch
 from flapwatch import CaptureError, CaptureWarning
 
-REGRESSIONS = Path(__file__).resolve().parent / "regressions"
+REGRESSIONS = Path(__file__).resolve().parents[1] / "regressions"
 PCAP_MAGICS = [b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"]
 DISPATCH_LINKTYPES = [cw.LINKTYPE_ETHERNET, cw.LINKTYPE_LINUX_SLL, cw.LINKTYPE_LINUX_SLL2, cw.LINKTYPE_NETLINK]
 

@@ -9,7 +9,7 @@ import importlib
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 MODULES = {"schema": "flapwatch.tables.schema", "errors": "flapwatch.errors", "reference": "flapwatch.sources.reference"}
 

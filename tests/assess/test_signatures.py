@@ -19,6 +19,8 @@ from flapwatch.kernel.linkwatch import notifications
 from flapwatch.assess.signatures import (EPISODE_COLUMNS, LABELS, SignatureConfig, classify, count_within, first_at_or_after, flap_bounds,
                                   last_at_or_before, period_range)
 
+pytestmark = [pytest.mark.slow]
+
 S = 1_000_000_000
 MS = 1_000_000
 LAB = json.loads((CAPTURES / "lab.truth.json").read_text())

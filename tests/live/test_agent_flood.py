@@ -20,7 +20,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import TESTS, require_tools
+
+pytestmark = [pytest.mark.root, pytest.mark.tools, pytest.mark.slow]
 
 FLOOD_S, STALL_AT_S, STALL_S, SENDERS = 10.0, 5.0, 1.0, 2
 WARMUP_SAMPLES = 2  # RSS samples (1 s apart) before the rings have been touched all over
@@ -66,7 +70,7 @@ def test_agent_flood_pfc_lldp_counts_every_frame(tmp_path):
     from netns import Lab
 
     flood = tmp_path / "l2flood"
-    subprocess.run(["cc", "-O2", "-Wall", "-o", str(flood), str(TESTS / "l2flood.c")], check=True,
+    subprocess.run(["cc", "-O2", "-Wall", "-o", str(flood), str(TESTS / "support" / "l2flood.c")], check=True,
                    capture_output=True, text=True)
     with Lab() as lab:
         sw, host = lab.namespace("sw"), lab.namespace("host")

@@ -16,7 +16,9 @@ import pytest
 
 import netns  # tests/ is on sys.path (conftest.py)
 
-REPO = Path(__file__).resolve().parents[1]
+pytestmark = [pytest.mark.root, pytest.mark.tools, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "captures" / "make_captures.py"
 TOOLS = ("tshark", "lldpd", "lldpcli", "mausezahn", "dumpcap", "tcpdump", "mergecap", "stdbuf")
 WIRE_FILES = ("lab-wire.pcapng", "lab-tcpdump.pcap", "lab.pcapng")

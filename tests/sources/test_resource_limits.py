@@ -18,7 +18,7 @@ import pytest
 
 import capture_writers as cw
 
-REGRESSIONS = Path(__file__).resolve().parent / "regressions"
+REGRESSIONS = Path(__file__).resolve().parents[1] / "regressions"
 SRC = "02:00:00:00:00:07"
 T0 = 1_700_000_000_000_000_000
 RSS_BUDGET_MB = 100

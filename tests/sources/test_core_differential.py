@@ -17,6 +17,8 @@ import test_reference_backends as refs
 from conftest import CAPTURES, require_tools
 from table_compare import assert_tables_equal, without_frames
 
+pytestmark = [pytest.mark.tools]
+
 OWN_CAPTURES = sorted(p.name for p in CAPTURES.glob("*.pcap*"))
 
 

@@ -18,6 +18,8 @@ import pytest
 
 from conftest import REPO
 
+pytestmark = [pytest.mark.tools, pytest.mark.slow]
+
 FUZZ = REPO / "fuzz"
 OUT = REPO / "build" / "fuzz"
 TARGETS = [

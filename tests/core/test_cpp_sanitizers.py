@@ -2,6 +2,9 @@
 
   ASan + UBSan   every C++ test                    build/sanitize-asan
   TSan           the ring and the pipeline tests   build/sanitize-tsan
+                 (the threaded ones)
+
+Every C++ test is one that tests/cpp/CMakeLists.txt registers (its foreach list).
 
 Each test configures (FLAPWATCH_TESTS=ON, FLAPWATCH_SANITIZE=...), builds with -j2 and
 runs ctest. The build directories persist (build/ is git-ignored), so a second run only
@@ -32,6 +35,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, require_tools
+
+pytestmark = [pytest.mark.tools, pytest.mark.slow]
 
 BUILD_ROOT = Path(os.environ.get("FLAPWATCH_SANITIZE_BUILD_ROOT", REPO / "build"))
 JOBS = "2"  # 2-core machines, shared: never more
@@ -169,6 +174,15 @@ def _ctest(build: Path, regex: str | None, launcher: list[str]) -> str:
     return out
 
 
+def _cpp_tests() -> list[str]:
+    """The C++ test executables, in the order tests/cpp/CMakeLists.txt registers them."""
+    text = (REPO / "tests" / "cpp" / "CMakeLists.txt").read_text()
+    m = re.search(r"foreach\(name ([^)]*)\)", text)
+    names = m.group(1).split() if m else []
+    assert names, "no foreach(name ...) list of tests in tests/cpp/CMakeLists.txt"
+    return names
+
+
 def _linked_runtime(binary: Path, lib: str) -> bool:
     return lib.encode() in binary.read_bytes()
 
@@ -176,12 +190,11 @@ def _linked_runtime(binary: Path, lib: str) -> bool:
 def test_cpp_tests_under_asan_ubsan():
     t0 = time.monotonic()
     # _GLIBCXX_ASSERTIONS adds bounds checks to std::vector/array/string operator[] too.
-    build = _configure_and_build("sanitize-asan", "address,undefined",
-                                 ["test_spsc_ring", "test_pipeline", "test_decoders"],
-                                 extra_flags="-D_GLIBCXX_ASSERTIONS")
+    names = _cpp_tests()
+    build = _configure_and_build("sanitize-asan", "address,undefined", names, extra_flags="-D_GLIBCXX_ASSERTIONS")
     t_build = time.monotonic() - t0
     tests = build / "tests" / "cpp"
-    for name in ("test_spsc_ring", "test_pipeline", "test_decoders"):
+    for name in names:
         assert _linked_runtime(tests / name, "libasan.so"), f"{name} is not built with ASan"
         assert _linked_runtime(tests / name, "libubsan.so"), f"{name} is not built with UBSan"
     launcher = _launcher(tests / "test_spsc_ring")

@@ -46,6 +46,7 @@ def tshark_rows(path) -> list[list[str]]:
     return [line.split("\t") for line in out.splitlines()]
 
 
+@pytest.mark.tools
 def test_tshark_reads_back_every_frame_identically(small):
     rows = tshark_rows(small.path)
     assert len(rows) == small.frames == len(small.manifest)

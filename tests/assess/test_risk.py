@@ -13,6 +13,8 @@ from conftest import CAPTURES
 from flapwatch import simulate
 from flapwatch.assess import risk
 
+pytestmark = [pytest.mark.slow]
+
 S = 1_000_000_000
 MS = 1_000_000
 T0 = 1_800_000_000 * S

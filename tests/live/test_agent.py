@@ -20,6 +20,8 @@ from conftest import REPO, require_tools
 
 PFC_HEX = "88:08:01:01:00:08:00:00:00:00:00:00:ff:ff:" + ":".join(["00"] * 32)  # prio 3, 0xffff quanta
 
+pytestmark = [pytest.mark.root, pytest.mark.tools, pytest.mark.slow]
+
 
 def _wait(cond, timeout, what):
     deadline = time.monotonic() + timeout
