@@ -20,17 +20,16 @@ int64_t CaptureFile::read(RecordBatch& out, int64_t max_frames) {
   // most frames this read can give (a minimal record is ~76 bytes). Reserving costs
   // address space, not memory (ColumnPool maps with MAP_NORESERVE): pages the rows
   // never reach are never touched, and the columns never reallocate (no copy, no
-  // second round of page faults). Transparent huge pages (madvise) were tried: on these
-  // VMs first-touching 160 MB took 0.35 s with them against 0.07 s without.
+  // second round of page faults). No transparent huge pages: first-touching them was
+  // slower (bench/README.md).
   size_t expect = max_frames > 0 ? static_cast<size_t>(max_frames) : reader_.file_size() / 76 + 1024;
   if (!done_) {
     out.pfc.reserve(expect);
     out.pause.reserve(expect);
   }
   // A whole-file read of a big capture: fault the PFC and PAUSE columns in on the other
-  // core, kAhead rows ahead of the decoder (ColumnPrefaulter says why). Measured on the
-  // 5 M-frame bench capture: a first read_capture in a process 0.27-0.28 s without,
-  // 0.19-0.20 s with (the time of a read into pool memory already faulted in).
+  // core, kAhead rows ahead of the decoder (ColumnPrefaulter says why): a first read in
+  // a process then runs about as fast as one into pool memory already faulted in.
   constexpr size_t kAhead = size_t(1) << 18;
   std::unique_ptr<ColumnPrefaulter> prefault;
   const void* pfc_base = out.pfc.ts_ns.data();

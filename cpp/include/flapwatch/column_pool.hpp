@@ -2,11 +2,11 @@
 //
 // Why: a read of a few million frames fills ~50 bytes of columns per frame. Fresh
 // anonymous memory costs a page fault and a kernel page-zeroing per 4 KiB on first
-// touch, and an munmap when numpy frees it: measured, that was a quarter of
-// read_capture's time (more than the decoding). Buffers of >= kMinBytes freed by their
-// owner (a numpy array's capsule, a dropped RecordBatch) are kept and handed to the
-// next column that fits, already faulted in: a process that reads captures batch after
-// batch (iter_capture, replay, the agent) touches fresh pages once.
+// touch, and an munmap when numpy frees it: more than the decoding costs
+// (bench/README.md). Buffers of >= kMinBytes freed by their owner (a numpy array's
+// capsule, a dropped RecordBatch) are kept and handed to the next column that fits,
+// already faulted in: a process that reads captures batch after batch (iter_capture,
+// replay, the agent) touches fresh pages once.
 //
 // Invariants:
 // - Small buffers (< kMinBytes) are plain operator new / delete.

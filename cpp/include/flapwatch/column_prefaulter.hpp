@@ -12,8 +12,8 @@
 namespace flapwatch {
 
 // ColumnPrefaulter: faults fresh column pages in on another thread, ahead of the rows
-// the decoder writes. The kernel zeroes a fresh page on first touch (~2 us per 4 KiB
-// on these VMs: a third of a first read_capture); done on the other core it is off the
+// the decoder writes. The kernel zeroes a fresh page on first touch, a large share of
+// a first read_capture (bench/README.md); done on the other core it is off the
 // decoder's path. MADV_POPULATE_WRITE faults pages in without changing their contents,
 // so it is safe while the decoder writes the same memory, and a no-op on pages already
 // there (pool buffers). Without it (Linux < 5.14) the prefaulter does nothing.

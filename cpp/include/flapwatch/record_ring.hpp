@@ -3,9 +3,8 @@
 // Why not SpscRing<Record>: a Record is 104 bytes because of its LLDP arm, and moving
 // an item between cores costs a cache-line transfer per line it spans. The records
 // that come by the million (PFC, PAUSE, link) fit in one line, so the ring carries a
-// 64-byte, line-aligned RingRecord and the rare LLDP payload travels on a side ring:
-// measured, Record-sized items moved at ~20 M/s and line-sized ones at ~38 M/s
-// between the same two cores (bench/bench_ring.py).
+// 64-byte, line-aligned RingRecord and the rare LLDP payload travels on a side ring
+// (bench/README.md, "The ring", compares the two).
 //
 // Invariants:
 // - One producer thread (try_push, or try_stage + flush), one consumer thread
@@ -125,11 +124,11 @@ class RecordRing {
   }
 
   // Producer, staged (offline): packs r into a local batch that goes into the ring
-  // kStage records at a time, one bulk copy and one publication per batch. Measured
-  // ~2x the records/s of writing each into its slot: the consumer's hardware
-  // prefetcher pulls lines the producer is still filling, and each such line then
-  // crosses between the cores twice. False when the batch and the ring are full (or
-  // the LLDP side ring is): let the consumer work, then retry. Do not mix with try_push.
+  // kStage records at a time, one bulk copy and one publication per batch: written
+  // one by one into their slots, the consumer's hardware prefetcher pulls lines the
+  // producer is still filling, and each such line then crosses between the cores
+  // twice. False when the batch and the ring are full (or the LLDP side ring is): let
+  // the consumer work, then retry. Do not mix with try_push.
   bool try_stage(const Record& r) noexcept {
     if (staged_ == kStage) {
       flush();

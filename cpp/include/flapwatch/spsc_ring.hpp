@@ -22,9 +22,9 @@
 // - A push asks for ownership of the slot kPrefetchAhead items on (prefetch for write),
 //   when that slot is known free: its line was last read by the consumer's core, and
 //   fetching it ahead overlaps that transfer with the pushes before it instead of
-//   stalling the store that needs it (line-sized items: ~28 -> ~38 M/s in a two-queue
-//   harness). try_push goes through try_write + publish: the written-out version was
-//   measured slower with the prefetch (30 against 44 M/s), for reasons of code shape.
+//   stalling the store that needs it. try_push goes through try_write + publish: a
+//   written-out version was slower with the prefetch, for reasons of code shape
+//   (bench/README.md has the figures).
 // - front() is exact: nullptr means the ring was empty at the acquire load of head_.
 //   poll() is front() for consumers that spin: after a look at head_ that found fewer
 //   than kPollBatch items (or half the capacity, if smaller), its next kPollBackoff calls
@@ -32,8 +32,8 @@
 //   head_'s line (and the slot line being filled) away after every item; backing off lets
 //   the producer run ahead on lines it owns and the next look take a batch (FastForward's
 //   "temporal slipping"). The price: an item may wait up to kPollBackoff empty polls
-//   (~16 us). Measured on the bench, 16384 beat 1024 and 4096; the pipeline and the live
-//   agent drain with consume_all and never pay it.
+//   (microseconds); the pipeline and the live agent drain with consume_all and never pay
+//   it. kPollBackoff is the best of the values benchmarked (bench/README.md).
 // - head_, the producer's own variables, tail_ and the consumer's own variables sit on
 //   four separate 64-byte lines (a fixed 64, not
 //   std::hardware_destructive_interference_size, which is ABI-unstable), so the
@@ -57,9 +57,9 @@ class SpscRing {
 
  public:
   static constexpr size_t kCacheLine = 64;
-  static constexpr uint64_t kPrefetchAhead = 8;  // slots; any of 2..16 measured the same
+  static constexpr uint64_t kPrefetchAhead = 8;  // slots; not sensitive (bench/README.md)
   static constexpr uint64_t kPollBatch = 8;      // fewer new items than this: back off
-  static constexpr uint32_t kPollBackoff = 16384;  // empty polls (~1 ns each) before the next look
+  static constexpr uint32_t kPollBackoff = 16384;  // empty polls before the next look
 
   explicit SpscRing(size_t capacity)
       : capacity_(capacity), mask_(capacity - 1), poll_batch_(std::min<uint64_t>(kPollBatch, capacity / 2)) {
