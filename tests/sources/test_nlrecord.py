@@ -18,13 +18,13 @@ import pytest
 import netns  # tests/ is on sys.path (conftest.py)
 
 NLRECORD = Path(__file__).resolve().parents[2] / "python" / "flapwatch" / "sources" / "nlrecord.py"
+pytestmark = [pytest.mark.root, pytest.mark.tools]
+
 COOKED = struct.pack(">HHH8sH", 4, 824, 0, bytes(8), 0)  # PACKET_OUTGOING as nlmon, ARPHRD_NETLINK, ROUTE
 
 # The class API, run in the namespace: start() records in a thread until a line on stdin.
 CLASS_USER = f"""
 import importlib.util, sys
-
-pytestmark = [pytest.mark.root, pytest.mark.tools]
 spec = importlib.util.spec_from_file_location("nlrecord", {str(NLRECORD)!r})
 nlrecord = importlib.util.module_from_spec(spec); spec.loader.exec_module(nlrecord)
 with nlrecord.NetlinkRecorder(sys.argv[1], dump=True) as rec:

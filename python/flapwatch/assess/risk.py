@@ -25,6 +25,7 @@ from typing import Iterator
 
 import numpy as np
 
+from flapwatch.config import Config
 from flapwatch.tables import schema
 
 from flapwatch.tables.units import NS_PER_S as S  # noqa: E402
@@ -73,10 +74,16 @@ WEIGHTS = {
 @dataclass
 class RiskConfig:
     window_s: float = 60.0  # the horizon the score speaks about
-    micro_flap_ms: float = 10.0
+    micro_flap_ms: float = Config.micro_flap_ms  # the engine's; for_config() takes a configured one
     lldp_tx_s: float = 30.0  # assumed until the neighbor's own cadence is seen
     intercept: float = INTERCEPT
     weights: dict = field(default_factory=lambda: dict(WEIGHTS))
+
+    @classmethod
+    def for_config(cls, config: Config | None) -> "RiskConfig":
+        """The model that agrees with the engine's configuration (its micro-flap threshold),
+        the same in replay and in the live agent."""
+        return cls() if config is None else cls(micro_flap_ms=config.micro_flap_ms)
 
 
 @dataclass
@@ -342,7 +349,7 @@ def score_analysis(analysis, step_s: float = 5.0, config: RiskConfig | None = No
                    end_ns: int | None = None) -> RiskTimeline:
     """Replay an Analysis through RiskModel: every port's score after each event and every
     ``step_s``. LLDP receptions come from its ``lldp_rx`` table."""
-    cfg = config or RiskConfig(micro_flap_ms=getattr(getattr(analysis, "config", None), "micro_flap_ms", 10.0))
+    cfg = config or RiskConfig.for_config(getattr(analysis, "config", None))
     events = events_from_analysis(analysis)
     ts, ports, scores = [], [], []
     feats: dict[str, list] = {k: [] for k in FEATURES}

@@ -28,7 +28,7 @@ def _metrics_server(spec: str, collector) -> None:
 
 
 def run(args) -> int:
-    from flapwatch.assess.risk import RiskModel, event_from_detection
+    from flapwatch.assess.risk import RiskConfig, RiskModel, event_from_detection
     from flapwatch.config import Config
     from flapwatch.live.agent import FINDING_KINDS, Agent, Detection
     from flapwatch.live.metrics import AgentCollector
@@ -47,7 +47,7 @@ def run(args) -> int:
     elif args.events:
         events = open(args.events, "a", buffering=1)
     collector = None
-    risk = RiskModel()  # the same model replay scores with
+    risk = RiskModel(RiskConfig.for_config(cfg))  # the same model, and threshold, replay scores with
 
     def handle(d: Detection) -> None:  # every detection, also those stop() flushes
         collector.observe(d)
