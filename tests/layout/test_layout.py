@@ -137,3 +137,32 @@ def test_detection_table_lists_come_from_the_schema():
     """No module spells out its own list of detection tables (they drifted: lldp_rx)."""
     listing = r"\(\s*\"flaps\",\s*\"policy_events\",\s*\"pfc_storms\""
     assert _definitions(listing) == []
+
+
+def test_nlrecord_runs_by_path_and_as_a_module():
+    """It is stdlib-only and runs where flapwatch is not installed: by path, its folder
+    comes first on sys.path, and nothing there may shadow the standard library."""
+    path = PACKAGE / "sources" / "nlrecord.py"
+    for argv in ([sys.executable, str(path), "--help"], [sys.executable, "-m", "flapwatch.sources.nlrecord", "--help"]):
+        proc = subprocess.run(argv, capture_output=True, text=True)
+        assert proc.returncode == 0 and "usage" in proc.stdout, proc.stderr
+    stdlib = set(sys.stdlib_module_names)
+    shadowing = [p.name for p in PACKAGE.rglob("*.py") if p.stem in stdlib]
+    assert shadowing == []
+    imports = _imports(path, _modules())
+    assert imports == set()  # no flapwatch module: it must run alone
+
+
+def test_design_document_names_folders_that_exist():
+    """docs/DESIGN.md's "Where a new piece goes" points at one real place per kind."""
+    repo = PACKAGE.parents[1]
+    text = (repo / "docs" / "DESIGN.md").read_text()
+    section = text.split("## Where a new piece goes", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) >= 8
+    kinds = {kind.strip(): where for kind, where in rows}
+    for needed in ("counter source (ethtool, SONiC)", "signature label", "output format"):
+        assert needed in kinds
+    for kind, where in kinds.items():
+        for path in re.findall(r"`([^`]+)`", where):
+            assert (repo / path).exists() or (repo / "python" / "flapwatch" / path).exists(), (kind, path)
