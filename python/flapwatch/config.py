@@ -12,7 +12,8 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from flapwatch.tables.units import NS_PER_S as NS  # noqa: E402
+from flapwatch.errors import ConfigError
+from flapwatch.tables.units import NS_PER_S as NS
 
 
 @dataclass(frozen=True)
@@ -60,18 +61,35 @@ def parse_speed(value: str | int | float) -> int:
         return int(value)
     m = re.fullmatch(r"\s*([0-9.]+)\s*([kKmMgGtT]?)(?:b(?:ps|it/s)?)?\s*", value)
     if not m:
-        raise ValueError(f"not a link speed: {value!r} (use e.g. 100G or 400G)")
+        raise ConfigError(f"not a link speed: {_short(value)} (use e.g. 100G or 400G)")
     scale = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}[m.group(2).lower()]
     return int(float(m.group(1)) * scale)
+
+
+def _policy(cls, table: dict, what: str):
+    """A custom policy from its TOML table: every field, each of the right kind."""
+    names = [f.name for f in fields(cls)]
+    missing = [n for n in names if n not in table]
+    if missing:
+        raise ConfigError(f"{what} {table.get('name', '')!r} needs {', '.join(missing)} (fields: {', '.join(names)})")
+    policy = strict_from_dict(cls, table, f"{what} keys")
+    for f in fields(cls):
+        value = getattr(policy, f.name)
+        if f.name == "name":
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"{what} name must be a non-empty string, not {_short(value)}")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ConfigError(f"{what} {policy.name!r}: {f.name} must be a positive number, not {_short(value)}")
+    return policy
 
 
 def _window(p: str | WindowPolicy | dict) -> WindowPolicy:
     if isinstance(p, WindowPolicy):
         return p
     if isinstance(p, dict):
-        return WindowPolicy(**p)
+        return _policy(WindowPolicy, p, "window policy")
     if p not in WINDOW_PRESETS:
-        raise ValueError(f"unknown window policy {p!r}: presets {sorted(WINDOW_PRESETS)} or a table with count/window_s")
+        raise ConfigError(f"unknown window policy {p!r}: presets {sorted(WINDOW_PRESETS)} or a table with count/window_s")
     return WINDOW_PRESETS[p]
 
 
@@ -79,9 +97,9 @@ def _dampening(p: str | DampeningPolicy | dict) -> DampeningPolicy:
     if isinstance(p, DampeningPolicy):
         return p
     if isinstance(p, dict):
-        return DampeningPolicy(**p)
+        return _policy(DampeningPolicy, p, "dampening policy")
     if p not in DAMPENING_PRESETS:
-        raise ValueError(f"unknown dampening policy {p!r}: presets {sorted(DAMPENING_PRESETS)} or a table")
+        raise ConfigError(f"unknown dampening policy {p!r}: presets {sorted(DAMPENING_PRESETS)} or a table")
     return DAMPENING_PRESETS[p]
 
 
@@ -89,8 +107,19 @@ def strict_from_dict(cls, data: dict, what: str):
     """A dataclass from a dict, refusing keys it does not have (a typo must not pass silently)."""
     unknown = set(data) - {f.name for f in fields(cls)}
     if unknown:
-        raise ValueError(f"unknown {what}: {sorted(unknown)}")
+        raise ConfigError(f"unknown {what}: {sorted(unknown)}")
     return cls(**data)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# Fields that are numbers, and what the number means (for the error message).
+_NUMBERS = {"job_budget_s": "seconds", "micro_flap_ms": "milliseconds", "hold_time_ms": "milliseconds",
+            "pfc_detection_ms": "milliseconds", "pfc_restoration_ms": "milliseconds", "pause_window_s": "seconds",
+            "ring_capacity": "records"}
 
 
 @dataclass
@@ -112,12 +141,20 @@ class Config:
     ring_capacity: int = 1 << 14
 
     def __post_init__(self) -> None:
+        for name, unit in _NUMBERS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
+                raise ConfigError(f"{name} must be a non-negative number of {unit}, not {_short(value)}")
+        if not isinstance(self.window_policies, list) or not isinstance(self.dampening_policies, list):
+            raise ConfigError("window_policies and dampening_policies are lists (of preset names or tables)")
+        if not isinstance(self.port_speeds, dict):
+            raise ConfigError('port_speeds is a table of pattern = speed, e.g. [port_speeds] "swp*" = "400G"')
         self.window_policies = [_window(p) for p in self.window_policies]
         self.dampening_policies = [_dampening(p) for p in self.dampening_policies]
         if self.storm_rule not in STORM_RULES:
-            raise ValueError(f"storm_rule must be one of {sorted(STORM_RULES)}")
+            raise ConfigError(f"storm_rule must be one of {sorted(STORM_RULES)}, not {_short(self.storm_rule)}")
         if self.ring_capacity < 2 or self.ring_capacity & (self.ring_capacity - 1):
-            raise ValueError("ring_capacity must be a power of two")
+            raise ConfigError(f"ring_capacity must be a power of two, not {self.ring_capacity}")
 
     @classmethod
     def from_dict(cls, data: dict) -> "Config":
@@ -136,8 +173,26 @@ class Config:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "Config":
-        with open(path, "rb") as f:
-            return cls.from_dict(tomllib.load(f))
+        path = os.fspath(path)
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except FileNotFoundError:
+            raise ConfigError("configuration file not found", path) from None
+        except OSError as e:
+            raise ConfigError(f"cannot read the configuration: {e.strerror}", path) from None
+        except tomllib.TOMLDecodeError as e:
+            line = getattr(e, "lineno", None)
+            if line is None:  # Python 3.11 says it only in the message: "... (at line 3, column 7)"
+                m = re.search(r"at line (\d+)", str(e))
+                line = int(m.group(1)) if m else None
+            raise ConfigError(f"not valid TOML: {e}", path, line) from None
+        try:
+            return cls.from_dict(data)
+        except ConfigError as e:
+            raise ConfigError(str(e), path) from None
+        except (TypeError, ValueError) as e:
+            raise ConfigError(str(e), path) from None
 
     def to_core(self) -> dict:
         """The flat, nanosecond configuration the C++ engine takes."""

@@ -79,6 +79,13 @@ def test_agent_cli_live_metrics_events_and_record(tmp_path):
         _, err = agent.communicate(timeout=20)
         assert agent.returncode == 0, err
     live = [json.loads(l) for l in events.read_text().splitlines()]
+    import jsonschema
+
+    from flapwatch.present.output_schema import SCHEMA_FILE
+
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
+    for event in live:  # the event log speaks the one schema replay's outputs do
+        assert not list(validator.iter_errors(event)), event
     flaps = [d for d in live if d["type"] == "flap" and d["port"] == "eth0"]
     assert len(flaps) == 3
     assert all(90e6 <= f["duration_ns"] <= 160e6 for f in flaps), flaps

@@ -5,22 +5,27 @@ the classifier, the simulator nor the live agent)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from flapwatch.cli import agent_cmd, inspect_cmd, replay_cmd, simulate_cmd
-from flapwatch.cli.exits import EXIT_CAPTURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from flapwatch.errors import CaptureError
+from flapwatch.cli.exits import (EXIT_CAPTURE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_START, EXIT_USAGE,
+                                 StartError, UsageError)
+from flapwatch.errors import CaptureError, ConfigError
 
 __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from flapwatch import __version__
+
     parser = argparse.ArgumentParser(
         prog="flapwatch",
-        description="Link-flap, PFC storm and LLDP neighbor-change detection from captures.",
+        description="Link-flap, PFC storm and LLDP neighbor-change detection from captures and live interfaces.",
         epilog=inspect_cmd.EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"flapwatch {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in (inspect_cmd, replay_cmd, simulate_cmd, agent_cmd):
@@ -28,35 +33,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(message: object, code: int) -> int:
+    print(f"flapwatch: error: {message}", file=sys.stderr)
+    return code
+
+
+def _stdout_closed() -> int:
+    """The reader went away (| head): no message, no traceback at exit's flush."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+    return EXIT_PIPE
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except CaptureError as e:
+    except Exception as e:
         if args.debug:
             raise
-        print(f"flapwatch: error: {e}", file=sys.stderr)
-        return EXIT_CAPTURE
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as e:
-        if args.debug:
-            raise
-        print(f"flapwatch: error: {e}", file=sys.stderr)
-        return EXIT_CAPTURE
-    except ValueError as e:  # a bad configuration: a usage error
-        if args.debug:
-            raise
-        print(f"flapwatch: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
+        return _exit_code(e)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except OSError as e:
-        if args.debug:
-            raise
-        print(f"flapwatch: error: {e}", file=sys.stderr)
-        return EXIT_CAPTURE
-    except BrokenPipeError:
-        return EXIT_OK
+
+
+def _exit_code(e: Exception) -> int:
+    """One line on stderr and the README's exit code for what went wrong."""
+    if isinstance(e, BrokenPipeError):
+        return _stdout_closed()
+    if isinstance(e, (UsageError, ConfigError)):
+        return _error(e, EXIT_USAGE)
+    if isinstance(e, StartError):
+        return _error(e, EXIT_START)
+    if isinstance(e, CaptureError):
+        return _error(e, EXIT_CAPTURE)
+    if isinstance(e, (FileNotFoundError, IsADirectoryError, PermissionError)):
+        return _error(f"{e.strerror}: {e.filename}" if e.filename else e, EXIT_CAPTURE)
+    if isinstance(e, ValueError):  # what the core refuses in a configuration
+        return _error(e, EXIT_USAGE)
+    if isinstance(e, OSError):
+        return _error(e, EXIT_CAPTURE)
+    if isinstance(e, ModuleNotFoundError):  # an optional dependency: the message says what to install
+        return _error(e.msg, EXIT_USAGE)
+    return _error(f"internal error: {type(e).__name__}: {e} (a bug: --debug shows the traceback)", EXIT_INTERNAL)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,14 @@ JSON lines of detections and a pcapng recording."""
 from __future__ import annotations
 
 import argparse
+import fnmatch
+import os
 import signal
 import sys
 import threading
 import time
 
-from flapwatch.cli.exits import EXIT_OK
+from flapwatch.cli.exits import EXIT_OK, StartError, UsageError
 
 EXAMPLE = """examples:
   flapwatch agent -i swp1 -i swp2 --metrics 127.0.0.1:9477 --events /var/log/flapwatch.jsonl
@@ -18,13 +20,61 @@ EXAMPLE = """examples:
 """
 
 
-def _metrics_server(spec: str, collector) -> None:
+def _address(spec: str) -> tuple[str, int]:
+    """HOST:PORT (HOST may be empty: every address; [v6]:PORT) -> (host, port)."""
+    host, sep, port = spec.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--metrics takes HOST:PORT with a port from 1 to 65535, not {spec!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def _metrics_server(spec: str, collector) -> str:
     from prometheus_client import start_http_server
     from prometheus_client.core import REGISTRY
 
-    host, _, port = spec.rpartition(":")
+    host, port = _address(spec)
+    try:
+        start_http_server(port, addr=host)
+    except OSError as e:
+        raise StartError(f"cannot serve metrics on {spec}: {e.strerror or e} "
+                         "(is another agent running there? is the address one of this host's?)") from None
     REGISTRY.register(collector)
-    start_http_server(int(port), addr=host or "0.0.0.0")
+    return f"http://{spec}/metrics"
+
+
+SYS_NET = "/sys/class/net"
+
+
+def interfaces(patterns: list[str]) -> list[str]:
+    """-i names and shell patterns ('swp*') -> the interfaces of this network namespace."""
+    have = sorted(os.listdir(SYS_NET)) if os.path.isdir(SYS_NET) else []
+    out: list[str] = []
+    for pattern in patterns:
+        if any(c in pattern for c in "*?["):
+            matched = [name for name in have if fnmatch.fnmatchcase(name, pattern)]
+            if not matched:
+                raise StartError(f"no interface matches {pattern!r} here (have: {', '.join(have) or 'none'}); "
+                                 "`ip link` lists this network namespace's interfaces")
+        elif have and pattern not in have:
+            raise StartError(f"interface {pattern} does not exist here (have: {', '.join(have)}); "
+                             "`ip link` lists this network namespace's interfaces")
+        else:
+            matched = [pattern]
+        out += [name for name in matched if name not in out]
+    return out
+
+
+def _start_error(e: Exception) -> StartError:
+    """The core's reason, and what to do about it."""
+    text = str(e)
+    if "not permitted" in text or "Permission denied" in text:
+        hint = ("run as root, or grant CAP_NET_RAW (AF_PACKET) and CAP_NET_ADMIN (netlink buffer) as "
+                "deploy/systemd/flapwatch-agent.service does")
+    elif "No such device" in text:
+        hint = "`ip link` lists this network namespace's interfaces"
+    else:
+        hint = "see --debug for the details"
+    return StartError(f"cannot start: {text}; {hint}")
 
 
 def run(args) -> int:
@@ -34,6 +84,9 @@ def run(args) -> int:
     from flapwatch.live.metrics import AgentCollector
 
     cfg = Config.coerce(args.config or None)
+    if args.metrics:
+        _address(args.metrics)  # a usage error before anything starts
+    names = interfaces(args.interface)
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -57,12 +110,23 @@ def run(args) -> int:
         if events and d.kind in FINDING_KINDS:
             events.write(d.to_json() + "\n")
 
-    agent = Agent(args.interface, cfg, record=args.record, netlink=not args.no_netlink, on_detection=handle,
-                  otlp=args.otlp)
+    try:
+        agent = Agent(names, cfg, record=args.record, netlink=not args.no_netlink, on_detection=handle,
+                      otlp=args.otlp)
+    except RuntimeError as e:
+        raise _start_error(e) from None
     collector = AgentCollector(agent)
+    where = [f"watching {', '.join(names)}" + ("" if args.no_netlink else " and netlink link messages")]
     if args.metrics:
-        _metrics_server(args.metrics, collector)
-    agent.start()
+        where.append(f"metrics on {_metrics_server(args.metrics, collector)}")
+    try:
+        agent.start()
+    except RuntimeError as e:
+        raise _start_error(e) from None
+    for what, value in (("events to", args.events), ("recording to", args.record), ("OTLP to", args.otlp)):
+        if value:
+            where.append(f"{what} {'stdout' if value == '-' else value}")
+    print(f"flapwatch agent: {'; '.join(where)}", file=sys.stderr, flush=True)
     deadline = time.monotonic() + args.duration if args.duration else None
     try:
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
@@ -99,7 +163,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     g.add_argument("-i", "--interface", action="append", required=True, metavar="IFACE",
-                   help="capture PFC/PAUSE/LLDP on this interface (repeatable)")
+                   help="capture PFC/PAUSE/LLDP on this interface (repeatable; a shell pattern such as 'swp*' "
+                        "takes every matching interface)")
     g.add_argument("--metrics", metavar="HOST:PORT", help="serve Prometheus metrics here")
     g.add_argument("--events", metavar="FILE", help="append detections as JSON lines to FILE ('-': stdout)")
     g.add_argument("--record", metavar="FILE.pcapng", help="record every consumed frame (replayable)")

@@ -28,7 +28,15 @@ def run(args) -> int:
         sys.stdout.write("\n")
     else:
         write_inspect(summary, sys.stdout)
+    warn(summary["warnings"])
     return EXIT_OK
+
+
+def warn(messages: list[str]) -> None:
+    """Warnings go to stderr in every format (JSON outputs also carry them as a list)."""
+    sys.stdout.flush()
+    for message in messages:
+        print(f"flapwatch: warning: {message}", file=sys.stderr)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:

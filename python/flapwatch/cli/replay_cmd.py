@@ -10,7 +10,8 @@ import signal
 import sys
 import warnings
 
-from flapwatch.cli.exits import EXIT_MATCH, EXIT_OK, EXIT_USAGE
+from flapwatch.cli.exits import EXIT_MATCH, EXIT_OK, UsageError
+from flapwatch.cli.inspect_cmd import warn
 from flapwatch.errors import CaptureWarning
 from flapwatch.tables import schema
 
@@ -70,6 +71,9 @@ def _finish(args, analysis) -> int:
     from flapwatch.assess.result import build_result
     from flapwatch.present.writers import Style, write
 
+    if args.port and analysis.ports.rows == 0:
+        patterns = ", ".join(repr(p) for p in args.port)
+        raise UsageError(f"--port {patterns} matches no port in the captures")
     result = build_result(analysis)
     if not (args.follow and args.format == "jsonl"):  # --follow's JSON lines were the output
         style = Style(sys.stdout.isatty() and not os.environ.get("NO_COLOR") and not args.output)
@@ -78,6 +82,7 @@ def _finish(args, analysis) -> int:
         from flapwatch.present.report import write_report
 
         write_report(result, args.report)
+    warn(analysis.warnings)
     hit = _matched(result, args.fail_on or [])
     if hit:
         print(f"flapwatch: --fail-on matched: {', '.join(hit)}", file=sys.stderr)
@@ -92,8 +97,7 @@ def follow(args, cfg) -> int:
 
     paths = list(args.captures)
     if any(os.path.isdir(p) or p.endswith(".gz") for p in paths):
-        print("flapwatch: --follow takes capture files being written (not directories or .gz)", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("--follow takes capture files being written (not directories or .gz)")
     stopping = {"now": False}
 
     def on_signal(signum, frame):
@@ -129,6 +133,8 @@ def run(args) -> int:
     from flapwatch.detect.analysis import analyze, expand_captures
     from flapwatch.present.progress import ProgressBar
 
+    if args.format == "parquet" and not args.output:
+        raise UsageError("--format parquet needs -o FILE or -o DIR/")
     cfg = load_config(args)
     if args.follow:
         return follow(args, cfg)

@@ -114,8 +114,6 @@ def write_text(result: "ReplayResult", out, style: Style) -> None:
         print("\nPolicy events", file=out)
         rows = [[p["port"], iso_us(p["ts_ns"]), p["policy"], p["event"], f"{p['value']:g}"] for p in policy]
         print(render(["port", "time", "policy", "event", "value"], rows, style), file=out)
-    for w in a.warnings:
-        print(style.yellow(f"warning: {w}"), file=out)
 
 
 def _speed(bps: int | None) -> str:
@@ -169,8 +167,6 @@ def write_inspect(s: dict, out) -> None:
         print("\nmalformed frames:", file=out)
         for reason, n in s["malformed_reasons"].items():
             print(f"  {n:6d}  {reason}", file=out)
-    for w in s["warnings"]:
-        print(f"warning: {w}", file=out)
 
 
 def describe(table: str, r: dict) -> str:

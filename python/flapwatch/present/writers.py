@@ -81,12 +81,19 @@ def write_parquet(result: "ReplayResult", path: str, table: str) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError as e:  # an optional dependency: say how to get it
-        raise SystemExit("flapwatch: --format parquet needs pyarrow: pip install 'flapwatch[parquet]'") from e
+        raise ModuleNotFoundError("--format parquet needs pyarrow: pip install 'flapwatch[parquet]'") from e
+    import pyarrow.compute as pc
+
     rows = [_flat(r) for r in result.rows(table)]
     if rows:
         arrow = pa.Table.from_pylist(rows)
     else:
         arrow = pa.table({c: pa.array([], pa.int64()) for c in (PORT_COLUMNS if table == "ports" else _columns_of(table))})
+    for i, name in enumerate(arrow.column_names):  # instants as UTC timestamps, -1 (unknown) as null
+        column = arrow.column(i)
+        if name in schema.TIME_COLUMNS and pa.types.is_integer(column.type):
+            column = pc.if_else(pc.less(column, 0), None, column).cast(pa.int64()).cast(pa.timestamp("ns", tz="UTC"))
+            arrow = arrow.set_column(i, name, column)
     pq.write_table(arrow, path)
 
 
@@ -95,7 +102,7 @@ def write(result: "ReplayResult", fmt: str, output: str | None, table: str, styl
     directory receives one file per table."""
     if fmt == "parquet":
         if not output:
-            raise SystemExit("flapwatch: --format parquet needs -o FILE or -o DIR/")
+            raise ValueError("--format parquet needs -o FILE or -o DIR/")
         if output.endswith("/") or os.path.isdir(output):
             Path(output).mkdir(parents=True, exist_ok=True)
             for t in schema.OUTPUT_TABLES:

@@ -164,6 +164,10 @@ STREAM_TABLES = tuple(name for name in DETECTION_TABLES if name != "ports")
 FINDING_TABLES = tuple(name for name in STREAM_TABLES if name != "lldp_rx")
 # What replay writes: the Python-side episodes join the core's tables.
 OUTPUT_TABLES = ("ports", "episodes") + STREAM_TABLES
+# Columns that are instants (int64 ns since the epoch; -1 unknown), as opposed to durations
+# and counts: Parquet writes them as timestamp[ns, UTC], the report as ISO times.
+TIME_COLUMNS = frozenset({"ts_ns", "down_ns", "up_ns", "start_ns", "end_ns", "first_ns", "last_ns", "risk_peak_ns"})
+
 # A row's "type" in JSON lines, the agent's event log and --follow: the table, singular.
 ROW_TYPES = {name: name.removesuffix("s") for name in OUTPUT_TABLES}
 
