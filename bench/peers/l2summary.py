@@ -6,7 +6,7 @@ decodes MAC control (PFC per-priority frames and quanta of enabled classes, PAUS
 and LLDP (chassis id, port id, TTL, system name, 802.3 MAC/PHY speed per neighbor) with
 struct, counts frames per kind, and prints the keys of `flapwatch inspect --json` that the
 benchmark compares: frames, counts, pfc_per_priority, pause_frames, pause_quanta_sum,
-lldp_neighbors. The rules follow python/flapwatch/DECODE_RULES.md.
+lldp_neighbors. The rules follow docs/DECODE_RULES.md.
 """
 
 from __future__ import annotations
@@ -121,13 +121,17 @@ class Summary:
                 name = as_text(value)
             elif kind == 127 and len(value) == 9 and value[:4] == b"\x00\x12\x0f\x01" and not speed:
                 speed = mau_speed_bps(_U16.unpack_from(value, 7)[0])
-        key = (_id_text(chassis[0], chassis[1:], 4, 5), _id_text(port_id[0], port_id[1:], 3, 4),
-               _U16.unpack_from(ttl)[0])
+        key = (self.port, _id_text(chassis[0], chassis[1:], 4, 5), _id_text(port_id[0], port_id[1:], 3, 4))
+        seconds = _U16.unpack_from(ttl)[0]
         n = self.neighbors.get(key)
-        if n is None:
-            n = self.neighbors[key] = {"port": self.port, "chassis_id": key[0], "port_id": key[1], "ttl": key[2],
-                                       "system_name": name, "speed_bps": speed or None, "frames": 0}
+        if n is None:  # neighbors by MSAP per port; a TTL-0 LLDPDU is a shutdown, not a neighbor
+            n = self.neighbors[key] = {"port": self.port, "chassis_id": key[1], "port_id": key[2], "ttl": seconds,
+                                       "system_name": name, "speed_bps": speed or None, "frames": 0, "shutdowns": 0}
         n["frames"] += 1
+        if seconds:
+            n["ttl"] = seconds
+        else:
+            n["shutdowns"] += 1
         n["system_name"] = name or n["system_name"]
         n["speed_bps"] = speed or n["speed_bps"]
         return "lldp"

@@ -35,10 +35,12 @@ class LldpNeighbor:
     port: str
     chassis_id: str
     port_id: str
-    ttl: int
+    ttl: int  # the last non-zero TTL heard
     system_name: str | None
     speed_bps: int
     frames: int = 0
+    shutdowns: int = 0  # TTL-0 LLDPDUs: the neighbor said it was going away
+    src_macs: set = field(default_factory=set)
 
 
 @dataclass
@@ -65,7 +67,8 @@ class CaptureSummary:
     pfc_quanta: dict[str, np.ndarray] = field(default_factory=dict)
     pause_frames: dict[str, int] = field(default_factory=dict)
     pause_quanta: dict[str, int] = field(default_factory=dict)
-    lldp: dict[tuple[str, str, int], LldpNeighbor] = field(default_factory=dict)
+    lldp: dict[tuple[str, str, str], LldpNeighbor] = field(default_factory=dict)  # (port, chassis id, port id)
+    own_macs: set = field(default_factory=set)  # the ports' own addresses (netlink IFLA_ADDRESS)
     links: dict[str, LinkPort] = field(default_factory=dict)
     malformed: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -123,18 +126,29 @@ class CaptureSummary:
         if t.rows == 0:
             return
         ports, chassis, port_ids, names = t.text("port"), t.text("chassis_id"), t.text("port_id"), t.text("system_name")
-        for port, ch, pid, ttl, name, speed in zip(
-            ports, chassis, port_ids, t["ttl"].tolist(), names, t["speed_bps"].tolist()
+        for port, ch, pid, ttl, name, speed, src in zip(
+            ports, chassis, port_ids, t["ttl"].tolist(), names, t["speed_bps"].tolist(), t["src_mac"].tolist()
         ):
-            key = (ch, pid, ttl)
+            key = (port, ch, pid)  # the MSAP, per port, as lldpd keys neighbors
             n = self.lldp.get(key)
             if n is None:
                 n = self.lldp[key] = LldpNeighbor(port, ch, pid, ttl, name, speed)
             n.frames += 1
+            n.src_macs.add(src)
+            if ttl == 0:
+                n.shutdowns += 1
+            else:
+                n.ttl = ttl
             n.system_name = name or n.system_name
             n.speed_bps = speed or n.speed_bps
 
+    def neighbors(self) -> list[LldpNeighbor]:
+        """What each port heard from others: its own LLDPDUs (sent from its own address, as a
+        capture on the port sees them leave) are not a neighbor."""
+        return [n for n in self.lldp.values() if not n.src_macs <= self.own_macs]
+
     def _add_link(self, t) -> None:
+        self.own_macs.update(m for m in t["mac"].tolist() if m)
         cols = ("ts_ns", "ifindex", "operstate", "carrier", "carrier_changes", "carrier_up_count", "carrier_down_count")
         for port, row in zip(t.text("port"), zip(*(t[c].tolist() for c in cols))):
             ts, ifindex, oper, carrier, changes, up, down = row
@@ -151,9 +165,16 @@ class CaptureSummary:
                 if value >= 0:
                     setattr(lp, name, value)
 
+    def _own_frames(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for n in self.lldp.values():
+            if n.src_macs <= self.own_macs:
+                out[n.port] = out.get(n.port, 0) + n.frames
+        return out
+
     def port_speed_bps(self, port: str) -> int:
         """The link speed LLDP announced on this port (802.3 MAU type), 0 unknown."""
-        speeds = [n.speed_bps for n in self.lldp.values() if n.port == port and n.speed_bps]
+        speeds = [n.speed_bps for n in self.neighbors() if n.port == port and n.speed_bps]
         return speeds[-1] if speeds else 0
 
     def to_json(self) -> dict:
@@ -193,9 +214,11 @@ class CaptureSummary:
                     "system_name": n.system_name,
                     "speed_bps": n.speed_bps or None,
                     "frames": n.frames,
+                    "shutdowns": n.shutdowns,
                 }
-                for n in self.lldp.values()
+                for n in self.neighbors()
             ],
+            "lldp_own_frames": {port: frames for port, frames in self._own_frames().items()},
             "link_per_port": [vars(lp).copy() for lp in self.links.values()],
             "malformed_reasons": dict(self.malformed),
             "warnings": list(self.warnings),
