@@ -126,7 +126,7 @@ def test_exit_codes_and_errors(tmp_path):
     debug = replay(junk, "--debug", check=False)
     assert "Traceback" in debug.stderr and "CaptureError" in debug.stderr
     missing = replay(tmp_path / "nope.pcap", check=False)
-    assert missing.returncode == 3 and "cannot open" in missing.stderr
+    assert missing.returncode == 3 and "No such file or directory" in missing.stderr
 
 
 def test_help_shows_examples():

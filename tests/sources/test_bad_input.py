@@ -11,6 +11,7 @@ import warnings
 import pytest
 
 import capture_writers as cw
+from flapwatch import wire
 import flapwatch
 from flapwatch import CaptureError, CaptureWarning
 
@@ -25,7 +26,7 @@ def _write(tmp_path, data: bytes, name: str = "bad.pcap"):
 
 
 def _good_pcap(n: int = 3) -> bytes:
-    return cw.pcap_bytes([(T0 + i, cw.pfc_frame(SRC, 1, [i] + [0] * 7)) for i in range(n)])
+    return cw.pcap_bytes([(T0 + i, wire.pfc_frame(SRC, 1, [i] + [0] * 7)) for i in range(n)])
 
 
 def _raises(path, offset: int, reason: str, **kw) -> CaptureError:
@@ -47,14 +48,20 @@ def test_empty_and_truncated_file_header(tmp_path):
     _raises(_write(tmp_path, _good_pcap()[:10]), 0, "truncated pcap file header")
 
 
-def test_missing_file(tmp_path):
-    _raises(tmp_path / "nope.pcap", 0, "cannot open")
+def test_missing_file_is_file_not_found(tmp_path):
+    """As open() says it, in every entry point (issue 17: it was a CaptureError)."""
+    for call in (flapwatch.read_capture, flapwatch.analyze, lambda p: list(flapwatch.iter_capture(p))):
+        with pytest.raises(FileNotFoundError) as e:
+            call(tmp_path / "nope.pcap")
+        assert e.value.filename == str(tmp_path / "nope.pcap")
+    with pytest.raises(IsADirectoryError):
+        flapwatch.read_capture(tmp_path)
 
 
 def test_truncated_last_record_warns_and_keeps_the_rest(tmp_path):
     data = _good_pcap(3)
     path = _write(tmp_path, data[:-5])
-    last_record = len(data) - (16 + len(cw.pfc_frame(SRC, 1, [0] * 8)))
+    last_record = len(data) - (16 + len(wire.pfc_frame(SRC, 1, [0] * 8)))
     with pytest.warns(CaptureWarning, match=f"offset {last_record}: record of .* runs past the end"):
         cap = flapwatch.read_capture(path)
     assert cap.counts["pfc"] == 2 and cap.pfc["quanta_0"].tolist() == [0, 1]
@@ -75,10 +82,10 @@ def test_absurd_caplen(tmp_path):
 
 
 def test_pcapng_block_lengths_disagree(tmp_path):
-    w = cw.PcapngWriter().section()
+    w = cw.PcapngBuilder().section()
     w.interface()
     good = w.getvalue()
-    w.packet(0, 0, cw.pause_frame(SRC, 1))
+    w.packet(0, 0, wire.pause_frame(SRC, 1))
     data = bytearray(w.getvalue())
     data[-4:] = struct.pack("<I", 999)  # the trailing copy of the length
     _raises(_write(tmp_path, bytes(data), "b.pcapng"), len(data) - 4, "block lengths disagree")
@@ -89,21 +96,21 @@ def test_pcapng_block_lengths_disagree(tmp_path):
 
 
 def test_pcapng_packet_for_undefined_interface(tmp_path):
-    w = cw.PcapngWriter().section()
+    w = cw.PcapngBuilder().section()
     w.interface()
     start = len(w.getvalue())
-    w.packet(5, 0, cw.pause_frame(SRC, 1))
+    w.packet(5, 0, wire.pause_frame(SRC, 1))
     _raises(_write(tmp_path, w.getvalue(), "d.pcapng"), start + 8, "names interface 5")
 
 
 def test_malformed_lldp_is_counted_and_strict_raises(tmp_path):
     # Port ID TLV claims 40 bytes; only 5 follow.
-    bad = cw.lldp_frame(SRC, cw.chassis_id(4, SRC), cw.tlv(2, b"\x05eth0", length=40), end=False)
-    good = cw.lldp_frame(SRC, cw.chassis_id(4, SRC), cw.port_id(5, "eth0"), cw.ttl(120))
+    bad = wire.lldp_frame(SRC, wire.chassis_id(4, SRC), wire.tlv(2, b"\x05eth0", length=40), end=False)
+    good = wire.lldp_frame(SRC, wire.chassis_id(4, SRC), wire.port_id(5, "eth0"), wire.ttl(120))
     path = _write(tmp_path, cw.pcap_bytes([(T0, good), (T0 + 1, bad)]))
     cap = flapwatch.read_capture(path)
     assert cap.counts == {"pfc": 0, "pause": 0, "lldp": 1, "link": 0, "other": 0, "malformed": 1}
-    bad_tlv = 24 + 16 + len(good) + 16 + 14 + len(cw.chassis_id(4, SRC))
+    bad_tlv = 24 + 16 + len(good) + 16 + 14 + len(wire.chassis_id(4, SRC))
     assert cap.malformed["offset"].tolist() == [bad_tlv]
     assert cap.malformed["frame"].tolist() == [1]
     assert cap.malformed.text("reason") == ["LLDP TLV runs past the end of the frame"]
@@ -111,15 +118,15 @@ def test_malformed_lldp_is_counted_and_strict_raises(tmp_path):
 
 
 def test_malformed_netlink_attribute(tmp_path):
-    msg = cw.nlmsg(cw.RTM_NEWLINK, cw.ifinfomsg(2, 1) + cw.rtattr(cw.IFLA_CARRIER_CHANGES, b"\1\0"))
-    path = _write(tmp_path, cw.pcap_bytes([(T0, cw.netlink_cooked(msg))], linktype=cw.LINKTYPE_NETLINK))
+    msg = wire.nlmsg(wire.RTM_NEWLINK, wire.ifinfomsg(2, 1) + wire.rtattr(wire.IFLA_CARRIER_CHANGES, b"\1\0"))
+    path = _write(tmp_path, cw.pcap_bytes([(T0, wire.nlmon_frame(msg))], linktype=cw.LINKTYPE_NETLINK))
     cap = flapwatch.read_capture(path)
     assert cap.counts["malformed"] == 1 and cap.link.rows == 0
     attr = 24 + 16 + 16 + 16 + 16
     _raises(path, attr, "IFLA_CARRIER_* counter attribute too short", strict=True)
     # nlmsg_len pointing past the frame in both byte orders
-    msg = cw.nlmsg(cw.RTM_NEWLINK, cw.ifinfomsg(2, 1), length=0x7000)
-    path = _write(tmp_path, cw.pcap_bytes([(T0, cw.netlink_cooked(msg))], linktype=cw.LINKTYPE_NETLINK), "n2.pcap")
+    msg = wire.nlmsg(wire.RTM_NEWLINK, wire.ifinfomsg(2, 1), length=0x7000)
+    path = _write(tmp_path, cw.pcap_bytes([(T0, wire.nlmon_frame(msg))], linktype=cw.LINKTYPE_NETLINK), "n2.pcap")
     _raises(path, 24 + 16 + 16, "fits neither byte order", strict=True)
 
 
@@ -136,14 +143,14 @@ def test_gzip_truncated_and_corrupt(tmp_path):
 
 
 def _seed_captures() -> list[bytes]:
-    w = cw.PcapngWriter().section()
+    w = cw.PcapngBuilder().section()
     i = w.interface(name="swp1", tsresol=9)
     n = w.interface(linktype=cw.LINKTYPE_NETLINK, name="nlmon0")
-    w.packet_at(i, T0, cw.pfc_frame(SRC, 0xFF, list(range(8)), tags=[cw.vlan_tag(3)]))
-    w.packet_at(i, T0 + 1, cw.lldp_frame(SRC, cw.chassis_id(4, SRC), cw.port_id(5, "e1"), cw.ttl(120),
-                                          cw.system_name("leaf"), cw.mgmt_addr("10.1.1.1"), cw.mac_phy(16)))
-    w.packet_at(n, T0 + 2, cw.netlink_cooked(cw.link_msg(2, 1, ifname="e1", carrier=1, carrier_changes=4)))
-    w.simple_packet(cw.pause_frame(SRC, 9))
+    w.packet_at(i, T0, wire.pfc_frame(SRC, 0xFF, list(range(8)), tags=[wire.vlan_tag(3)]))
+    w.packet_at(i, T0 + 1, wire.lldp_frame(SRC, wire.chassis_id(4, SRC), wire.port_id(5, "e1"), wire.ttl(120),
+                                          wire.system_name("leaf"), wire.mgmt_addr("10.1.1.1"), wire.mac_phy(16)))
+    w.packet_at(n, T0 + 2, wire.nlmon_frame(wire.link_msg(2, 1, ifname="e1", carrier=1, carrier_changes=4)))
+    w.simple_packet(wire.pause_frame(SRC, 9))
     return [w.getvalue(), _good_pcap(4)]
 
 

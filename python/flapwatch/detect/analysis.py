@@ -16,6 +16,7 @@ from typing import Iterable
 import numpy as np
 
 from flapwatch.tables import schema
+from flapwatch.sources.capture import require_file
 from flapwatch.tables.table import Table
 from flapwatch.config import Config
 
@@ -133,7 +134,7 @@ def analyze(
     config = Config.coerce(config)
     from flapwatch import _core
 
-    paths = expand_captures(captures)
+    paths = [require_file(p) for p in expand_captures(captures)]
     core = config.to_core()
     core.update(ports=list(ports or []), until_ns=until_ns)
     raw = _core.analyze(paths, core, strict, config.ring_capacity, progress)

@@ -94,9 +94,17 @@ def write_text(result: "ReplayResult", out, style: Style) -> None:
     flaps = a.tables["flaps"].records()
     if flaps:
         print("\nFlaps", file=out)
-        rows = [[f["port"], iso_us(f["down_ns"]), iso_us(f["up_ns"]), duration(f["duration_ns"]),
-                 "hidden" if f["hidden"] else "", "over budget" if f["over_budget"] else ""] for f in flaps]
-        print(render(["port", "down", "up", "duration", "", ""], rows, style), file=out)
+        rows: list[list[str]] = []
+        for f in flaps:
+            row = [f["port"], iso_us(f["down_ns"]), iso_us(f["up_ns"]), duration(f["duration_ns"]),
+                   "hidden" if f["hidden"] else "", "over budget" if f["over_budget"] else ""]
+            if f["hidden"] and rows and rows[-1][:6] == row:  # k hidden flaps of one counter jump: one row, x k
+                rows[-1][6] = f"x{int(rows[-1][6][1:]) + 1}"
+            else:
+                rows.append(row + ["x1"])
+        for row in rows:
+            row[6] = "" if row[6] == "x1" else row[6]
+        print(render(["port", "down", "up", "duration", "", "", "flaps"], rows, style), file=out)
     storms = a.tables["pfc_storms"].records()
     if storms:
         print("\nPFC storms", file=out)

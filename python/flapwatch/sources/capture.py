@@ -7,6 +7,7 @@ reference readers instead: slow, for cross-checks and machines without the exten
 
 from __future__ import annotations
 
+import errno
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -60,6 +61,16 @@ def _warn(messages: list[str]) -> None:
         warnings.warn(CaptureWarning(message), stacklevel=3)
 
 
+def require_file(path: str) -> str:
+    """A missing capture is a FileNotFoundError (a directory IsADirectoryError), as open()
+    says it; CaptureError is for files that exist and cannot be read as captures."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    return path
+
+
 def _check_backend(backend: str) -> None:
     if backend not in ("cpp", "dpkt", "pyshark"):
         raise ValueError(f"unknown backend {backend!r}: use 'cpp', 'dpkt' or 'pyshark'")
@@ -72,7 +83,7 @@ def read_capture(path: str | os.PathLike, *, strict: bool = False, backend: str 
     Malformed frames land in the ``malformed`` table (strict=True: CaptureError).
     """
     _check_backend(backend)
-    path = os.fspath(path)
+    path = require_file(os.fspath(path))
     if backend != "cpp":
         from flapwatch.sources.reference import read_tables
 
@@ -98,7 +109,7 @@ def iter_capture(
         raise ValueError("batch_frames must be positive")
     from flapwatch import _core
 
-    path = os.fspath(path)
+    path = require_file(os.fspath(path))
     reader = _core.CaptureFile(path, strict)
     strings: list[str] = []
     before = dict(reader.counts)
