@@ -4,7 +4,7 @@ risk score's lead time; and classify() speed on a million flaps.
     python bench/signatures.py                    # 500 scenarios, seeds 1..500
     python bench/signatures.py --scenarios 60 --workers 2 --json bench/out/signatures.json
 
-Each seed picks its scenario family (flapwatch.sim.simulate.family_for_seed: the twelve families
+Each seed picks its scenario family (flapwatch.sim.family_for_seed: the twelve families
 in turn, stable fleets included), simulates it, runs flapwatch.analyze (with the truth's
 port speeds, as an operator would configure them), classify() and the risk replay, and scores
 them against the truth sidecar (flapwatch.evaluate). Risk: on degrading scenarios, the first
@@ -38,7 +38,8 @@ from flapwatch import simulate
 from flapwatch.assess import risk  # noqa: E402
 from flapwatch.tables.table import Table  # noqa: E402
 from flapwatch.assess.evaluate import Confusion, match  # noqa: E402
-from flapwatch.assess.signatures import LABELS, classify  # noqa: E402
+from flapwatch.assess.episodes import LABELS  # noqa: E402
+from flapwatch.assess.signatures import classify  # noqa: E402
 
 S = 1_000_000_000
 SEEDS = range(1, 501)  # the fixed list; bench/fit_risk.py trains on seeds from 100000

@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     from flapwatch.live.agent import Agent, Detection
     from flapwatch import sim as simulate  # flapwatch.simulate.simulate writes one scenario
     from flapwatch.assess.risk import RiskModel, score_analysis
-    from flapwatch.assess.signatures import Episodes, SignatureConfig, classify
+    from flapwatch.assess.episodes import Episodes, SignatureConfig
+    from flapwatch.assess.signatures import classify
 
 # Loaded on first use (PEP 562 module __getattr__): `flapwatch inspect` needs none of
 # them, and the assessment costs most of `import flapwatch`.
@@ -19,8 +20,8 @@ _LAZY = {
     "Detection": ("live.agent", "Detection"),
     "RiskModel": ("assess.risk", "RiskModel"),
     "score_analysis": ("assess.risk", "score_analysis"),
-    "Episodes": ("assess.signatures", "Episodes"),
-    "SignatureConfig": ("assess.signatures", "SignatureConfig"),
+    "Episodes": ("assess.episodes", "Episodes"),
+    "SignatureConfig": ("assess.episodes", "SignatureConfig"),
     "classify": ("assess.signatures", "classify"),
     "simulate": ("sim", None),  # the package: flapwatch.simulate.simulate writes one scenario
 }

@@ -1,4 +1,4 @@
-"""Score classify() against a simulator's truth (simulate.py): episode matching and the
+"""Score classify() against a simulator's truth (flapwatch.sim): episode matching and the
 per-label confusion counts. Used by bench/signatures.py and the tests.
 
 A truth episode matches the classified episodes on the same port whose time spans overlap
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flapwatch.assess.signatures import LABELS, Episodes
+from flapwatch.assess.episodes import LABELS, Episodes
 
 from flapwatch.tables.units import NS_PER_S as S  # noqa: E402
 

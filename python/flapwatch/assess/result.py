@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from flapwatch.assess.risk import score_analysis
-from flapwatch.assess.signatures import LABELS, classify
+from flapwatch.assess.episodes import LABELS
+from flapwatch.assess.signatures import classify
 from flapwatch.detect.analysis import Analysis
 
 # The per-port table every format writes: the documented columns (README.md).

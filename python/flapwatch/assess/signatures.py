@@ -5,14 +5,8 @@ confidence.
 Everything is numpy over columns (a million flaps in about a second); only the LLDP neighbor
 bookkeeping for silent-neighbor-loss walks the (small) lldp_events table.
 
-What linkwatch lets us know (linkwatch.py)
-- Every flap's true down time is bounded. A message is a delayed run ("tick") when its
-  device sent one a second (+ a jiffy) before; otherwise it ran at once, within ~1 ms of the
-  change. A visible down's message is its latest possible start; at a tick it may have waited
-  a second. Hidden flaps lie between the port's previous message and the one revealing them,
-  within the second before it at a tick - or the millisecond before it otherwise, which makes
-  them micro-flaps.
-- Hidden flaps' estimated times spread evenly over their bounds; a visible flap's is its message.
+Each flap's true down time is bounded by what linkwatch allows (flap_times.py); hidden flaps'
+times are estimated within their bounds.
 
 How flaps become episodes
 - An episode is a run of flaps on one port. It ends at a quiet gap (up to the next down) of
@@ -25,52 +19,26 @@ How flaps become episodes
 Shapes: an oscillation is a run for which one period fits every flap's bounds (within a jitter
 that grows as the square root of the number of intervals); a burst is a run of many flaps for
 which none does; degrading is a clear fall of log(interval) over half a minute or more.
-The rules in words are in ``rules()``; thresholds in SignatureConfig; columns in EPISODE_COLUMNS.
+The rules in words are in ``rules()``; thresholds in SignatureConfig and columns in
+EPISODE_COLUMNS (episodes.py); the as-of joins in joins.py.
 """
 
 from __future__ import annotations
 
-import json
-import math
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 
+from flapwatch.assess.episodes import EPISODE_COLUMNS, LABEL_BIT, LABELS, Episodes, SignatureConfig
+from flapwatch.assess.flap_times import NOTIFY_NS, OPEN_END_NS, estimate_flap_times, flap_bounds, period_range
+from flapwatch.assess.joins import count_within, first_at_or_after, last_at_or_before
 from flapwatch.tables import schema
-from flapwatch.sources.capture import Table
-from flapwatch.config import strict_from_dict
+from flapwatch.tables.units import NS_PER_S as S
 
-LABELS = ("micro-flap", "single", "oscillation", "burst", "hidden", "pfc-linked", "neighbor-change",
-          "silent-neighbor-loss", "device-wide", "both-ends", "degrading")
-LABEL_BIT = {name: 1 << i for i, name in enumerate(LABELS)}
+# classify() and what it returns; the joins and flap bounds it uses are importable from here too.
+__all__ = ["EPISODE_COLUMNS", "LABELS", "Episodes", "SignatureConfig", "classify", "count_within", "first_at_or_after",
+           "flap_bounds", "last_at_or_before", "period_range", "rules"]
 
-from flapwatch.tables.units import NS_PER_S as S  # noqa: E402
 NO_TIME = -1
-_INF = np.iinfo(np.int64).max // 4
-
-
-@dataclass(frozen=True)
-class SignatureConfig:
-    micro_flap_ms: float | None = None  # None: the analysis config's (10 ms by default)
-    episode_gap_s: float = 60.0  # a quiet gap this long always ends an episode
-    split_gap_s: float = 1.0  # a shorter gap never does
-    split_ratio: float = 4.0  # ... in between, one this many times the interval next to it does
-    oscillation_min_flaps: int = 3
-    period_jitter: float = 0.12  # a regular period: each interval within +-12 % of it (k intervals: 12 %/sqrt(k))
-    burst_min_flaps: int = 5
-    degrading_min_flaps: int = 5
-    degrading_max_slope: float = -0.15  # log(interval) per flap: intervals shrink >= 14 % a flap
-    degrading_max_t: float = -4.0  # and clearly so (t statistic of the slope)
-    degrading_min_span_s: float = 30.0  # over half a minute or more: a trend, not a burst
-    pfc_link_s: float = 5.0  # a storm overlapping the episode or ending this soon before it
-    neighbor_after_up_s: float = 40.0  # the new neighbor's first LLDPDU after the link is back
-    together_s: float = 1.5  # device-wide / both-ends: episode starts this close
-    silent_attach_s: float = 5.0  # an age-out this close to a flap episode belongs to it
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "SignatureConfig":
-        return strict_from_dict(cls, data, "signature settings")
+DOWN_TOLERANCE = 0.15  # an oscillation's down times agree within +-15 %
 
 
 def rules(cfg: SignatureConfig, micro_ms: float) -> dict[str, str]:
@@ -93,321 +61,6 @@ def rules(cfg: SignatureConfig, micro_ms: float) -> dict[str, str]:
                       f"<= {cfg.degrading_max_slope:g} per flap with t <= {cfg.degrading_max_t:g}"),
     }
 
-
-# The episode columns behind each label (the evidence's feature values).
-LABEL_FEATURES = {
-    "micro-flap": ("micro_flaps", "min_down_ns"),
-    "single": ("flaps", "longest_down_ns"),
-    "oscillation": ("flaps", "period_ns", "period_min_ns", "period_max_ns", "interval_cv"),
-    "burst": ("flaps", "span_ns", "interval_cv", "period_min_ns", "period_max_ns"),
-    "hidden": ("hidden_flaps",),
-    "pfc-linked": ("storm_priority", "storm_start_ns", "storm_end_ns", "storm_lead_ns"),
-    "neighbor-change": ("lldp_change_ns", "neighbor_before", "neighbor_after"),
-    "silent-neighbor-loss": ("aged_out_ns", "lost_neighbor", "link_known"),
-    "device-wide": ("device_ports",),
-    "both-ends": ("peer_port", "peer_episode", "peer_offset_ns"),
-    "degrading": ("flaps", "rate_trend", "trend_t", "span_ns"),
-}
-
-# The episodes table, column by column (times int64 ns since the epoch, -1 absent; string
-# columns int32 indices into Episodes.strings; conf_<label> float32 per label, 0 when absent).
-EPISODE_COLUMNS = {
-    "episode": "0-based number, in start order",
-    "port": "string: the port",
-    "start_ns": "first down (hidden: estimated within its bounds); LLDP-only: the last LLDPDU heard",
-    "end_ns": "last up (-1: still down at the end); LLDP-only: the age-out",
-    "flaps": "flaps, hidden ones included (0: LLDP-only)",
-    "hidden_flaps": "flaps only the carrier counters showed",
-    "micro_flaps": "flaps known to be shorter than the micro-flap threshold",
-    "min_down_ns": "shortest measured down time (-1 none)",
-    "longest_down_ns": "longest measured down time (-1 none)",
-    "over_budget": "downs longer than the job budget",
-    "span_ns": "first down to last down",
-    "device": "string: the device (the port name before ':', else the capture's)",
-    "period_ns": "oscillation period (-1 not an oscillation)",
-    "period_min_ns": "shortest period the flaps' bounds allow (-1: under 2 flaps)",
-    "period_max_ns": "longest period they allow (< period_min_ns: none fits; -1 unbounded)",
-    "interval_cv": "coefficient of variation of the (estimated) flap intervals",
-    "rate_trend": "slope of log(interval) per flap (< 0: the rate rises)",
-    "trend_t": "its t statistic",
-    "storm_priority": "pfc-linked: the storm's priority (-1 PAUSE or none)",
-    "storm_start_ns": "pfc-linked: the storm",
-    "storm_end_ns": "pfc-linked: its end",
-    "storm_lead_ns": "pfc-linked: first down minus storm end (< 0: they overlap)",
-    "lldp_change_ns": "neighbor-change: when the new MSAP was heard",
-    "neighbor_before": "string: the LLDP neighbor (system name:port id) before the episode",
-    "neighbor_after": "string: the new neighbor (neighbor-change)",
-    "device_ports": "ports of the device with an episode starting within the window (this one included)",
-    "peer_port": "string: the LLDP peer port",
-    "peer_episode": "both-ends: the peer port's episode (-1 none)",
-    "peer_offset_ns": "both-ends: its start minus this one's",
-    "aged_out_ns": "silent-neighbor-loss: when the neighbor aged out",
-    "lost_neighbor": "string: the neighbor lost",
-    "link_known": "silent-neighbor-loss: 1 the port's link state is known (netlink), 0 not",
-    "labels": "bitmask over LABELS (bit i = LABELS[i])",
-}
-EPISODE_STRING_COLUMNS = ("port", "device", "neighbor_before", "neighbor_after", "lost_neighbor", "peer_port")
-
-
-class ColumnTable(Table):
-    """A Table whose string columns are given here rather than in schema.py."""
-
-    def __init__(self, name: str, columns: dict[str, np.ndarray], strings: list[str], string_columns: tuple = ()):
-        super().__init__(name, columns, strings)
-        self.string_columns = tuple(string_columns)
-
-    @property
-    def rows(self) -> int:
-        return len(next(iter(self.values()))) if len(self) else 0
-
-    def to_dict(self, decode_strings: bool = True) -> dict[str, Any]:
-        return {n: (self.text(n) if decode_strings and n in self.string_columns else v) for n, v in self.items()}
-
-
-class Episodes(ColumnTable):
-    """One row per episode (EPISODE_COLUMNS: numpy columns, int64 ns times, string columns as
-    int32 indices into ``strings``; ``labels`` a bitmask over LABELS; ``conf_<label>`` per
-    label) and the long-format ``evidence`` table (episode, label, rule, confidence; the
-    features JSON is built on demand by ``evidence_features`` / ``evidence_table``, from the
-    columns LABEL_FEATURES names: Arrow/Parquet-ready either way)."""
-
-    def __init__(self, columns: dict[str, np.ndarray], strings: list[str], evidence: dict[str, np.ndarray],
-                 rules_text: dict[str, str]):
-        super().__init__("episodes", columns, strings, EPISODE_STRING_COLUMNS)
-        self.evidence = ColumnTable("evidence", evidence, list(rules_text.values()), ("rule",))
-        self.rules = rules_text
-
-    def has(self, label: str) -> np.ndarray:
-        return (self["labels"] & LABEL_BIT[label]) != 0
-
-    def labels_of(self, i: int) -> list[str]:
-        m = int(self["labels"][i])
-        return [name for name in LABELS if m & LABEL_BIT[name]]
-
-    def label_lists(self) -> list[list[str]]:
-        return [self.labels_of(i) for i in range(self.rows)]
-
-    def _value(self, column: str, i: int):
-        v = self[column][i]
-        if column in self.string_columns:
-            return self.strings[v] if v >= 0 else None
-        if isinstance(v, np.floating):
-            return None if math.isnan(v) else round(float(v), 6)
-        return int(v)
-
-    def _features(self, row: int) -> dict:
-        ep = int(self.evidence["episode"][row])
-        label = LABELS[int(self.evidence["label"][row])]
-        return {c: self._value(c, ep) for c in LABEL_FEATURES[label]}
-
-    def evidence_features(self, row: int) -> str:
-        """The JSON feature values of one evidence row."""
-        return json.dumps(self._features(row), separators=(",", ":"))
-
-    def evidence_table(self) -> dict[str, list]:
-        """The evidence in long format with decoded names and the features JSON (Parquet-ready)."""
-        ev = self.evidence
-        return {
-            "episode": ev["episode"].tolist(),
-            "label": [LABELS[i] for i in ev["label"].tolist()],
-            "rule": ev.text("rule"),
-            "features": [self.evidence_features(i) for i in range(ev.rows)],
-            "confidence": ev["confidence"].tolist(),
-        }
-
-    def to_records(self) -> list[dict]:
-        """Episodes as dicts with their labels, period and evidence: for JSON reports."""
-        out = []
-        by_ep: dict[int, list[int]] = {}
-        for r, e in enumerate(self.evidence["episode"].tolist()):
-            by_ep.setdefault(e, []).append(r)
-        rules = self.evidence.text("rule")  # decoded once, not once per row
-        labels = self.evidence["label"].tolist()
-        confidences = self.evidence["confidence"].tolist()
-        for i in range(self.rows):
-            out.append({
-                "episode": int(self["episode"][i]), "port": self._value("port", i), "device": self._value("device", i),
-                "start_ns": int(self["start_ns"][i]), "end_ns": int(self["end_ns"][i]), "flaps": int(self["flaps"][i]),
-                "labels": self.labels_of(i),
-                "period_ns": int(self["period_ns"][i]) if self["period_ns"][i] >= 0 else None,
-                "evidence": {LABELS[labels[r]]: {
-                    "rule": rules[r], "confidence": float(confidences[r]),
-                    "features": self._features(r)} for r in by_ep.get(i, [])},
-            })
-        return out
-
-    def __repr__(self) -> str:
-        counts = {name: int(self.has(name).sum()) for name in LABELS}
-        return f"<Episodes: {self.rows} episodes, {', '.join(f'{k} {v}' for k, v in counts.items() if v)}>"
-
-
-# --------------------------------------------------------------------------- joins
-
-
-def _composite(keys: list[np.ndarray], times: list[np.ndarray], pad_ns: int = 0) -> tuple[list[np.ndarray], int]:
-    """(key, time) pairs as one sortable int64 each: key * stride + time from the earliest, in
-    µs (coarser if the span needs it). The rules here work on milliseconds and up."""
-    t_all = [t for t in times if len(t)]
-    k_all = [k for k in keys if len(k)]
-    if not t_all:
-        return [np.zeros(0, np.int64) for _ in keys], 1
-    t0 = min(int(t.min()) for t in t_all) - pad_ns
-    span = max(int(t.max()) for t in t_all) + pad_ns - t0
-    max_key = max(int(k.max()) for k in k_all) + 1
-    res = 1000
-    while max_key * (span // res + 2) >= (1 << 62):
-        res *= 1000
-    stride = span // res + 2
-    return [k.astype(np.int64) * stride + (np.asarray(t, np.int64) - t0) // res for k, t in zip(keys, times)], res
-
-
-def _asof(q_key, q_t, r_key, r_t, before: bool) -> np.ndarray:
-    nr, nq = len(r_key), len(q_key)
-    out = np.full(nq, -1, np.int64)
-    if nr == 0 or nq == 0:
-        return out
-    (cr, cq), _ = _composite([np.asarray(r_key), np.asarray(q_key)], [np.asarray(r_t), np.asarray(q_t)])
-    order = np.argsort(cr, kind="stable")
-    sr = cr[order]
-    q_order = np.argsort(cq, kind="stable")  # sorted queries keep searchsorted cache-friendly
-    pos = np.empty(nq, np.int64)
-    if before:
-        pos[q_order] = np.searchsorted(sr, cq[q_order], "right") - 1
-        ok = pos >= 0
-    else:
-        pos[q_order] = np.searchsorted(sr, cq[q_order], "left")
-        ok = pos < nr
-    idx = order[np.where(ok, pos, 0)]
-    ok &= np.asarray(r_key)[idx] == np.asarray(q_key)
-    out[ok] = idx[ok]
-    return out
-
-
-def last_at_or_before(q_key: np.ndarray, q_t: np.ndarray, r_key: np.ndarray, r_t: np.ndarray) -> np.ndarray:
-    """For each query (key, t): the index of the row with the same key and the latest
-    r_t <= t (to the µs), or -1: an as-of join."""
-    return _asof(q_key, q_t, r_key, r_t, before=True)
-
-
-def first_at_or_after(q_key: np.ndarray, q_t: np.ndarray, r_key: np.ndarray, r_t: np.ndarray) -> np.ndarray:
-    """For each query: the row with the same key and the earliest r_t >= t, or -1."""
-    return _asof(q_key, q_t, r_key, r_t, before=False)
-
-
-def count_within(q_key: np.ndarray, q_t: np.ndarray, r_key: np.ndarray, r_t: np.ndarray, window_ns: int) -> np.ndarray:
-    """For each query: rows with the same key and |r_t - t| <= window."""
-    if len(r_key) == 0 or len(q_key) == 0:
-        return np.zeros(len(q_key), np.int64)
-    (cr, cq), res = _composite([r_key, q_key], [r_t, q_t], pad_ns=window_ns)
-    comp = np.sort(cr)
-    w = window_ns // res
-    order = np.argsort(cq, kind="stable")  # sorted queries keep searchsorted cache-friendly
-    qs = cq[order]
-    out = np.empty(len(cq), np.int64)
-    out[order] = np.searchsorted(comp, qs + w, "right") - np.searchsorted(comp, qs - w, "left")
-    return out
-
-
-# --------------------------------------------------------------------- flap times
-
-TICK_NS = (999_000_000, 1_006_000_000)  # a delayed linkwatch run: 1 s (+ a jiffy) after an earlier run
-NOTIFY_NS = 1_500_000  # a run at once follows the change by 0.3-0.9 ms
-DOWN_TOLERANCE = 0.15  # an oscillation's down times agree within +-15 %
-
-
-def flap_bounds(port: np.ndarray, device: np.ndarray, down_ns: np.ndarray, up_ns: np.ndarray,
-                hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(earliest, latest) possible true down time of each flap, from what linkwatch allows.
-
-    A message is a delayed run ("tick") when its device sent one a second (+ a jiffy) earlier;
-    otherwise it ran at once, within ~1 ms of the change it reports. A visible down's message
-    is its latest; at a tick it may have been pending since the second before. Hidden flaps lie
-    between the port's previous message and the revealing one, and within the second before
-    it at a tick, or the millisecond before it otherwise (then they were sub-millisecond)."""
-    msg_dev = np.concatenate([device[~hidden], device[up_ns >= 0]])
-    msg_t = np.concatenate([down_ns[~hidden], up_ns[up_ns >= 0]])
-    observed = np.where(hidden, up_ns, down_ns)
-    mid, half = (TICK_NS[0] + TICK_NS[1]) // 2, (TICK_NS[1] - TICK_NS[0]) // 2
-    tick = count_within(device, observed - mid, msg_dev, msg_t, half) > 0
-    hi = observed.astype(np.int64)
-    lo = hi - np.where(tick, TICK_NS[1], NOTIFY_NS)
-    lo = np.where(hidden, np.maximum(lo, down_ns), lo)  # a hidden flap's down_ns is the previous message
-    return lo, hi
-
-
-def estimate_flap_times(port: np.ndarray, down_ns: np.ndarray, up_ns: np.ndarray, hidden: np.ndarray,
-                        lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(down, up) estimates per flap. Visible flaps: as measured (up = _INF while still down).
-    Hidden: the flaps one message revealed spread evenly over their bounds (lo, message], up = down."""
-    t = down_ns.astype(np.int64).copy()
-    u = np.where(up_ns < 0, _INF, up_ns).astype(np.int64)
-    h = np.flatnonzero(hidden)
-    if h.size:
-        o = np.lexsort((h, up_ns[h], port[h]))  # group by (port, revealing message)
-        hs = h[o]
-        new = np.r_[True, (port[hs][1:] != port[hs][:-1]) | (up_ns[hs][1:] != up_ns[hs][:-1])]
-        gstart = np.flatnonzero(new)
-        gid = np.cumsum(new) - 1
-        k = np.diff(np.r_[gstart, hs.size])[gid]
-        rank = np.arange(hs.size) - gstart[gid]
-        hi = up_ns[hs]
-        lo_h = np.minimum(lo[hs], hi)
-        t[hs] = lo_h + ((rank + 1) * (hi - lo_h).astype(np.float64) / (k + 1)).astype(np.int64)
-        u[hs] = t[hs]
-    return t, u
-
-
-PERIOD_LAGS = tuple(range(1, 17)) + (24, 32, 48, 64)
-
-
-def period_range(lo: np.ndarray, hi: np.ndarray, ep_of: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                 jitter: float, group_first: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per episode, the periods P for which flaps i < j (in order, bounds [lo, hi]) can be
-    (j - i) periods apart within +-jitter: [max (lo_j - hi_i) / ((j-i)(1+jitter)),
-    min (hi_j - lo_i) / ((j-i)(1-jitter))] over pairs at the lags in PERIOD_LAGS and first to
-    last, and - ``group_first`` marking the first flap of each run revealed by one message -
-    across each such run. Empty (min < max) when no period fits: the flaps are irregular."""
-    n = lo.size
-    low = np.full(n, -np.inf)
-    high = np.full(n, np.inf)
-    lo_f, hi_f = lo.astype(np.float64), hi.astype(np.float64)
-    longest = int(np.max(ends - starts)) if n else 0
-    for lag in PERIOD_LAGS:
-        if lag >= longest:
-            break
-        other = ep_of[lag:] != ep_of[:-lag]
-        tol = jitter / math.sqrt(lag)  # independent jitter per interval: it grows as sqrt(lag) periods
-        lb = lo_f[lag:] - hi_f[:-lag]
-        lb *= 1 / (lag * (1 + tol))
-        lb[other] = -np.inf
-        np.maximum(low[:-lag], lb, out=low[:-lag])
-        ub = hi_f[lag:] - lo_f[:-lag]
-        ub *= 1 / (lag * (1 - tol))
-        ub[other] = np.inf
-        np.minimum(high[:-lag], ub, out=high[:-lag])
-    if group_first is not None and n:
-        gs = np.flatnonzero(group_first)
-        ge = np.r_[gs[1:], n] - 1
-        k = (ge - gs).astype(np.float64)
-        big = k > PERIOD_LAGS[-1]
-        if big.any():
-            a, b, kk = gs[big], ge[big], k[big]
-            tol = jitter / np.sqrt(kk)
-            low[a] = np.maximum(low[a], (lo_f[b] - hi_f[a]) / (kk * (1 + tol)))
-            high[a] = np.minimum(high[a], (hi_f[b] - lo_f[a]) / (kk * (1 - tol)))
-    p_lo = np.maximum.reduceat(low, starts) if n else np.zeros(0)
-    p_hi = np.minimum.reduceat(high, starts) if n else np.zeros(0)
-    if n:
-        span = (ends - starts - 1).astype(np.float64)
-        first, last = starts, ends - 1
-        with np.errstate(invalid="ignore", divide="ignore"):
-            tol = jitter / np.sqrt(np.maximum(span, 1))
-            p_lo = np.maximum(p_lo, np.where(span > 0, (lo_f[last] - hi_f[first]) / (span * (1 + tol)), -np.inf))
-            p_hi = np.minimum(p_hi, np.where(span > 0, (hi_f[last] - lo_f[first]) / (span * (1 - tol)), np.inf))
-    return np.maximum(p_lo, 0), p_hi
-
-
-# ----------------------------------------------------------------------- classify
 
 
 def _pick(rows: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -514,7 +167,7 @@ def _flap_columns(r: _Runs, micro_ns: int, budget_ns: int) -> tuple[dict, np.nda
     min_down = r.extreme(np.where(visible, r.dur, np.where(micro, r.hi - r.lo, big)), "min")
     cols = {
         "port": r.port[r.starts].astype(np.int32), "start_ns": r.t[r.starts],
-        "end_ns": np.where(end >= _INF, NO_TIME, end),  # -1: still down at the end of the capture
+        "end_ns": np.where(end >= OPEN_END_NS, NO_TIME, end),  # -1: still down at the end of the capture
         "flaps": (r.ends - r.starts).astype(np.int64),
         "hidden_flaps": r.sum(r.hidden).astype(np.int64), "micro_flaps": r.sum(micro).astype(np.int64),
         "min_down_ns": np.where(min_down == big, -1, min_down),
@@ -623,7 +276,7 @@ def _lldp_labels(cols: dict, ev, end_eff: np.ndarray, lab: _Labels, names: _Stri
     j = first_at_or_after(port, start, e_port[ci], e_ts[ci])
     jj = _pick(ci, j)
     after_up = int(cfg.neighbor_after_up_s * S)
-    within = (j >= 0) & (e_ts[jj] <= np.minimum(end_eff, _INF - after_up) + after_up)
+    within = (j >= 0) & (e_ts[jj] <= np.minimum(end_eff, OPEN_END_NS - after_up) + after_up)
     lab.mark("neighbor-change", within, 0.95)
     cols["lldp_change_ns"][within] = e_ts[jj[within]]
 
@@ -783,7 +436,7 @@ def classify(analysis, config: SignatureConfig | dict | None = None) -> Episodes
     lab.mark("micro-flap", cols["micro_flaps"] > 0, _sigmoid((micro_ms * 1e6 - cols["min_down_ns"]) / 6e5))
     lab.mark("hidden", cols["hidden_flaps"] > 0, 0.99)
     _shape_labels(runs, cols, visible, measured, lab, cfg)
-    end_eff = np.where(cols["end_ns"] < 0, _INF, cols["end_ns"])  # still down: open-ended
+    end_eff = np.where(cols["end_ns"] < 0, OPEN_END_NS, cols["end_ns"])  # still down: open-ended
     _pfc_linked(cols, tables.get("pfc_storms"), end_eff, lab, cfg)
     peer_port = _lldp_labels(cols, tables.get("lldp_events"), end_eff, lab, names, cfg)
     _cross_labels(cols, peer_port, lab, cfg)

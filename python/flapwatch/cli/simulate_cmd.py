@@ -15,8 +15,8 @@ EXAMPLE = """example:
 
 
 def run(args) -> int:
-    from flapwatch.assess.signatures import LABELS
-    from flapwatch.sim.simulate import FAMILIES, simulate
+    from flapwatch.assess.episodes import LABELS
+    from flapwatch.sim import FAMILIES, simulate
 
     if args.list:
         print("\n".join(FAMILIES))

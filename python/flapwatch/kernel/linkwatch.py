@@ -25,8 +25,13 @@ from dataclasses import dataclass
 
 from flapwatch.tables.units import NS_PER_S
 
+# The timing, stated once: the simulator produces link messages with it, and the classifier
+# (assess/flap_times.py) bounds each flap's true down time by it.
 HZ_NS = NS_PER_S  # the one-second rate limit
-JIFFY_NS = 4_000_000  # HZ=250
+JIFFY_NS = 4_000_000  # HZ=250: a delayed run fires on a jiffy boundary
+NOTIFY_DELAY_NS = (300_000, 900_000)  # a run at once: 0.3-0.9 ms after the change
+TIMER_SLACK_NS = (50_000, 250_000)  # a delayed run: this long after its jiffy boundary
+MESSAGE_GAP_NS = (5_000, 30_000)  # within a run, one message after the other
 NEVER = -(1 << 62)
 
 
@@ -71,13 +76,13 @@ class Linkwatch:
         if delay > HZ_NS or delay < 0:
             delay = 0
         if self.urgent_flag:  # mod_delayed_work(.., 0): now, overriding any timer
-            self.work_at = t + self.rng.randint(300_000, 900_000)
+            self.work_at = t + self.rng.randint(*NOTIFY_DELAY_NS)
         elif self.work_at is None:  # queue_delayed_work: does not move a queued timer
             if delay == 0:
-                self.work_at = t + self.rng.randint(300_000, 900_000)
+                self.work_at = t + self.rng.randint(*NOTIFY_DELAY_NS)
             else:
                 due = t + delay
-                self.work_at = -(-due // JIFFY_NS) * JIFFY_NS + self.rng.randint(50_000, 250_000)
+                self.work_at = -(-due // JIFFY_NS) * JIFFY_NS + self.rng.randint(*TIMER_SLACK_NS)
 
     def _fire(self, t: int, p: int) -> None:
         urgent = self._urgent(p)
@@ -104,7 +109,7 @@ class Linkwatch:
             self.pending[p] = False
             self.active[p] = self.carrier[p]
             self.messages.append(LinkMessage(t, p, self.carrier[p], self.up_count[p], self.down_count[p]))
-            t += self.rng.randint(5_000, 30_000)  # one message after the other
+            t += self.rng.randint(*MESSAGE_GAP_NS)
         if self.queue:
             self._schedule(t, False)
 
