@@ -1,5 +1,5 @@
 """classify(analysis) -> Episodes: flap episodes per port, each with every signature label
-of DESIGN.md that applies, the evidence (feature values and the rule that fired) and a
+of docs/DESIGN.md that applies, the evidence (feature values and the rule that fired) and a
 confidence.
 
 Everything is numpy over columns (a million flaps in about a second); only the LLDP neighbor

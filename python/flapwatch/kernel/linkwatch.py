@@ -14,7 +14,7 @@ What the kernel does, and this model with it:
   shared by all its ports.
 - A run sends one RTM_NEWLINK per processed device with its state at that moment, and
   (de)activates the qdisc to match the carrier.
-Timing seen on real machines (DESIGN.md): a notification 0.3-0.9 ms after the change when
+Timing seen on real machines (docs/DESIGN.md, Linkwatch): a notification 0.3-0.9 ms after the change when
 it runs at once; delayed runs fire on a jiffy (HZ=250, 4 ms) boundary.
 """
 

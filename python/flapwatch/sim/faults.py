@@ -1,4 +1,4 @@
-"""The faults: flap patterns and one family per label of DESIGN.md's flap signatures, each with
+"""The faults: flap patterns and one family per label of docs/DESIGN.md's flap signatures, each with
 random parameters (ports, times, durations, periods, jitter) and, in a third of the scenarios,
 an unrelated fault on another device overlapping it in time:
   stable            no fault (noise only; sometimes an LLDP content change)

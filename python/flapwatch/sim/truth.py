@@ -1,4 +1,4 @@
-"""The ground truth: the labels are DESIGN.md's definitions applied to what the simulator did, with
+"""The ground truth: the labels are docs/DESIGN.md's definitions applied to what the simulator did, with
 perfect knowledge: true down/up times, which flaps the kernel never notified, the storms
 driven, the LLDPDUs each port really received (so "paired by LLDP" and "the MSAP differs"
 mean what they say), the cabling at every moment. The shape labels (single, oscillation,
@@ -28,7 +28,7 @@ DEFINITIONS = {
 
 
 def truth_episodes(w: World, sent: dict[str, list], received: dict[str, list]) -> list[TruthEpisode]:
-    """Apply DESIGN.md's definitions to what really happened."""
+    """Apply docs/DESIGN.md's definitions to what really happened."""
     fleet = w.fleet
     micro = int(DEFINITIONS["micro_flap_ms"] * MS)
     together = int(DEFINITIONS["together_s"] * S)
@@ -132,7 +132,7 @@ def truth_json(w: World, scenario: str, seed: int, episodes: list[TruthEpisode],
             outage = next(d for d, u in sorted(w.down[p], key=lambda x: x[0]) if u is None or u - d > S)
             risk.setdefault(p, {})["degrading_outage_ns"] = outage
     return {
-        "about": "flapwatch simulate: what the simulator drove and the labels DESIGN.md's definitions give it",
+        "about": "flapwatch simulate: what the simulator drove and the labels docs/DESIGN.md's definitions give it",
         "scenario": scenario,
         "seed": seed,
         "start_ns": w.t0,
