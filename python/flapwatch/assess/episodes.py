@@ -136,6 +136,14 @@ class Episodes(ColumnTable):
     def label_lists(self) -> list[list[str]]:
         return [self.labels_of(i) for i in range(self.rows)]
 
+    def to_dict(self, decode_strings: bool = True) -> dict[str, Any]:
+        """Columns with strings decoded and ``labels`` as the label names (the bitmask stays
+        in ``self["labels"]`` for vectorised work)."""
+        out = super().to_dict(decode_strings)
+        if decode_strings:
+            out["labels"] = self.label_lists()
+        return out
+
     def _value(self, column: str, i: int):
         v = self[column][i]
         if column in self.string_columns:
