@@ -227,8 +227,12 @@ def _shape_labels(r: _Runs, cols: dict, visible, measured, lab: _Labels, cfg: Si
     period = np.clip(mean, p_lo, np.where(np.isfinite(p_hi), p_hi, mean))
     cols.update({
         "period_ns": np.where(oscillation, period, NO_TIME).astype(np.int64),
-        "period_min_ns": np.where(flaps >= 2, np.minimum(p_lo, 9e18), -1).astype(np.int64),
-        "period_max_ns": np.where((flaps >= 2) & np.isfinite(p_hi), np.minimum(p_hi, 9e18), -1).astype(np.int64),
+        # the range of periods the flaps allow; empty (no period fits: irregular) is said by
+        # period_fits = 0 with both ends -1, never as a minimum above the maximum
+        "period_fits": np.where(flaps >= 2, (p_lo <= p_hi).astype(np.int8), -1).astype(np.int8),
+        "period_min_ns": np.where((flaps >= 2) & (p_lo <= p_hi), np.minimum(p_lo, 9e18), -1).astype(np.int64),
+        "period_max_ns": np.where((flaps >= 2) & (p_lo <= p_hi) & np.isfinite(p_hi), np.minimum(p_hi, 9e18),
+                                  -1).astype(np.int64),
         "interval_cv": cv, "rate_trend": slope, "trend_t": t_stat,
     })
 
