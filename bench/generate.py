@@ -32,8 +32,9 @@ from pathlib import Path
 import numpy as np
 
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH.parent / "tests"))
-import capture_writers as cw  # noqa: E402  (frame builders shared with the tests)
+sys.path.insert(0, str(BENCH.parent / "tests" / "support"))
+import capture_writers as cw  # noqa: E402  (the pcap file header, as the tests write it)
+from flapwatch import wire  # noqa: E402  (the frame builders)
 
 PFC, DATA, PAUSE, FULL, LLDP = range(5)
 KIND_P = [0.62, 0.27, 0.06, 0.05]  # PFC, DATA, PAUSE, FULL (LLDP placed separately)
@@ -59,27 +60,27 @@ def lldp_frames() -> list[bytes]:
     out = []
     for chassis, port, name, mau in NEIGHBORS:
         out.append(
-            cw.lldp_frame(
+            wire.lldp_frame(
                 chassis,
-                cw.chassis_id(4, chassis),
-                cw.port_id(5, port),
-                cw.ttl(120),
-                cw.port_desc(f"{name}:{port}"),
-                cw.system_name(name),
-                cw.system_desc("SONiC Software Version: SONiC.202311"),
-                cw.capabilities(0x14, 0x14),
-                cw.mgmt_addr("10.1.0.1"),
-                cw.port_vlan(100),
-                cw.pfc_config(willing=0, mbc=0, cap=8, enable=0x18),
-                cw.mac_phy(mau),
-                cw.max_frame_size(9216),
+                wire.chassis_id(4, chassis),
+                wire.port_id(5, port),
+                wire.ttl(120),
+                wire.port_desc(f"{name}:{port}"),
+                wire.system_name(name),
+                wire.system_desc("SONiC Software Version: SONiC.202311"),
+                wire.capabilities(0x14, 0x14),
+                wire.mgmt_addr("10.1.0.1"),
+                wire.port_vlan(100),
+                wire.pfc_config(willing=0, mbc=0, cap=8, enable=0x18),
+                wire.mac_phy(mau),
+                wire.max_frame_size(9216),
             )
         )
     return out
 
 
 def macs(texts: list[str]) -> np.ndarray:
-    return np.array([list(cw.mac_bytes(m)) for m in texts], np.uint8)
+    return np.array([list(wire.mac_bytes(m)) for m in texts], np.uint8)
 
 
 def scatter(buf: np.ndarray, at: np.ndarray, rows: np.ndarray) -> None:
@@ -170,16 +171,16 @@ def chunk(rng: np.random.Generator, first: int, n: int, ts0: int, lldp_every: in
     # L2 headers, by number of tags.
     body = off + 16
     control = np.isin(kind, (PFC, PAUSE))
-    dst = np.where(control[:, None], macs([cw.MAC_CONTROL_DST])[0], MAC_HOSTS[rng.integers(16, size=n)])
+    dst = np.where(control[:, None], macs([wire.MAC_CONTROL_DST])[0], MAC_HOSTS[rng.integers(16, size=n)])
     src = np.where(control[:, None], MAC_PFC[rng.integers(len(PFC_SRC), size=n)], MAC_HOSTS[rng.integers(16, size=n)])
-    ethertype = np.select([control, kind == LLDP], [cw.ETH_MAC_CONTROL, cw.ETH_LLDP], cw.ETH_IPV4)
+    ethertype = np.select([control, kind == LLDP], [wire.ETH_MAC_CONTROL, wire.ETH_LLDP], wire.ETH_IPV4)
     vid = rng.choice(np.array([100, 200, 300]), n)
     pcp = np.where(kind == PFC, 7, 3)
     for t in (0, 1, 2):
         sel = np.flatnonzero((ntags == t) & ~lldp_at)
-        tag_words = [[cw.TPID_8021Q, (pcp[sel] << 13) | vid[sel]]]
+        tag_words = [[wire.TPID_8021Q, (pcp[sel] << 13) | vid[sel]]]
         if t == 2:
-            tag_words = [[cw.TPID_8021AD, 10], [cw.TPID_8021Q, (pcp[sel] << 13) | vid[sel]]]
+            tag_words = [[wire.TPID_8021AD, 10], [wire.TPID_8021Q, (pcp[sel] << 13) | vid[sel]]]
         words = [w for tag in tag_words[:t] for w in tag] + [ethertype[sel]]
         scatter(buf, body[sel], np.hstack([dst[sel], src[sel], be16(words)]))
     l3 = body + l2
@@ -226,9 +227,9 @@ def chunk(rng: np.random.Generator, first: int, n: int, ts0: int, lldp_every: in
     truth.counts["pause"] += int((kind == PAUSE).sum())
     truth.counts["lldp"] += int(lldp_at.sum())
     truth.counts["other"] += int(((kind == DATA) | (kind == FULL)).sum())
-    truth.add_ethertype(cw.ETH_MAC_CONTROL, int(control.sum()))
-    truth.add_ethertype(cw.ETH_IPV4, int(((kind == DATA) | (kind == FULL)).sum()))
-    truth.add_ethertype(cw.ETH_LLDP, int(lldp_at.sum()))
+    truth.add_ethertype(wire.ETH_MAC_CONTROL, int(control.sum()))
+    truth.add_ethertype(wire.ETH_IPV4, int(((kind == DATA) | (kind == FULL)).sum()))
+    truth.add_ethertype(wire.ETH_LLDP, int(lldp_at.sum()))
     return buf, int(ts[-1])
 
 

@@ -30,19 +30,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from flapwatch import wire
+from flapwatch.sources.pcapng import PcapngWriter
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(REPO / "tests"))
-import netns  # noqa: E402  (tests/netns.py: the one place with namespace helpers)
+sys.path.insert(0, str(REPO / "tests" / "support"))
+import netns  # noqa: E402  (tests/support/netns.py: the one place with namespace helpers)
 
 NLRECORD = REPO / "python" / "flapwatch" / "sources" / "nlrecord.py"  # run by path: no compiled extension needed
 TOOLS = ("lldpd", "lldpcli", "mausezahn", "dumpcap", "tcpdump", "mergecap", "stdbuf")
 TRAFFIC_DST = "192.0.2.9"  # on the link's subnet, but nobody's address
 
-MAC_CONTROL_DST = "01:80:c2:00:00:01"
-ETH_MAC_CONTROL = 0x8808
-TPID_8021Q = 0x8100
-OP_PAUSE, OP_PFC = 0x0001, 0x0101
+MAC_CONTROL_DST = wire.mac_text(wire.MAC_CONTROL_DST)
 
 SWITCH = dict(role="switch", iface="swp1", mac="02:fa:00:00:01:01", ipv4="192.0.2.1/24",
               system_name="leaf1", description="flapwatch lab switch (lldpd in a netns)",
@@ -87,47 +87,51 @@ class MacControl:
     count: int = 1
     interval_us: int = 0
 
+    def frame(self) -> bytes:
+        """The whole frame, zero-padded to 60 bytes like a NIC's."""
+        tags = [wire.vlan_tag(self.vlan, pcp=self.pcp)] if self.vlan is not None else None
+        if self.opcode == wire.OP_PFC:
+            return wire.pfc_frame(SWITCH["mac"], self.class_enable_vector, self.quanta, tags)
+        return wire.pause_frame(SWITCH["mac"], self.quanta[0], tags)
+
     def payload_after_macs(self) -> bytes:
-        """Tag, ethertype, opcode and fields, zero-padded so the frame is 60 bytes like a NIC's."""
-        tag = struct.pack(">HH", TPID_8021Q, (self.pcp << 13) | self.vlan) if self.vlan is not None else b""
-        fields = (self.class_enable_vector, *self.quanta) if self.opcode == OP_PFC else self.quanta
-        body = tag + struct.pack(f">HH{len(fields)}H", ETH_MAC_CONTROL, self.opcode, *fields)
-        return body + bytes(max(0, 60 - 12 - len(body)))
+        """Tag, ethertype, opcode, fields and padding: what mausezahn's raw mode takes."""
+        return self.frame()[12:]
 
     def truth(self) -> dict:
         d = dict(label=self.label, opcode=self.opcode, dst=MAC_CONTROL_DST, src=SWITCH["mac"],
                  vlan=self.vlan, pcp=self.pcp if self.vlan is not None else None,
-                 count=self.count, interval_us=self.interval_us, frame_len=12 + len(self.payload_after_macs()))
-        if self.opcode == OP_PFC:
+                 count=self.count, interval_us=self.interval_us, frame_len=len(self.frame()))
+        if self.opcode == wire.OP_PFC:
             d.update(class_enable_vector=self.class_enable_vector, quanta=list(self.quanta))
         else:
             d.update(quanta=self.quanta[0])
         return d
 
 
-def pfc(label, vector, q, **kw) -> MacControl:
-    return MacControl(label, OP_PFC, vector, tuple(q), **kw)
+def pfc_burst(label, vector, q, **kw) -> MacControl:
+    return MacControl(label, wire.OP_PFC, vector, tuple(q), **kw)
 
 
-def pause(label, q, **kw) -> MacControl:
-    return MacControl(label, OP_PAUSE, 0, (q,), **kw)
+def pause_burst(label, q, **kw) -> MacControl:
+    return MacControl(label, wire.OP_PAUSE, 0, (q,), **kw)
 
 
 PFC_SET_A = [
-    pfc("prio3 xoff max", 0x08, quanta(p3=0xFFFF)),
-    pfc("prio3 xon", 0x08, quanta()),
-    pfc("prio3+4 partial", 0x18, quanta(p3=0x1000, p4=0x0200)),
-    pfc("all prios xoff max", 0xFF, [0xFFFF] * 8),
-    pfc("all prios xon", 0xFF, quanta()),
+    pfc_burst("prio3 xoff max", 0x08, quanta(p3=0xFFFF)),
+    pfc_burst("prio3 xon", 0x08, quanta()),
+    pfc_burst("prio3+4 partial", 0x18, quanta(p3=0x1000, p4=0x0200)),
+    pfc_burst("all prios xoff max", 0xFF, [0xFFFF] * 8),
+    pfc_burst("all prios xon", 0xFF, quanta()),
     # Quanta on classes that are not enabled must be ignored by receivers.
-    pfc("prio0 with stray quanta on disabled prio5", 0x01, quanta(p0=0x0100, p5=0x1234)),
+    pfc_burst("prio0 with stray quanta on disabled prio5", 0x01, quanta(p0=0x0100, p5=0x1234)),
 ]
-PAUSE_SET_A = [pause("pause max", 0xFFFF), pause("pause xon", 0x0000), pause("pause 256", 0x0100)]
+PAUSE_SET_A = [pause_burst("pause max", 0xFFFF), pause_burst("pause xon", 0x0000), pause_burst("pause 256", 0x0100)]
 PFC_SET_B = [  # tagged, as some hosts send them (VLAN 100, PCP 3)
-    pfc("vlan100 prio3 xoff", 0x08, quanta(p3=0x8000), vlan=100, pcp=3),
-    pfc("vlan100 prio3 xon", 0x08, quanta(), vlan=100, pcp=3),
+    pfc_burst("vlan100 prio3 xoff", 0x08, quanta(p3=0x8000), vlan=100, pcp=3),
+    pfc_burst("vlan100 prio3 xon", 0x08, quanta(), vlan=100, pcp=3),
 ]
-PAUSE_SET_B = [pause("vlan200 pause 1024", 0x0400, vlan=200, pcp=0)]
+PAUSE_SET_B = [pause_burst("vlan200 pause 1024", 0x0400, vlan=200, pcp=0)]
 
 
 # -- scenario timing --------------------------------------------------------------------
@@ -238,30 +242,18 @@ def carrier_counts(ns: netns.Namespace, iface: str) -> dict:
 
 def pcap_to_pcapng(src: Path, dst: Path, if_name: str) -> None:
     """Rewrite a ns pcap as pcapng with a named interface, so the merged file names it too
-    (editcap/mergecap cannot set if_name)."""
+    (editcap/mergecap cannot set if_name). Written by flapwatch's own pcapng writer."""
     data = src.read_bytes()
     magic, = struct.unpack_from("=I", data)
     assert magic == 0xA1B23C4D, "expects nlrecord's native-order ns pcap"
-    snaplen, linktype = struct.unpack_from("=II", data, 16)
-
-    def block(btype: int, body: bytes) -> bytes:
-        body += bytes(-len(body) % 4)
-        return struct.pack("=II", btype, 12 + len(body)) + body + struct.pack("=I", 12 + len(body))
-
-    def option(code: int, value: bytes) -> bytes:
-        return struct.pack("=HH", code, len(value)) + value + bytes(-len(value) % 4)
-
-    out = [block(0x0A0D0D0A, struct.pack("=IHHq", 0x1A2B3C4D, 1, 0, -1)),
-           block(1, struct.pack("=HHI", linktype, 0, snaplen)
-                 + option(2, if_name.encode()) + option(9, bytes([9])) + option(0, b""))]
-    off = 24
-    while off + 16 <= len(data):
-        sec, nsec, caplen, origlen = struct.unpack_from("=IIII", data, off)
-        ts = sec * 1_000_000_000 + nsec
-        out.append(block(6, struct.pack("=IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, caplen, origlen)
-                         + data[off + 16: off + 16 + caplen]))
-        off += 16 + caplen
-    dst.write_bytes(b"".join(out))
+    linktype, = struct.unpack_from("=I", data, 20)
+    with PcapngWriter(dst, application="flapwatch make_captures.py") as w:
+        iface = w.add_interface(if_name, linktype)
+        off = 24
+        while off + 16 <= len(data):
+            sec, nsec, caplen, origlen = struct.unpack_from("=IIII", data, off)
+            w.write(iface, sec * 1_000_000_000 + nsec, data[off + 16: off + 16 + caplen], origlen)
+            off += 16 + caplen
 
 
 def file_info(path: Path) -> dict:
@@ -335,8 +327,8 @@ def drive_scenario(sw: netns.Namespace, host: netns.Namespace, plan: Plan, truth
 
         if mac_control:
             # A priority-3 pause storm, then the long outage right after it (a PFC-linked flap).
-            storm = [pfc("prio3 storm", 0x08, quanta(p3=0xFFFF), count=plan.storm_frames, interval_us=2000),
-                     pfc("prio3 storm end xon", 0x08, quanta())]
+            storm = [pfc_burst("prio3 storm", 0x08, quanta(p3=0xFFFF), count=plan.storm_frames, interval_us=2000),
+                     pfc_burst("prio3 storm end xon", 0x08, quanta())]
             truth["pfc"] += send_mac_control(sw, storm, gap_s=0.0)
             time.sleep(0.1)
         truth["flaps"].append(driver.flap("outage", plan.outage_s))

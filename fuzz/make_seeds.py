@@ -3,7 +3,7 @@
 
 Sources: captures/ (the lab captures made by real tools), ../shared/captures-public/
 (third-party samples, some deliberately malformed), and small synthetic captures from
-tests/capture_writers.py (ns magic, big-endian, several pcapng sections, if_tsresol,
+tests/support/capture_writers.py and flapwatch.wire (ns magic, big-endian, several pcapng sections, if_tsresol,
 SPB/ISB/unknown blocks, SLL/SLL2, netlink in both byte orders) and from the core's own
 PcapngWriter when the extension is importable.
 
@@ -33,7 +33,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 TARGETS = (
     "fuzz_pcap", "fuzz_pcapng", "fuzz_gzip", "fuzz_mac_control", "fuzz_lldp", "fuzz_netlink", "fuzz_dispatch", "fuzz_engine",
@@ -141,33 +141,35 @@ def pcapng_prefix(data: bytes, blocks: int) -> bytes:
 
 
 def synthetic_captures() -> list[tuple[str, bytes]]:
-    """Small captures of every shape DESIGN.md lists, from tests/capture_writers.py."""
+    """Small captures of every shape DESIGN.md lists: containers from tests/support/capture_writers.py,
+    frames from flapwatch.wire."""
     import capture_writers as cw
+    from flapwatch import wire
 
     src = "02:00:00:00:00:07"
     t0 = 1_700_000_000_123_456_789
-    lldp = cw.lldp_frame(
-        src, cw.chassis_id(4, src), cw.port_id(5, "swp1"), cw.ttl(120), cw.port_desc("to gpu7"),
-        cw.system_name("leaf1"), cw.system_desc("SONiC"), cw.capabilities(0x14, 0x14), cw.mgmt_addr("10.0.0.1"),
-        cw.port_vlan(100), cw.pfc_config(1, 0, 8, 0x18), cw.mac_phy(77), cw.max_frame_size(9216),
+    lldp = wire.lldp_frame(
+        src, wire.chassis_id(4, src), wire.port_id(5, "swp1"), wire.ttl(120), wire.port_desc("to gpu7"),
+        wire.system_name("leaf1"), wire.system_desc("SONiC"), wire.capabilities(0x14, 0x14), wire.mgmt_addr("10.0.0.1"),
+        wire.port_vlan(100), wire.pfc_config(1, 0, 8, 0x18), wire.mac_phy(77), wire.max_frame_size(9216),
     )
-    lldp6 = cw.lldp_frame(src, cw.chassis_id(5, "fe80::1"), cw.port_id(4, "10.1.1.1"), cw.ttl(0),
-                          cw.mgmt_addr("2001:db8::7"))
+    lldp6 = wire.lldp_frame(src, wire.chassis_id(5, "fe80::1"), wire.port_id(4, "10.1.1.1"), wire.ttl(0),
+                          wire.mgmt_addr("2001:db8::7"))
     eth = [
-        cw.pfc_frame(src, 0xFF, [0xFFFF, 0, 1, 2, 3, 4, 5, 6]),
-        cw.pfc_frame(src, 0x08, [0, 0, 0, 0xFFFF, 0, 0, 0, 0], tags=[cw.vlan_tag(3), cw.vlan_tag(5, cw.TPID_8021AD)]),
-        cw.pause_frame(src, 0xFFFF),
-        cw.pause_frame(src, 0, tags=[cw.vlan_tag(7, cw.TPID_QINQ_OLD)]),
+        wire.pfc_frame(src, 0xFF, [0xFFFF, 0, 1, 2, 3, 4, 5, 6]),
+        wire.pfc_frame(src, 0x08, [0, 0, 0, 0xFFFF, 0, 0, 0, 0], tags=[wire.vlan_tag(3), wire.vlan_tag(5, wire.TPID_8021AD)]),
+        wire.pause_frame(src, 0xFFFF),
+        wire.pause_frame(src, 0, tags=[wire.vlan_tag(7, wire.TPID_QINQ_OLD)]),
         lldp,
         lldp6,
     ]
     nl = [
-        cw.netlink_cooked(cw.link_msg(2, 0x11043, ifname="swp1", address="02:00:00:00:00:01", operstate=6, carrier=1,
+        wire.nlmon_frame(wire.link_msg(2, 0x11043, ifname="swp1", address="02:00:00:00:00:01", operstate=6, carrier=1,
                                       carrier_changes=4, carrier_up_count=2, carrier_down_count=2)),
-        cw.netlink_cooked(cw.link_msg(3, 0x1003, ifname="ens1f0np0", operstate=2, carrier=0, big_endian=True,
-                                      msg_type=cw.RTM_DELLINK)
-                          + cw.link_msg(4, 0x1, carrier_changes=9, big_endian=True)),
-        cw.netlink_cooked(cw.nlmsg(cw.NLMSG_DONE, b"\0" * 4)),
+        wire.nlmon_frame(wire.link_msg(3, 0x1003, ifname="ens1f0np0", operstate=2, carrier=0, big_endian=True,
+                                      msg_type=wire.RTM_DELLINK)
+                          + wire.link_msg(4, 0x1, carrier_changes=9, big_endian=True)),
+        wire.nlmon_frame(wire.nlmsg(wire.NLMSG_DONE, b"\0" * 4)),
     ]
     out: list[tuple[str, bytes]] = []
     for nano in (False, True):
@@ -175,15 +177,15 @@ def synthetic_captures() -> list[tuple[str, bytes]]:
             recs = [(t0 + 1000 * i, f) for i, f in enumerate(eth)]
             out.append(("pcap", cw.pcap_bytes(recs, nano=nano, big_endian=be)))
     out.append(("pcap", cw.pcap_bytes([(t0, f) for f in nl], linktype=cw.LINKTYPE_NETLINK)))
-    sll = [cw.sll(cw.ETH_MAC_CONTROL, cw.pfc(1, [5] * 8)), cw.sll(cw.ETH_LLDP, cw.lldpdu(
-        cw.chassis_id(7, "c"), cw.port_id(7, "p"), cw.ttl(5)), tags=[cw.vlan_tag(9)])]
+    sll = [wire.sll(wire.ETH_MAC_CONTROL, wire.pfc(1, [5] * 8)), wire.sll(wire.ETH_LLDP, wire.lldpdu(
+        wire.chassis_id(7, "c"), wire.port_id(7, "p"), wire.ttl(5)), tags=[wire.vlan_tag(9)])]
     out.append(("pcap", cw.pcap_bytes([(t0, f) for f in sll], linktype=cw.LINKTYPE_LINUX_SLL)))
-    sll2 = [cw.sll2(cw.ETH_MAC_CONTROL, cw.pause(3)), cw.sll2(cw.ETH_LLDP, cw.lldpdu(
-        cw.chassis_id(4, src), cw.port_id(3, src), cw.ttl(120)), halen=0)]
+    sll2 = [wire.sll2(wire.ETH_MAC_CONTROL, wire.pause(3)), wire.sll2(wire.ETH_LLDP, wire.lldpdu(
+        wire.chassis_id(4, src), wire.port_id(3, src), wire.ttl(120)), halen=0)]
     out.append(("pcap", cw.pcap_bytes([(t0, f) for f in sll2], linktype=cw.LINKTYPE_LINUX_SLL2)))
     out.append(("pcap", cw.pcap_bytes([cw.Record(t0, eth[0], origlen=1500)], snaplen=64)))
 
-    w = cw.PcapngWriter().section()
+    w = cw.PcapngBuilder().section()
     a = w.interface(name="swp1", tsresol=9)
     b = w.interface(linktype=cw.LINKTYPE_NETLINK, name="nlmon0", tsresol=0x80 | 20, tsoffset=3)
     c = w.interface(tsresol=3)  # no name: "{stem}#2"
@@ -200,7 +202,7 @@ def synthetic_captures() -> list[tuple[str, bytes]]:
     w.packet_at(d, t0 + 5, eth[4])
     w.simple_packet(eth[3], origlen=200)
     out.append(("pcapng", w.getvalue()))
-    w = cw.PcapngWriter().section(big_endian=True)
+    w = cw.PcapngBuilder().section(big_endian=True)
     e = w.interface(linktype=cw.LINKTYPE_LINUX_SLL2, tsresol=0x80 | 32)
     w.packet_at(e, t0, sll2[0])
     w.packet(e, 1 << 40, sll2[1], flags=1)

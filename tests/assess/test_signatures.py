@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import capture_writers as cw
+from flapwatch import wire
 import flapwatch
 from conftest import CAPTURES, REPO
 from flapwatch import simulate
@@ -111,10 +112,10 @@ def _netlink_capture(path, transitions, ifname="leaf9:swp1"):
     """What a kernel would have sent for these carrier transitions, as an nlmon pcap."""
     msgs = notifications(transitions, [True], [1], [0], random.Random(3))
     t0 = 1_800_000_000 * S
-    recs = [(t0 - S, cw.netlink_cooked(cw.link_msg(2, 0x11043, ifname=ifname, carrier=1, carrier_changes=1,
+    recs = [(t0 - S, wire.nlmon_frame(wire.link_msg(2, 0x11043, ifname=ifname, carrier=1, carrier_changes=1,
                                                       carrier_up_count=1, carrier_down_count=0)))]
     for m in msgs:
-        recs.append((t0 + m.t_ns, cw.netlink_cooked(cw.link_msg(
+        recs.append((t0 + m.t_ns, wire.nlmon_frame(wire.link_msg(
             2, 0x11043 if m.up else 0x1003, ifname=ifname, carrier=int(m.up), carrier_changes=m.up_count + m.down_count,
             carrier_up_count=m.up_count, carrier_down_count=m.down_count))))
     recs.append((t0 + 120 * S, recs[-1][1]))
@@ -218,3 +219,4 @@ def test_many_flaps_classify_quickly():
     e = classify(a)
     assert time.perf_counter() - t < 2.0  # bench/signatures.py measures 1 M in < 2 s
     assert e.rows > 10_000 and int(e["flaps"].sum()) == 100_000
+

@@ -8,6 +8,7 @@ import math
 import pytest
 
 import capture_writers as cw
+from flapwatch import wire
 import flapwatch
 from flapwatch import Config, DampeningPolicy, WindowPolicy
 from flapwatch.tables import schema
@@ -29,10 +30,10 @@ class LinkScript:
         self.message(T0, up=True)
 
     def message(self, t: int, up: bool) -> None:
-        msg = cw.link_msg(self.ifindex, UP_FLAGS if up else IFF_UP, ifname=self.ifname, operstate=6 if up else 2,
+        msg = wire.link_msg(self.ifindex, UP_FLAGS if up else IFF_UP, ifname=self.ifname, operstate=6 if up else 2,
                           carrier=int(up), carrier_changes=self.ups + self.downs, carrier_up_count=self.ups,
                           carrier_down_count=self.downs)
-        self.records.append((t, cw.netlink_cooked(msg)))
+        self.records.append((t, wire.nlmon_frame(msg)))
 
     def flap(self, down_at: int, up_at: int, notify: bool = True) -> None:
         """A flap; unnotified ones only move the counters (linkwatch coalescing)."""
@@ -170,9 +171,9 @@ def test_dampening_max_suppress_caps_the_penalty(tmp_path):
 def _pfc_capture(tmp_path, frames, name="swp9.pcap", mau=None):
     recs = []
     if mau is not None:
-        recs.append((T0 - S, cw.lldp_frame("02:00:00:00:00:99", cw.chassis_id(4, "02:00:00:00:00:99"),
-                                          cw.port_id(5, "Ethernet1"), cw.ttl(120), cw.mac_phy(mau))))
-    recs += [(t, cw.pfc_frame("02:00:00:00:00:01", enable, quanta)) for t, enable, quanta in frames]
+        recs.append((T0 - S, wire.lldp_frame("02:00:00:00:00:99", wire.chassis_id(4, "02:00:00:00:00:99"),
+                                          wire.port_id(5, "Ethernet1"), wire.ttl(120), wire.mac_phy(mau))))
+    recs += [(t, wire.pfc_frame("02:00:00:00:00:01", enable, quanta)) for t, enable, quanta in frames]
     path = tmp_path / name
     path.write_bytes(cw.pcap_bytes(recs, nano=True))
     return str(path)
@@ -247,10 +248,10 @@ def test_pfc_storm_rules(tmp_path, rule, gap_us, storm):
 
 
 def _lldp(t, chassis, port, ttl, name):
-    tlvs = [cw.chassis_id(4, chassis), cw.port_id(5, port), cw.ttl(ttl)]
+    tlvs = [wire.chassis_id(4, chassis), wire.port_id(5, port), wire.ttl(ttl)]
     if name:
-        tlvs.append(cw.system_name(name))
-    return (t, cw.lldp_frame(chassis, *tlvs))
+        tlvs.append(wire.system_name(name))
+    return (t, wire.lldp_frame(chassis, *tlvs))
 
 
 def test_lldp_events(tmp_path):
@@ -262,7 +263,7 @@ def test_lldp_events(tmp_path):
         _lldp(T0 + 61 * S, b_mac, "Ethernet5", 10, "leaf2"),  # changed (recabled)
         _lldp(T0 + 62 * S, b_mac, "Ethernet5", 0, None),  # shutdown
         _lldp(T0 + 300 * S, b_mac, "Ethernet5", 10, "leaf2"),  # added again; leaf1 aged out at 60 + 120 s
-        (T0 + 400 * S, cw.pfc_frame(b_mac, 0, [0] * 8)),  # time passes: leaf2's TTL runs out at 310 s
+        (T0 + 400 * S, wire.pfc_frame(b_mac, 0, [0] * 8)),  # time passes: leaf2's TTL runs out at 310 s
     ]
     path = tmp_path / "p.pcap"
     path.write_bytes(cw.pcap_bytes(recs, nano=True))

@@ -2,7 +2,7 @@
 
 - write -> read round trips: pcap (µs / ns magic, both byte orders) and pcapng (several
   sections in either byte order, several interfaces each with its own if_tsresol and
-  if_tsoffset, EPB and SPB) from tests/capture_writers.py, and pcapng from the core's own
+  if_tsoffset, EPB and SPB) from tests/support/capture_writers.py, and pcapng from the core's own
   writer (flapwatch.sources.pcapng.PcapngWriter), of arbitrary frames and timestamps: every frame
   comes back once, in file order, with its timestamp, port and decoded fields;
 - arbitrary byte mutations of a valid capture give records, CaptureWarning or
@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import capture_writers as cw
+from flapwatch import wire
 import flapwatch
 from flapwatch import CaptureError, CaptureWarning
 
@@ -52,7 +53,7 @@ class Frame:
 
 macs = st.integers(min_value=0, max_value=2**48 - 1)
 tags = st.lists(
-    st.tuples(st.sampled_from([cw.TPID_8021Q, cw.TPID_8021AD, cw.TPID_QINQ_OLD]), st.integers(0, 0xFFFF)), max_size=3
+    st.tuples(st.sampled_from([wire.TPID_8021Q, wire.TPID_8021AD, wire.TPID_QINQ_OLD]), st.integers(0, 0xFFFF)), max_size=3
 )
 
 
@@ -61,7 +62,7 @@ def pfc_frames(draw) -> Frame:
     src, tg = draw(macs), draw(tags)
     cev = draw(st.integers(0, 0xFFFF))
     quanta = draw(st.lists(st.integers(0, 0xFFFF), min_size=8, max_size=8))
-    data = cw.ethernet(cw.MAC_CONTROL_DST, src, cw.ETH_MAC_CONTROL, cw.pfc(cev, quanta), tg or None)
+    data = wire.ethernet_frame(wire.MAC_CONTROL_DST, src, wire.ETH_MAC_CONTROL, wire.pfc(cev, quanta), tg or None)
     vlan = tg[0][1] & 0xFFF if tg else -1
     return Frame(data, "pfc", {"src_mac": src, "vlan": vlan, "class_enable": cev & 0xFF,
                                **{f"quanta_{i}": q for i, q in enumerate(quanta)}})
@@ -70,7 +71,7 @@ def pfc_frames(draw) -> Frame:
 @st.composite
 def pause_frames(draw) -> Frame:
     src, tg, q = draw(macs), draw(tags), draw(st.integers(0, 0xFFFF))
-    data = cw.ethernet(cw.MAC_CONTROL_DST, src, cw.ETH_MAC_CONTROL, cw.pause(q), tg or None)
+    data = wire.ethernet_frame(wire.MAC_CONTROL_DST, src, wire.ETH_MAC_CONTROL, wire.pause(q), tg or None)
     return Frame(data, "pause", {"src_mac": src, "vlan": tg[0][1] & 0xFFF if tg else -1, "quanta": q})
 
 
@@ -148,7 +149,7 @@ tsresols = st.one_of(
 def pcapng_files(draw):
     """(bytes, [(frame, ts_ns, port)]): 1-3 sections in either byte order, 1-3
     interfaces each (named or not, own tsresol / tsoffset), EPBs and SPBs."""
-    w = cw.PcapngWriter()
+    w = cw.PcapngBuilder()
     written = []
     stem = "cap"
     for s in range(draw(st.integers(1, 3))):
@@ -226,8 +227,8 @@ def test_timestamps_past_the_bound_are_an_error_not_garbage(tmp_path_factory, ts
     path = tmp_path_factory.mktemp("b") / "far.pcapng"
     with PcapngWriter(path) as w:
         i = w.add_interface("swp1")
-        w.write(i, 1, cw.pause_frame("02:00:00:00:00:07", 1))
-        w.write(i, ts, cw.pause_frame("02:00:00:00:00:07", 2))
+        w.write(i, 1, wire.pause_frame("02:00:00:00:00:07", 1))
+        w.write(i, ts, wire.pause_frame("02:00:00:00:00:07", 2))
     try:
         flapwatch.read_capture(path)
     except CaptureError as e:
@@ -243,12 +244,12 @@ def _seed(kind: str) -> tuple[bytes, list[tuple[int, int]]]:
     """A valid capture of every frame kind, and the byte ranges of its packet data."""
     src = "02:00:00:00:00:07"
     eth = [
-        cw.pfc_frame(src, 0xFF, list(range(8)), tags=[cw.vlan_tag(3)]),
-        cw.pause_frame(src, 9),
-        cw.lldp_frame(src, cw.chassis_id(4, src), cw.port_id(5, "e1"), cw.ttl(120), cw.system_name("leaf"),
-                      cw.mgmt_addr("10.1.1.1"), cw.mac_phy(16), cw.pfc_config(1, 0, 8, 0x18)),
+        wire.pfc_frame(src, 0xFF, list(range(8)), tags=[wire.vlan_tag(3)]),
+        wire.pause_frame(src, 9),
+        wire.lldp_frame(src, wire.chassis_id(4, src), wire.port_id(5, "e1"), wire.ttl(120), wire.system_name("leaf"),
+                      wire.mgmt_addr("10.1.1.1"), wire.mac_phy(16), wire.pfc_config(1, 0, 8, 0x18)),
     ]
-    nl = cw.netlink_cooked(cw.link_msg(2, 1, ifname="e1", carrier=1, carrier_changes=4, carrier_up_count=2,
+    nl = wire.nlmon_frame(wire.link_msg(2, 1, ifname="e1", carrier=1, carrier_changes=4, carrier_up_count=2,
                                        carrier_down_count=2))
     if kind == "pcap":
         data = cw.pcap_bytes([(i, f) for i, f in enumerate(eth * 2)], nano=True)
@@ -257,7 +258,7 @@ def _seed(kind: str) -> tuple[bytes, list[tuple[int, int]]]:
             spans.append((pos + 16, pos + 16 + len(f)))
             pos += 16 + len(f)
         return data, spans
-    w = cw.PcapngWriter().section()
+    w = cw.PcapngBuilder().section()
     a = w.interface(name="swp1", tsresol=9)
     b = w.interface(linktype=cw.LINKTYPE_NETLINK, name="nlmon0")
     spans = []

@@ -12,6 +12,7 @@ import gzip
 import pytest
 
 import capture_writers as cw
+from flapwatch import wire
 import flapwatch
 import test_reference_backends as refs
 from conftest import CAPTURES, require_tools
@@ -72,13 +73,13 @@ def test_multi_section_pcapng(tmp_path, compressed):
 
 @pytest.mark.parametrize("linktype", [cw.LINKTYPE_LINUX_SLL, cw.LINKTYPE_LINUX_SLL2])
 def test_cooked_and_qinq(tmp_path, linktype):
-    tags = [cw.vlan_tag(100, cw.TPID_8021AD), cw.vlan_tag(7)]
-    build = cw.sll if linktype == cw.LINKTYPE_LINUX_SLL else cw.sll2
-    frames = [build(cw.ETH_MAC_CONTROL, cw.pfc(0xA5, [1, 2, 3, 4, 5, 6, 7, 8]), tags=tags),
-              build(cw.ETH_MAC_CONTROL, cw.pause(300)), build(cw.ETH_LLDP, cw.lldpdu(cw.chassis_id(4, refs.SRC), cw.port_id(5, "swp1"),
-                                                               cw.ttl(120)))]
+    tags = [wire.vlan_tag(100, wire.TPID_8021AD), wire.vlan_tag(7)]
+    build = wire.sll if linktype == cw.LINKTYPE_LINUX_SLL else wire.sll2
+    frames = [build(wire.ETH_MAC_CONTROL, wire.pfc(0xA5, [1, 2, 3, 4, 5, 6, 7, 8]), tags=tags),
+              build(wire.ETH_MAC_CONTROL, wire.pause(300)), build(wire.ETH_LLDP, wire.lldpdu(wire.chassis_id(4, refs.SRC), wire.port_id(5, "swp1"),
+                                                               wire.ttl(120)))]
     check_against_oracles(refs.write_frames(tmp_path, "cooked.pcap", frames, linktype=linktype))
-    qinq = [cw.pfc_frame(refs.SRC, 0xFF, [9] * 8, tags=tags), cw.pause_frame(refs.SRC, 7, tags=[cw.vlan_tag(5, 0x9100)])]
+    qinq = [wire.pfc_frame(refs.SRC, 0xFF, [9] * 8, tags=tags), wire.pause_frame(refs.SRC, 7, tags=[wire.vlan_tag(5, 0x9100)])]
     check_against_oracles(refs.write_frames(tmp_path, "qinq.pcap", qinq))
 
 

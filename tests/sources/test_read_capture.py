@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import capture_writers as cw
+from flapwatch import wire
 import flapwatch
 from flapwatch.tables import schema
 
@@ -18,7 +19,7 @@ T0 = 1_700_000_000_123_456_789
 
 
 def _pfc_records(n: int, start: int = T0) -> list[cw.Record]:
-    return [cw.Record(start + i * 1_000_003, cw.pfc_frame(SRC, 0x81 | (i & 0x7E), [i, 0, 2, 3, 4, 5, 6, 65535]))
+    return [cw.Record(start + i * 1_000_003, wire.pfc_frame(SRC, 0x81 | (i & 0x7E), [i, 0, 2, 3, 4, 5, 6, 65535]))
             for i in range(n)]
 
 
@@ -35,7 +36,7 @@ def test_pcap_magic_and_byte_order(tmp_path, nano, big_endian):
     assert cap.pfc["class_enable"].tolist() == [0x81 | (i & 0x7E) for i in range(5)]
     assert cap.pfc["quanta_0"].tolist() == [0, 1, 2, 3, 4]
     assert cap.pfc["quanta_7"].tolist() == [65535] * 5
-    assert cap.pfc["src_mac"].tolist() == [cw.mac_int(SRC)] * 5
+    assert cap.pfc["src_mac"].tolist() == [wire.mac_int(SRC)] * 5
     assert cap.pfc["frame"].tolist() == [0, 1, 2, 3, 4]
 
 
@@ -60,7 +61,7 @@ def test_columns_are_handed_over_without_copy(tmp_path):
 
 def _big_pfc_pcap(path, n: int, q0: int) -> None:
     """n PFC frames (76 bytes a record: columns of >= 1 MiB, from the column pool)."""
-    frames = [cw.pfc_frame(SRC, 0x08, [0, 0, 0, (q0 + k) & 0xFFFF, 0, 0, 0, 0]) for k in range(16)]
+    frames = [wire.pfc_frame(SRC, 0x08, [0, 0, 0, (q0 + k) & 0xFFFF, 0, 0, 0, 0]) for k in range(16)]
     path.write_bytes(cw.pcap_bytes([(T0 + i * 1000, frames[i % 16]) for i in range(n)], nano=True))
 
 
@@ -109,7 +110,7 @@ def test_big_read_with_the_prefaulter_keeps_every_value(tmp_path, caplen, n):
     """A whole-file read of a capture this size faults its columns in on another thread
     (ColumnPrefaulter); with 34-byte records there are more rows than the reserve
     guessed, the columns move and the prefaulter must stop. Every value still right."""
-    frames = [cw.pfc_frame(SRC, 0x08, [0, 0, 0, k, 0, 0, 0, 0]) for k in range(16)]
+    frames = [wire.pfc_frame(SRC, 0x08, [0, 0, 0, k, 0, 0, 0, 0]) for k in range(16)]
     recs = [cw.Record(T0 + i, frames[i % 16][:caplen], origlen=len(frames[i % 16])) for i in range(n)]
     path = tmp_path / "big.pcap"
     path.write_bytes(cw.pcap_bytes(recs, nano=True))
@@ -124,20 +125,20 @@ def test_big_read_with_the_prefaulter_keeps_every_value(tmp_path, caplen, n):
 
 
 def test_pcapng_interfaces_tsresol_tsoffset_sections(tmp_path):
-    w = cw.PcapngWriter().section()
+    w = cw.PcapngBuilder().section()
     a = w.interface(name="swp1", tsresol=9)  # ns
     b = w.interface(name="swp2", tsresol=0x80 | 20, tsoffset=-3)  # 2^-20 s, offset
     c = w.interface(tsresol=3)  # ms, no name
     expect = []
-    expect.append(("swp1", w.packet_at(a, T0, cw.pause_frame(SRC, 100))))
-    expect.append(("swp2", w.packet_at(b, T0 + 5, cw.pause_frame(SRC, 200))))
+    expect.append(("swp1", w.packet_at(a, T0, wire.pause_frame(SRC, 100))))
+    expect.append(("swp2", w.packet_at(b, T0 + 5, wire.pause_frame(SRC, 200))))
     w.stats(a, 0)
     w.unknown()
-    expect.append(("lab#2", w.packet_at(c, T0 + 7_000_000, cw.pause_frame(SRC, 300))))
+    expect.append(("lab#2", w.packet_at(c, T0 + 7_000_000, wire.pause_frame(SRC, 300))))
     w.section(big_endian=True)  # a second section in the other byte order
     d = w.interface(name="swp3", tsresol=6)
-    expect.append(("swp3", w.packet_at(d, T0 + 9_000_000_000, cw.pause_frame(SRC, 400))))
-    w.simple_packet(cw.pause_frame(SRC, 500))  # no timestamp: keeps the stream's clock
+    expect.append(("swp3", w.packet_at(d, T0 + 9_000_000_000, wire.pause_frame(SRC, 400))))
+    w.simple_packet(wire.pause_frame(SRC, 500))  # no timestamp: keeps the stream's clock
     expect.append(("swp3", expect[-1][1]))
     path = tmp_path / "lab.pcapng"
     path.write_bytes(w.getvalue())
@@ -148,14 +149,14 @@ def test_pcapng_interfaces_tsresol_tsoffset_sections(tmp_path):
 
 
 def test_stacked_tags_sll_sll2(tmp_path):
-    tags = [cw.vlan_tag(100, cw.TPID_8021AD), cw.vlan_tag(7, cw.TPID_8021Q)]
+    tags = [wire.vlan_tag(100, wire.TPID_8021AD), wire.vlan_tag(7, wire.TPID_8021Q)]
     frames = [
-        (cw.LINKTYPE_ETHERNET, cw.pfc_frame(SRC, 0x08, [0, 0, 0, 7, 0, 0, 0, 0], tags=tags)),
-        (cw.LINKTYPE_LINUX_SLL, cw.sll(cw.ETH_MAC_CONTROL, cw.pfc(0x08, [0, 0, 0, 8, 0, 0, 0, 0]), addr=SRC)),
-        (cw.LINKTYPE_LINUX_SLL2, cw.sll2(cw.ETH_MAC_CONTROL, cw.pfc(0x08, [0, 0, 0, 9, 0, 0, 0, 0]), addr=SRC,
-                                         tags=[cw.vlan_tag(42)])),
+        (cw.LINKTYPE_ETHERNET, wire.pfc_frame(SRC, 0x08, [0, 0, 0, 7, 0, 0, 0, 0], tags=tags)),
+        (cw.LINKTYPE_LINUX_SLL, wire.sll(wire.ETH_MAC_CONTROL, wire.pfc(0x08, [0, 0, 0, 8, 0, 0, 0, 0]), addr=SRC)),
+        (cw.LINKTYPE_LINUX_SLL2, wire.sll2(wire.ETH_MAC_CONTROL, wire.pfc(0x08, [0, 0, 0, 9, 0, 0, 0, 0]), addr=SRC,
+                                         tags=[wire.vlan_tag(42)])),
     ]
-    w = cw.PcapngWriter().section()
+    w = cw.PcapngBuilder().section()
     for linktype, frame in frames:
         w.packet_at(w.interface(linktype=linktype), T0, frame)
     path = tmp_path / "mixed.pcapng"
@@ -163,24 +164,24 @@ def test_stacked_tags_sll_sll2(tmp_path):
     cap = flapwatch.read_capture(path)
     assert cap.pfc["quanta_3"].tolist() == [7, 8, 9]
     assert cap.pfc["vlan"].tolist() == [100, -1, 42]  # the outermost tag
-    assert cap.pfc["src_mac"].tolist() == [cw.mac_int(SRC)] * 3
+    assert cap.pfc["src_mac"].tolist() == [wire.mac_int(SRC)] * 3
 
 
 def test_lldp_fields(tmp_path):
-    frame = cw.lldp_frame(
+    frame = wire.lldp_frame(
         SRC,
-        cw.chassis_id(4, "00:1c:73:aa:bb:cc"),
-        cw.port_id(5, "Ethernet12"),
-        cw.ttl(120),
-        cw.port_desc("to gpu-host7"),
-        cw.system_name("leaf1"),
-        cw.system_desc("SONiC"),
-        cw.capabilities(0x14, 0x04),
-        cw.mgmt_addr("10.0.0.1"),
-        cw.port_vlan(10),
-        cw.pfc_config(willing=1, mbc=0, cap=8, enable=0x18),
-        cw.mac_phy(40),  # 10GBASE-SW
-        cw.max_frame_size(9216),
+        wire.chassis_id(4, "00:1c:73:aa:bb:cc"),
+        wire.port_id(5, "Ethernet12"),
+        wire.ttl(120),
+        wire.port_desc("to gpu-host7"),
+        wire.system_name("leaf1"),
+        wire.system_desc("SONiC"),
+        wire.capabilities(0x14, 0x04),
+        wire.mgmt_addr("10.0.0.1"),
+        wire.port_vlan(10),
+        wire.pfc_config(willing=1, mbc=0, cap=8, enable=0x18),
+        wire.mac_phy(40),  # 10GBASE-SW
+        wire.max_frame_size(9216),
     )
     path = tmp_path / "l.pcap"
     path.write_bytes(cw.pcap_bytes([(T0, frame)]))
@@ -197,13 +198,13 @@ def test_lldp_fields(tmp_path):
 
 @pytest.mark.parametrize("big_endian", [False, True])
 def test_netlink_several_messages_per_frame(tmp_path, big_endian):
-    msgs = (cw.link_msg(2, 0x1003, ifname="eth0", operstate=2, carrier=0, carrier_changes=3, carrier_up_count=1,
+    msgs = (wire.link_msg(2, 0x1003, ifname="eth0", operstate=2, carrier=0, carrier_changes=3, carrier_up_count=1,
                         carrier_down_count=2, big_endian=big_endian)
-            + cw.link_msg(3, 0x11043, operstate=6, carrier=1, big_endian=big_endian)
-            + cw.nlmsg(cw.NLMSG_DONE, b"\0" * 4, big_endian=big_endian))
-    other = cw.netlink_cooked(cw.nlmsg(cw.RTM_NEWADDR, b"\0" * 8, big_endian=big_endian))
+            + wire.link_msg(3, 0x11043, operstate=6, carrier=1, big_endian=big_endian)
+            + wire.nlmsg(wire.NLMSG_DONE, b"\0" * 4, big_endian=big_endian))
+    other = wire.nlmon_frame(wire.nlmsg(wire.RTM_NEWADDR, b"\0" * 8, big_endian=big_endian))
     path = tmp_path / "nl.pcap"
-    path.write_bytes(cw.pcap_bytes([(T0, cw.netlink_cooked(msgs)), (T0 + 1, other)], linktype=cw.LINKTYPE_NETLINK))
+    path.write_bytes(cw.pcap_bytes([(T0, wire.nlmon_frame(msgs)), (T0 + 1, other)], linktype=cw.LINKTYPE_NETLINK))
     cap = flapwatch.read_capture(path)
     assert cap.counts["link"] == 1 and cap.counts["other"] == 1
     t = cap.link
@@ -233,7 +234,7 @@ def test_gzip_and_iter_capture_batches(tmp_path):
 
 def test_gil_is_released_while_reading(tmp_path):
     """Another Python thread keeps running while C++ reads a large capture."""
-    frame = cw.pfc_frame(SRC, 0xFF, [1] * 8)
+    frame = wire.pfc_frame(SRC, 0xFF, [1] * 8)
     rec = cw.pcap_bytes([(T0, frame)])[24:]  # one record without the file header
     path = tmp_path / "big.pcap"
     with open(path, "wb") as f:

@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import capture_writers as cw
+from flapwatch import wire
 from reference_loader import load_package_module, load_reference
 from table_compare import assert_tables_equal, check_schema, table_rows, without_frames
 
@@ -208,10 +209,10 @@ def mixed_frames() -> list[bytes]:
     """PFC with several class-enable vectors, PAUSE, LLDP, other."""
     frames = []
     for enable in (0x0000, 0x0001, 0x0080, 0x00FF, 0xFF00, 0xFFFF, 0x00A5):
-        frames.append(cw.pfc_frame(SRC, enable, [0, 1, 255, 256, 4096, 32768, 65534, 65535]))
-    frames += [cw.pause_frame(SRC, 0), cw.pause_frame("02:00:00:00:00:01", 0xFFFF)]
-    frames.append(cw.lldp_frame(SRC, cw.chassis_id(4, SRC), cw.port_id(5, "Ethernet1"), cw.ttl(120)))
-    frames.append(cw.ethernet("ff:ff:ff:ff:ff:ff", SRC, cw.ETH_IPV4, bytes(46)))
+        frames.append(wire.pfc_frame(SRC, enable, [0, 1, 255, 256, 4096, 32768, 65534, 65535]))
+    frames += [wire.pause_frame(SRC, 0), wire.pause_frame("02:00:00:00:00:01", 0xFFFF)]
+    frames.append(wire.lldp_frame(SRC, wire.chassis_id(4, SRC), wire.port_id(5, "Ethernet1"), wire.ttl(120)))
+    frames.append(wire.ethernet_frame("ff:ff:ff:ff:ff:ff", SRC, wire.ETH_IPV4, bytes(46)))
     return frames
 
 
@@ -241,7 +242,7 @@ def build_multi_section_pcapng() -> tuple[bytes, list[tuple[int, str]]]:
     """Three sections (LE, BE, LE), six interfaces with different if_tsresol (incl.
     2^-n) and if_tsoffset, named and unnamed; EPB, SPB, ISB, custom and unknown blocks.
     Returns the bytes and the expected (ts_ns, port) of each frame in file order."""
-    w = cw.PcapngWriter()
+    w = cw.PcapngBuilder()
     expected = []
     w.section(big_endian=False)
     eth0 = w.interface(name="eth0", tsresol=9)
@@ -289,10 +290,10 @@ def test_pcapng_sections_interfaces_tsresol(tmp_path, compressed):
 
 
 def test_pcapng_single_unnamed_interface_takes_file_stem(tmp_path):
-    w = cw.PcapngWriter()
+    w = cw.PcapngBuilder()
     w.section()
     iface = w.interface(tsresol=6)
-    ts = w.packet_at(iface, T0, cw.pause_frame(SRC, 7))
+    ts = w.packet_at(iface, T0, wire.pause_frame(SRC, 7))
     path = _write(tmp_path, "rack3-sw1.pcapng", w.getvalue())
     a, b = assert_backends_agree(path)
     assert table_rows(a, "pause", ["ts_ns", "port"]) == [{"ts_ns": ts, "port": "rack3-sw1"}]
@@ -301,14 +302,14 @@ def test_pcapng_single_unnamed_interface_takes_file_stem(tmp_path):
 def test_pcapng_fine_tsresol_dpkt_backend_is_exact(tmp_path):
     """tshark 4.0 overflows for ticks finer than ~2^-34 s / 10^-10 s (documented);
     the dpkt backend must still be exact."""
-    w = cw.PcapngWriter()
+    w = cw.PcapngBuilder()
     w.section()
     stamps = []
     # (the 64-bit counter spans only 213 days at 10^-12 s, 194 days at 2^-40 s)
     for tsresol, units in ((12, 12_345_678_123_456_789_012), (0x80 | 40, (1 << 40) * 10_000_000 + 987_654_321),
                            (0x80 | 63, (1 << 64) - 1), (19, 9_000_000_000_000_000_000), (0, 1_700_000_000)):
         iface = w.interface(name=f"r{tsresol}", tsresol=tsresol)
-        w.packet(iface, units, cw.pause_frame(SRC, 1))
+        w.packet(iface, units, wire.pause_frame(SRC, 1))
         stamps.append(cw.ts_from_units(units, tsresol))
     path = _write(tmp_path, "fine.pcapng", w.getvalue())
     assert table_rows(decode(path, "dpkt"), "pause", ["ts_ns"]) == [{"ts_ns": t} for t in stamps]
@@ -317,36 +318,36 @@ def test_pcapng_fine_tsresol_dpkt_backend_is_exact(tmp_path):
 
 @pytest.mark.parametrize("linktype", [cw.LINKTYPE_LINUX_SLL, cw.LINKTYPE_LINUX_SLL2], ids=["sll", "sll2"])
 def test_cooked_linux_captures(tmp_path, linktype):
-    cook = cw.sll if linktype == cw.LINKTYPE_LINUX_SLL else cw.sll2
+    cook = wire.sll if linktype == cw.LINKTYPE_LINUX_SLL else wire.sll2
     frames = [
-        cook(cw.ETH_MAC_CONTROL, cw.pfc(0x81, [1, 2, 3, 4, 5, 6, 7, 8]), addr=SRC),
-        cook(cw.ETH_MAC_CONTROL, cw.pause(5), addr=SRC, tags=[cw.vlan_tag(10), cw.vlan_tag(11)]),
-        cook(cw.ETH_LLDP, cw.lldpdu(cw.chassis_id(4, SRC), cw.port_id(3, SRC), cw.ttl(0)),
+        cook(wire.ETH_MAC_CONTROL, wire.pfc(0x81, [1, 2, 3, 4, 5, 6, 7, 8]), addr=SRC),
+        cook(wire.ETH_MAC_CONTROL, wire.pause(5), addr=SRC, tags=[wire.vlan_tag(10), wire.vlan_tag(11)]),
+        cook(wire.ETH_LLDP, wire.lldpdu(wire.chassis_id(4, SRC), wire.port_id(3, SRC), wire.ttl(0)),
              addr=b"\1\2\3\4", halen=4, hatype=772),
-        cook(cw.ETH_MAC_CONTROL, cw.pause(6), addr=bytes(range(1, 9)), halen=8),
-        cook(cw.ETH_IPV4, bytes(40), addr=SRC),
+        cook(wire.ETH_MAC_CONTROL, wire.pause(6), addr=bytes(range(1, 9)), halen=8),
+        cook(wire.ETH_IPV4, bytes(40), addr=SRC),
         bytes(10),  # shorter than the cooked header: other
     ]
     path = write_frames(tmp_path, "any.pcap", frames, nano=True, linktype=linktype)
     a, _ = assert_backends_agree(path)
     assert a.counts == dict(pfc=1, pause=2, lldp=1, link=0, other=2, malformed=0)
     pause = table_rows(a, "pause", ["src_mac", "vlan", "quanta"])
-    assert pause == [{"src_mac": cw.mac_int(SRC), "vlan": 10, "quanta": 5}, {"src_mac": 0, "vlan": -1, "quanta": 6}]
+    assert pause == [{"src_mac": wire.mac_int(SRC), "vlan": 10, "quanta": 5}, {"src_mac": 0, "vlan": -1, "quanta": 6}]
     assert table_rows(a, "lldp", ["src_mac", "ttl"]) == [{"src_mac": 0, "ttl": 0}]
 
 
 def test_stacked_vlan_tags(tmp_path):
-    Q, AD, OLD = cw.TPID_8021Q, cw.TPID_8021AD, cw.TPID_QINQ_OLD
+    Q, AD, OLD = wire.TPID_8021Q, wire.TPID_8021AD, wire.TPID_QINQ_OLD
     stacks = [
         [], [(Q, 100)], [(AD, 200), (Q, 300)], [(OLD, 7), (Q, 8)],
         [(AD, 1), (AD, 2), (OLD, 3)], [(Q, 4095), (Q, 0), (Q, 5)],
     ]
     frames = []
     for stack in stacks:
-        tags = [cw.vlan_tag(vid, tpid, pcp=5) for tpid, vid in stack]
-        frames.append(cw.pfc_frame(SRC, 0x3, [9] * 8, tags=tags))
-        frames.append(cw.lldp_frame(SRC, cw.chassis_id(7, "c"), cw.port_id(7, "p"), cw.ttl(1), tags=tags))
-    frames.append(cw.mac_bytes(cw.MAC_CONTROL_DST) + cw.mac_bytes(SRC) + b"\x81\x00\x00")  # tag cut short
+        tags = [wire.vlan_tag(vid, tpid, pcp=5) for tpid, vid in stack]
+        frames.append(wire.pfc_frame(SRC, 0x3, [9] * 8, tags=tags))
+        frames.append(wire.lldp_frame(SRC, wire.chassis_id(7, "c"), wire.port_id(7, "p"), wire.ttl(1), tags=tags))
+    frames.append(wire.mac_bytes(wire.MAC_CONTROL_DST) + wire.mac_bytes(SRC) + b"\x81\x00\x00")  # tag cut short
     frames.append(b"\x01\x02\x03")  # shorter than Ethernet
     path = write_frames(tmp_path, "qinq.pcap", frames)
     a, _ = assert_backends_agree(path)
@@ -356,29 +357,29 @@ def test_stacked_vlan_tags(tmp_path):
 
 def lldp_all_tlvs_frames() -> list[bytes]:
     full = [
-        cw.chassis_id(4, SRC), cw.port_id(5, "Ethernet1/1"), cw.ttl(120), cw.port_desc("uplink to spine-1"),
-        cw.system_name("leaf-01.example"), cw.system_desc("NOS 4.2 \\ build\x01"), cw.capabilities(0x14, 0x04),
-        cw.mgmt_addr("10.0.0.1"), cw.port_vlan(100), cw.pfc_config(1, 0, 8, 0x18), cw.mac_phy(0x10),
-        cw.max_frame_size(9216),
+        wire.chassis_id(4, SRC), wire.port_id(5, "Ethernet1/1"), wire.ttl(120), wire.port_desc("uplink to spine-1"),
+        wire.system_name("leaf-01.example"), wire.system_desc("NOS 4.2 \\ build\x01"), wire.capabilities(0x14, 0x04),
+        wire.mgmt_addr("10.0.0.1"), wire.port_vlan(100), wire.pfc_config(1, 0, 8, 0x18), wire.mac_phy(0x10),
+        wire.max_frame_size(9216),
     ]
-    frames = [cw.lldp_frame(SRC, *full)]
-    mac_ids = (cw.chassis_id(4, SRC), cw.port_id(3, SRC))
+    frames = [wire.lldp_frame(SRC, *full)]
+    mac_ids = (wire.chassis_id(4, SRC), wire.port_id(3, SRC))
     for mau in (5, 16, 30, 40, 54, 70, 75, 78, 79, 0):
-        frames.append(cw.lldp_frame(SRC, *mac_ids, cw.ttl(30), cw.mac_phy(mau), cw.pfc_config(0, 1, 4, mau & 0xFF)))
-    frames.append(cw.lldp_frame(SRC, cw.chassis_id(5, "2001:db8::1"), cw.port_id(4, "192.0.2.7"), cw.ttl(0),
-                                cw.mgmt_addr("2001:db8::2")))
-    frames.append(cw.lldp_frame(SRC, cw.chassis_id(5, "::ffff:1.2.3.4"), cw.port_id(4, b"\x06" + cw.mac_bytes(SRC)),
-                                cw.ttl(1), cw.mgmt_addr(cw.mac_bytes(SRC), subtype=6), cw.mgmt_addr("10.9.9.9")))
+        frames.append(wire.lldp_frame(SRC, *mac_ids, wire.ttl(30), wire.mac_phy(mau), wire.pfc_config(0, 1, 4, mau & 0xFF)))
+    frames.append(wire.lldp_frame(SRC, wire.chassis_id(5, "2001:db8::1"), wire.port_id(4, "192.0.2.7"), wire.ttl(0),
+                                wire.mgmt_addr("2001:db8::2")))
+    frames.append(wire.lldp_frame(SRC, wire.chassis_id(5, "::ffff:1.2.3.4"), wire.port_id(4, b"\x06" + wire.mac_bytes(SRC)),
+                                wire.ttl(1), wire.mgmt_addr(wire.mac_bytes(SRC), subtype=6), wire.mgmt_addr("10.9.9.9")))
     for subtype in (1, 2, 3, 6, 7, 0, 9):  # the text subtypes (chassis 3 too) and reserved ones
-        ids = cw.chassis_id(subtype, b"id\\\xff\x00"), cw.port_id(subtype if subtype != 3 else 7, b"p\x7f\x00\x00")
-        frames.append(cw.lldp_frame(SRC, *ids, cw.ttl(65535)))
-    ids = cw.chassis_id(4, SRC), cw.port_id(7, "p")
-    frames.append(cw.lldp_frame(SRC, cw.chassis_id(4, SRC), cw.port_id(7, "x" * 255), cw.ttl(9),
-                                cw.system_name("a"), cw.system_name("b"), cw.capabilities(1, 1), cw.capabilities(2, 2),
-                                cw.port_vlan(1), cw.port_vlan(2), cw.system_name(b"")))
-    frames.append(cw.lldp_frame(SRC, *ids, cw.ttl(9), cw.system_name("no end"), end=False))
-    frames.append(cw.lldp_frame(SRC, *ids, cw.ttl(9), cw.tlv(9, b"?"), cw.tlv(126, b"reserved"),
-                                cw.org_tlv(0x0026E1, 1, b"\x01"), cw.org_tlv(cw.OUI_8021, 7, b"\x03\x00\x00\x00\x64")))
+        ids = wire.chassis_id(subtype, b"id\\\xff\x00"), wire.port_id(subtype if subtype != 3 else 7, b"p\x7f\x00\x00")
+        frames.append(wire.lldp_frame(SRC, *ids, wire.ttl(65535)))
+    ids = wire.chassis_id(4, SRC), wire.port_id(7, "p")
+    frames.append(wire.lldp_frame(SRC, wire.chassis_id(4, SRC), wire.port_id(7, "x" * 255), wire.ttl(9),
+                                wire.system_name("a"), wire.system_name("b"), wire.capabilities(1, 1), wire.capabilities(2, 2),
+                                wire.port_vlan(1), wire.port_vlan(2), wire.system_name(b"")))
+    frames.append(wire.lldp_frame(SRC, *ids, wire.ttl(9), wire.system_name("no end"), end=False))
+    frames.append(wire.lldp_frame(SRC, *ids, wire.ttl(9), wire.tlv(9, b"?"), wire.tlv(126, b"reserved"),
+                                wire.org_tlv(0x0026E1, 1, b"\x01"), wire.org_tlv(wire.OUI_8021, 7, b"\x03\x00\x00\x00\x64")))
     return frames
 
 
@@ -389,7 +390,7 @@ def test_lldp_all_tlvs(tmp_path):
     assert a.counts["lldp"] == len(frames)
     rows = table_rows(a, "lldp")
     assert rows[0] == {
-        "ts_ns": T0, "port": "lldp", "frame": 0, "src_mac": cw.mac_int(SRC),
+        "ts_ns": T0, "port": "lldp", "frame": 0, "src_mac": wire.mac_int(SRC),
         "chassis_subtype": 4, "chassis_id": SRC, "port_subtype": 5, "port_id": "Ethernet1/1", "ttl": 120,
         "port_desc": "uplink to spine-1", "system_name": "leaf-01.example", "system_desc": "NOS 4.2 \\x5c build\\x01",
         "caps_supported": 0x14, "caps_enabled": 0x04, "mgmt_addr": "10.0.0.1", "port_vlan": 100,
@@ -411,42 +412,42 @@ def netlink_frames(big_endian: bool) -> list[bytes]:
     be = {"big_endian": big_endian}
     u32 = ">I" if big_endian else "<I"
 
-    def cooked(*messages: bytes, family: int = cw.NETLINK_ROUTE) -> bytes:
-        return cw.netlink_cooked(b"".join(messages), family=family)
+    def cooked(*messages: bytes, family: int = wire.NETLINK_ROUTE) -> bytes:
+        return wire.nlmon_frame(b"".join(messages), family=family)
 
     def newlink(*attrs: bytes, index: int = 4, flags: int = 1) -> bytes:
-        return cw.nlmsg(cw.RTM_NEWLINK, cw.ifinfomsg(index, flags, **be) + b"".join(attrs), **be)
+        return wire.nlmsg(wire.RTM_NEWLINK, wire.ifinfomsg(index, flags, **be) + b"".join(attrs), **be)
 
-    done = cw.nlmsg(cw.NLMSG_DONE, b"\0" * 4, **be)
+    done = wire.nlmsg(wire.NLMSG_DONE, b"\0" * 4, **be)
     return [
         cooked(
-            cw.link_msg(2, 0x11043, ifname="eth0", address=SRC, operstate=6, carrier=1, carrier_changes=5,
+            wire.link_msg(2, 0x11043, ifname="eth0", address=SRC, operstate=6, carrier=1, carrier_changes=5,
                         carrier_up_count=3, carrier_down_count=2, **be),
-            cw.link_msg(3, 0x1002, operstate=2, carrier=0, msg_type=cw.RTM_DELLINK, **be),
+            wire.link_msg(3, 0x1002, operstate=2, carrier=0, msg_type=wire.RTM_DELLINK, **be),
             done,
         ),
         cooked(done),
-        cooked(cw.nlmsg(cw.RTM_NEWADDR, bytes.fromhex("0218000002000000"), **be), cw.link_msg(7, 1, ifname="x", **be)),
-        cooked(cw.link_msg(2**31 - 1, 0xFFFFFFFF, ifname="very-long-name0", address=b"\1\2\3\4",
+        cooked(wire.nlmsg(wire.RTM_NEWADDR, bytes.fromhex("0218000002000000"), **be), wire.link_msg(7, 1, ifname="x", **be)),
+        cooked(wire.link_msg(2**31 - 1, 0xFFFFFFFF, ifname="very-long-name0", address=b"\1\2\3\4",
                            carrier_changes=2**32 - 1, **be)),
-        cooked(cw.link_msg(4, 0, mtu=None, operstate=200, carrier=255, **be)),
-        cooked(cw.link_msg(9, 1, ifname="gen", **be), family=cw.NETLINK_GENERIC),
+        cooked(wire.link_msg(4, 0, mtu=None, operstate=200, carrier=255, **be)),
+        cooked(wire.link_msg(9, 1, ifname="gen", **be), family=wire.NETLINK_GENERIC),
         # malformed by the rules, and by tshark's fields too
-        cooked(cw.link_msg(2, 1, ifname="a", **be), cw.nlmsg(cw.NLMSG_DONE, b"\0" * 4, length=8, **be)),
-        cooked(cw.link_msg(2, 1, ifname="a", **be), cw.nlmsg(cw.NLMSG_DONE, b"\0" * 4, length=60, **be)),
-        cooked(cw.nlmsg(cw.RTM_NEWLINK, b"\0" * 8, **be)),
-        cooked(newlink(cw.rtattr(cw.IFLA_IFNAME, b"ab\0", length=2, **be), b"\0" * 4)),
-        cooked(newlink(cw.rtattr(cw.IFLA_IFNAME, b"ab\0", length=40, **be))),
-        cooked(newlink(cw.rtattr(cw.IFLA_CARRIER_CHANGES, b"\1\0", **be))),
-        cooked(newlink(cw.rtattr(cw.IFLA_OPERSTATE, b"", **be))),
+        cooked(wire.link_msg(2, 1, ifname="a", **be), wire.nlmsg(wire.NLMSG_DONE, b"\0" * 4, length=8, **be)),
+        cooked(wire.link_msg(2, 1, ifname="a", **be), wire.nlmsg(wire.NLMSG_DONE, b"\0" * 4, length=60, **be)),
+        cooked(wire.nlmsg(wire.RTM_NEWLINK, b"\0" * 8, **be)),
+        cooked(newlink(wire.rtattr(wire.IFLA_IFNAME, b"ab\0", length=2, **be), b"\0" * 4)),
+        cooked(newlink(wire.rtattr(wire.IFLA_IFNAME, b"ab\0", length=40, **be))),
+        cooked(newlink(wire.rtattr(wire.IFLA_CARRIER_CHANGES, b"\1\0", **be))),
+        cooked(newlink(wire.rtattr(wire.IFLA_OPERSTATE, b"", **be))),
         cooked(),  # no message: no nlmsg_len to guess from
         cooked(b"\xff" * 20),
         b"\x00\x04\x03\x38",  # shorter than the cooked header: other
         # NLA_F_NESTED / NLA_F_NET_BYTEORDER set: masked by the rules
         cooked(newlink(
-            cw.rtattr(cw.IFLA_IFNAME | 0x8000, b"nest\0", **be),
-            cw.rtattr(cw.IFLA_OPERSTATE | 0x4000, b"\x06", **be),
-            cw.rtattr(cw.IFLA_CARRIER_UP_COUNT | 0x4000, struct.pack(u32, 77), **be),
+            wire.rtattr(wire.IFLA_IFNAME | 0x8000, b"nest\0", **be),
+            wire.rtattr(wire.IFLA_OPERSTATE | 0x4000, b"\x06", **be),
+            wire.rtattr(wire.IFLA_CARRIER_UP_COUNT | 0x4000, struct.pack(u32, 77), **be),
             index=9, flags=0x10043,
         )),
     ]
@@ -461,7 +462,7 @@ def test_netlink_both_byte_orders(tmp_path, big_endian):
     rows = table_rows(a, "link")
     assert rows[0] == {
         "ts_ns": T0, "port": "eth0", "frame": 0, "msg_type": 16, "ifindex": 2, "flags": 0x11043, "operstate": 6,
-        "carrier": 1, "carrier_changes": 5, "carrier_up_count": 3, "carrier_down_count": 2, "mac": cw.mac_int(SRC),
+        "carrier": 1, "carrier_changes": 5, "carrier_up_count": 3, "carrier_down_count": 2, "mac": wire.mac_int(SRC),
     }
     assert (rows[1]["port"], rows[1]["msg_type"], rows[1]["carrier_changes"], rows[1]["mac"]) == ("if3", 17, -1, 0)
     assert rows[3]["flags"] == 0xFFFFFFFF and rows[3]["carrier_changes"] == 2**32 - 1 and rows[3]["mac"] == 0
@@ -481,11 +482,11 @@ def test_netlink_where_tshark_stops(tmp_path):
     """The next message starts at align4(nlmsg_len) (rules, kernel's NLMSG_NEXT);
     tshark 4.0 steps by the unaligned length and finds garbage."""
     frames = [
-        cw.netlink_cooked(cw.nlmsg(cw.NLMSG_DONE, b"\x00") + cw.link_msg(5, 1, ifname="z")),
+        wire.nlmon_frame(wire.nlmsg(wire.NLMSG_DONE, b"\x00") + wire.link_msg(5, 1, ifname="z")),
         # an empty IFLA_ADDRESS: tshark 4.0 hits a dissector assertion ("len > 0") and stops
-        cw.netlink_cooked(cw.link_msg(6, 1, ifname="y", address=b"")),
+        wire.nlmon_frame(wire.link_msg(6, 1, ifname="y", address=b"")),
         # an RTM_NEWADDR shorter than its ifaddrmsg: skipped by length (rules), tshark stops
-        cw.netlink_cooked(cw.nlmsg(cw.RTM_NEWADDR, b"\x02\x18\x00\x00") + cw.link_msg(7, 1, ifname="x")),
+        wire.nlmon_frame(wire.nlmsg(wire.RTM_NEWADDR, b"\x02\x18\x00\x00") + wire.link_msg(7, 1, ifname="x")),
     ]
     path = write_frames(tmp_path, "nl.pcap", frames, linktype=cw.LINKTYPE_NETLINK)
     a, b = decode(path, "dpkt"), decode(path, "pyshark")
@@ -497,35 +498,35 @@ def test_netlink_where_tshark_stops(tmp_path):
 def rules_edge_frames() -> tuple[list[bytes], set[int]]:
     """LLDP and MAC control edge cases; returns the frames and the indices where tshark
     4.0 stops dissecting early while DECODE_RULES decode on (the backends differ)."""
-    C, P, T = cw.chassis_id(4, SRC), cw.port_id(5, "Ethernet1/1"), cw.ttl(120)
-    kept = cw.system_name("kept")
+    C, P, T = wire.chassis_id(4, SRC), wire.port_id(5, "Ethernet1/1"), wire.ttl(120)
+    kept = wire.system_name("kept")
     frames = [
         # tshark gives up on the LLDPDU here (see pyshark_backend's docstring)
-        cw.lldp_frame(SRC, C, P, T, cw.tlv(7, b"\x00\x14"), kept),  # capabilities of 2 bytes: ignored
-        cw.lldp_frame(SRC, cw.chassis_id(5, b"\x01\x0a\x00\x00\x01\x05"), P, T),  # IPv4 family, 5 bytes
-        cw.lldp_frame(SRC, cw.chassis_id(4, b"\x02\x11\x22\x33\x44"), P, T),  # MAC id of 5 bytes
-        cw.lldp_frame(SRC, C, P, T, cw.tlv(7, b"\x00\x14\x00\x04\x00"), kept),  # capabilities of 5 bytes: valid
-        cw.lldp_frame(SRC, C, P, T, cw.tlv(8, b"\x05\x01\x0a\x00\x00\x01"), kept),  # mgmt address, no ifnumber/OID
-        cw.lldp_frame(SRC, C, P, T, cw.port_id(5, "second"), kept),  # a repeated Port ID is just ignored
-        cw.lldp_frame(SRC, C, P, T, cw.tlv(8, b"\x09\x01\x0a\x00\x00\x01"), kept),  # addr_len past the TLV: ignored
+        wire.lldp_frame(SRC, C, P, T, wire.tlv(7, b"\x00\x14"), kept),  # capabilities of 2 bytes: ignored
+        wire.lldp_frame(SRC, wire.chassis_id(5, b"\x01\x0a\x00\x00\x01\x05"), P, T),  # IPv4 family, 5 bytes
+        wire.lldp_frame(SRC, wire.chassis_id(4, b"\x02\x11\x22\x33\x44"), P, T),  # MAC id of 5 bytes
+        wire.lldp_frame(SRC, C, P, T, wire.tlv(7, b"\x00\x14\x00\x04\x00"), kept),  # capabilities of 5 bytes: valid
+        wire.lldp_frame(SRC, C, P, T, wire.tlv(8, b"\x05\x01\x0a\x00\x00\x01"), kept),  # mgmt address, no ifnumber/OID
+        wire.lldp_frame(SRC, C, P, T, wire.port_id(5, "second"), kept),  # a repeated Port ID is just ignored
+        wire.lldp_frame(SRC, C, P, T, wire.tlv(8, b"\x09\x01\x0a\x00\x00\x01"), kept),  # addr_len past the TLV: ignored
         # agreed: lengths tshark tolerates (longer org TLVs; the address size after the subtype)
-        cw.lldp_frame(SRC, C, P, T,
-                      cw.org_tlv(cw.OUI_8021, 1, b"\x00\x64\x00"), cw.org_tlv(cw.OUI_8021, 0x0B, b"\x88\x18\x00"),
-                      cw.org_tlv(cw.OUI_8023, 4, b"\x23\x00\x00"),
-                      cw.org_tlv(cw.OUI_8023, 1, b"\x03\x6c\x00\x00\x10\x00"),
-                      cw.mgmt_addr(b"\x0a\x00\x00\x01\x02", subtype=1), kept),
+        wire.lldp_frame(SRC, C, P, T,
+                      wire.org_tlv(wire.OUI_8021, 1, b"\x00\x64\x00"), wire.org_tlv(wire.OUI_8021, 0x0B, b"\x88\x18\x00"),
+                      wire.org_tlv(wire.OUI_8023, 4, b"\x23\x00\x00"),
+                      wire.org_tlv(wire.OUI_8023, 1, b"\x03\x6c\x00\x00\x10\x00"),
+                      wire.mgmt_addr(b"\x0a\x00\x00\x01\x02", subtype=1), kept),
         # agreed malformed
-        cw.lldp_frame(SRC, C, P, T, cw.tlv(5, b"abc", length=40), end=False),  # TLV past the end
-        cw.lldp_frame(SRC, P, C, T),  # order
-        cw.lldp_frame(SRC, cw.tlv(1, b"\x04"), P, T),  # chassis id length 1
-        cw.lldp_frame(SRC, C, P, cw.tlv(3, b"\x00")),  # TTL length 1
-        cw.lldp_frame(SRC, C, P),  # no TTL
-        cw.lldp_frame(SRC, C, P, T, end=False) + b"\x00",  # a stray byte: padding to the rules, malformed to tshark
-        cw.ethernet(cw.MAC_CONTROL_DST, SRC, cw.ETH_MAC_CONTROL, b"\x00\x01\x00"),  # PAUSE short
-        cw.ethernet(cw.MAC_CONTROL_DST, SRC, cw.ETH_MAC_CONTROL, b"\x01\x01" + bytes(17)),  # PFC: 19 of 20 bytes
-        cw.ethernet(cw.MAC_CONTROL_DST, SRC, cw.ETH_MAC_CONTROL, b"\x01"),
-        cw.ethernet(cw.MAC_CONTROL_DST, SRC, cw.ETH_MAC_CONTROL, b""),
-        cw.ethernet(cw.MAC_CONTROL_DST, SRC, cw.ETH_MAC_CONTROL, cw.mac_control(0x0002, bytes(44))),  # other opcode
+        wire.lldp_frame(SRC, C, P, T, wire.tlv(5, b"abc", length=40), end=False),  # TLV past the end
+        wire.lldp_frame(SRC, P, C, T),  # order
+        wire.lldp_frame(SRC, wire.tlv(1, b"\x04"), P, T),  # chassis id length 1
+        wire.lldp_frame(SRC, C, P, wire.tlv(3, b"\x00")),  # TTL length 1
+        wire.lldp_frame(SRC, C, P),  # no TTL
+        wire.lldp_frame(SRC, C, P, T, end=False) + b"\x00",  # a stray byte: padding to the rules, malformed to tshark
+        wire.ethernet_frame(wire.MAC_CONTROL_DST, SRC, wire.ETH_MAC_CONTROL, b"\x00\x01\x00"),  # PAUSE short
+        wire.ethernet_frame(wire.MAC_CONTROL_DST, SRC, wire.ETH_MAC_CONTROL, b"\x01\x01" + bytes(17)),  # PFC: 19 of 20 bytes
+        wire.ethernet_frame(wire.MAC_CONTROL_DST, SRC, wire.ETH_MAC_CONTROL, b"\x01"),
+        wire.ethernet_frame(wire.MAC_CONTROL_DST, SRC, wire.ETH_MAC_CONTROL, b""),
+        wire.ethernet_frame(wire.MAC_CONTROL_DST, SRC, wire.ETH_MAC_CONTROL, wire.mac_control_pdu(0x0002, bytes(44))),  # other opcode
     ]
     return frames, {0, 1, 2, 3, 4, 5, 6, 13}
 
@@ -591,7 +592,7 @@ def test_truncated_pcapng_and_gzip_keep_frames(tmp_path):
 
 
 def test_strict_raises_on_malformed(tmp_path):
-    frames = [cw.pause_frame(SRC, 1), cw.ethernet(cw.MAC_CONTROL_DST, SRC, cw.ETH_MAC_CONTROL, b"\x00\x01")]
+    frames = [wire.pause_frame(SRC, 1), wire.ethernet_frame(wire.MAC_CONTROL_DST, SRC, wire.ETH_MAC_CONTROL, b"\x00\x01")]
     path = _write(tmp_path, "bad.pcap", cw.pcap_bytes([cw.Record(T0, f) for f in frames]))
     for backend in BACKENDS:
         with pytest.raises(CaptureError) as err:
@@ -608,7 +609,7 @@ def test_not_a_capture(tmp_path):
 # --------------------------------------------------------------- random frames
 
 _mac = st.binary(min_size=6, max_size=6)
-_tpid = st.sampled_from([cw.TPID_8021Q, cw.TPID_8021AD, cw.TPID_QINQ_OLD])
+_tpid = st.sampled_from([wire.TPID_8021Q, wire.TPID_8021AD, wire.TPID_QINQ_OLD])
 _tags = st.lists(st.tuples(_tpid, st.integers(0, 0xFFFF)), max_size=3)
 _u16 = st.integers(0, 0xFFFF)
 _plain_ethertype = st.integers(0x0600, 0xFFFF).filter(lambda t: t not in (0x8808, 0x88CC, 0x8100, 0x88A8, 0x9100))
@@ -620,11 +621,11 @@ def _frame(draw):
     kind = draw(st.sampled_from(["pfc", "pause", "lldp", "other"]))
     src, tags = draw(_mac), draw(_tags)
     if kind == "pfc":
-        return cw.pfc_frame(src, draw(_u16), draw(st.lists(_u16, min_size=8, max_size=8)), tags)
+        return wire.pfc_frame(src, draw(_u16), draw(st.lists(_u16, min_size=8, max_size=8)), tags)
     if kind == "pause":
-        return cw.pause_frame(src, draw(st.integers(0, 0xFFFF)), tags)
+        return wire.pause_frame(src, draw(st.integers(0, 0xFFFF)), tags)
     if kind == "other":
-        return cw.ethernet(draw(_mac), src, draw(_plain_ethertype), draw(_text), tags)
+        return wire.ethernet_frame(draw(_mac), src, draw(_plain_ethertype), draw(_text), tags)
     ip = st.ip_addresses().map(lambda a: a.compressed)
     chassis = draw(st.one_of(
         st.tuples(st.sampled_from([1, 2, 3, 6, 7]), _text.map(lambda t: b"c" + t)),
@@ -636,16 +637,16 @@ def _frame(draw):
         st.tuples(st.just(3), _mac),
         st.tuples(st.just(4), ip),
     ))
-    tlvs = [cw.chassis_id(*chassis), cw.port_id(*port), cw.ttl(draw(st.integers(0, 0xFFFF)))]
+    tlvs = [wire.chassis_id(*chassis), wire.port_id(*port), wire.ttl(draw(st.integers(0, 0xFFFF)))]
     optional = [
-        cw.port_desc(draw(_text)), cw.system_name(draw(_text)), cw.system_desc(draw(_text)),
-        cw.capabilities(draw(st.integers(0, 0xFFFF)), draw(st.integers(0, 0xFFFF))),
-        cw.port_vlan(draw(st.integers(0, 0xFFFF))), cw.mac_phy(draw(st.integers(0, 0xFFFF))),
-        cw.pfc_config(*draw(st.tuples(st.integers(0, 1), st.integers(0, 1), st.integers(0, 15), st.integers(0, 255)))),
-        cw.max_frame_size(draw(st.integers(0, 0xFFFF))), cw.mgmt_addr(draw(st.ip_addresses()).compressed),
+        wire.port_desc(draw(_text)), wire.system_name(draw(_text)), wire.system_desc(draw(_text)),
+        wire.capabilities(draw(st.integers(0, 0xFFFF)), draw(st.integers(0, 0xFFFF))),
+        wire.port_vlan(draw(st.integers(0, 0xFFFF))), wire.mac_phy(draw(st.integers(0, 0xFFFF))),
+        wire.pfc_config(*draw(st.tuples(st.integers(0, 1), st.integers(0, 1), st.integers(0, 15), st.integers(0, 255)))),
+        wire.max_frame_size(draw(st.integers(0, 0xFFFF))), wire.mgmt_addr(draw(st.ip_addresses()).compressed),
     ]
     tlvs += draw(st.permutations(optional))[: draw(st.integers(0, len(optional)))]
-    return cw.lldp_frame(src, *tlvs, tags=tags)
+    return wire.lldp_frame(src, *tlvs, tags=tags)
 
 
 @st.composite
@@ -655,10 +656,10 @@ def _netlink_frame(draw, big_endian: bool):
     for _ in range(draw(st.integers(1, 4))):
         if draw(st.booleans()):
             # bodies of the size tshark expects (shorter ones: tested on their own below)
-            msg_type, size = draw(st.sampled_from([(cw.NLMSG_DONE, 4), (cw.RTM_NEWADDR, 8), (18, 16), (2, 20)]))
-            msgs += cw.nlmsg(msg_type, draw(st.binary(min_size=size, max_size=size)), **be)
+            msg_type, size = draw(st.sampled_from([(wire.NLMSG_DONE, 4), (wire.RTM_NEWADDR, 8), (18, 16), (2, 20)]))
+            msgs += wire.nlmsg(msg_type, draw(st.binary(min_size=size, max_size=size)), **be)
             continue
-        msgs += cw.link_msg(
+        msgs += wire.link_msg(
             draw(st.integers(-(2**31), 2**31 - 1)),
             draw(st.integers(0, 2**32 - 1)),
             ifname=draw(st.none() | st.text("abcdefghijklmnopqrstuvwxyz0123456789-.@", min_size=1, max_size=15)),
@@ -669,11 +670,11 @@ def _netlink_frame(draw, big_endian: bool):
             carrier_up_count=draw(st.none() | st.integers(0, 2**32 - 1)),
             carrier_down_count=draw(st.none() | st.integers(0, 2**32 - 1)),
             mtu=draw(st.none() | st.integers(68, 65535)),
-            msg_type=draw(st.sampled_from([cw.RTM_NEWLINK, cw.RTM_DELLINK])),
+            msg_type=draw(st.sampled_from([wire.RTM_NEWLINK, wire.RTM_DELLINK])),
             seq=draw(st.integers(0, 2**32 - 1)),
             **be,
         )
-    return cw.netlink_cooked(msgs)
+    return wire.nlmon_frame(msgs)
 
 
 _EXAMPLES = int(os.environ.get("FLAPWATCH_HYPOTHESIS_EXAMPLES", "15"))  # more for a deeper local run
@@ -704,7 +705,7 @@ def test_random_frames_backends_agree(tmp_path, frames, nano, big_endian):
 def test_random_pcapng_layout_backends_agree(tmp_path, data):
     """Sections, byte orders, interfaces (named or not, if_tsresol within what tshark
     converts exactly, if_tsoffset), EPB / SPB / ISB / custom blocks in any order."""
-    w = cw.PcapngWriter()
+    w = cw.PcapngBuilder()
     expected = []  # (ts_ns, port) per frame
     last_ts = 0
     for section in range(data.draw(st.integers(1, 3))):
@@ -717,7 +718,7 @@ def test_random_pcapng_layout_backends_agree(tmp_path, data):
             names.append(name or ("random" if section == 0 and local == 0 else f"random#{local}"))
         for _ in range(data.draw(st.integers(1, 6))):
             block = data.draw(st.sampled_from(["epb", "epb", "epb", "spb", "isb", "custom"]))
-            frame = cw.pause_frame(SRC, data.draw(st.integers(0, 0xFFFF)))
+            frame = wire.pause_frame(SRC, data.draw(st.integers(0, 0xFFFF)))
             if block == "epb":
                 iface = data.draw(st.integers(0, len(names) - 1))
                 last_ts = w.packet_at(iface, T0 + data.draw(st.integers(-10**15, 10**15)), frame)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import capture_writers as cw
+from flapwatch import wire
 import flapwatch
 from flapwatch import CaptureError, CaptureWarning
 
@@ -45,10 +46,10 @@ def _as_files(target: str, data: bytes) -> list[tuple[str, bytes]]:
             return [("in.pcap.gz", rest)]
         return [("in.pcap.gz", gzip.compress(rest, mtime=0)), ("in.pcap", rest)]
     if target == "fuzz_mac_control":
-        frame = cw.ethernet(cw.MAC_CONTROL_DST, src, cw.ETH_MAC_CONTROL, data)
+        frame = wire.ethernet_frame(wire.MAC_CONTROL_DST, src, wire.ETH_MAC_CONTROL, data)
         return [("in.pcap", cw.pcap_bytes([(0, frame)]))]
     if target == "fuzz_lldp":
-        frame = cw.ethernet(cw.LLDP_DST, src, cw.ETH_LLDP, data)
+        frame = wire.ethernet_frame(wire.LLDP_DST, src, wire.ETH_LLDP, data)
         return [("in.pcap", cw.pcap_bytes([(0, frame)]))]
     if target == "fuzz_netlink":
         return [("in.pcap", cw.pcap_bytes([(0, data)], linktype=cw.LINKTYPE_NETLINK))]

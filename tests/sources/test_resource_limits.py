@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import capture_writers as cw
+from flapwatch import wire
 
 REGRESSIONS = Path(__file__).resolve().parents[1] / "regressions"
 SRC = "02:00:00:00:00:07"
@@ -56,7 +57,7 @@ _PROBE = textwrap.dedent(
 
 def _probe(path: Path, tmp_path: Path) -> dict:
     warm = tmp_path / "warm.pcap"
-    warm.write_bytes(cw.pcap_bytes([(T0, cw.pause_frame(SRC, 1))]))
+    warm.write_bytes(cw.pcap_bytes([(T0, wire.pause_frame(SRC, 1))]))
     proc = subprocess.run(
         [sys.executable, "-c", _PROBE, str(path), str(warm)], capture_output=True, text=True, timeout=120
     )
@@ -81,7 +82,7 @@ def test_pcap_caplen_at_the_limit_on_a_short_file_warns(tmp_path):
     """A record just under the caplen limit that the file does not hold: the reader may
     reserve the buffer, but what it touches (and the RSS) stays small."""
     path = tmp_path / "short.pcap"
-    path.write_bytes(cw.pcap_bytes([(T0, cw.pause_frame(SRC, 1))]) + _pcap_record_header((16 << 20) - 1) + b"\0" * 100)
+    path.write_bytes(cw.pcap_bytes([(T0, wire.pause_frame(SRC, 1))]) + _pcap_record_header((16 << 20) - 1) + b"\0" * 100)
     out = _probe(path, tmp_path)
     assert out["outcome"] == "ok" and out["frames"] == 1, out
     assert len(out["warnings"]) == 1 and "runs past the end" in out["warnings"][0], out
@@ -89,7 +90,7 @@ def test_pcap_caplen_at_the_limit_on_a_short_file_warns(tmp_path):
 
 
 def _pcapng_with_block(btype: int, length: int, body: bytes = b"\0" * 64) -> bytes:
-    w = cw.PcapngWriter().section()
+    w = cw.PcapngBuilder().section()
     w.interface(name="swp1")
     return w.getvalue() + struct.pack("<II", btype, length) + body
 
@@ -117,7 +118,7 @@ def test_pcapng_block_at_the_limit_on_a_short_file_warns(tmp_path):
 def test_gzip_bomb_streams_in_bounded_memory(tmp_path):
     """200 MB of PAUSE frames in a ~1 MB gzip file: the reader streams it block by block
     (iter_capture keeps the records bounded too); the peak RSS stays flat."""
-    frame = cw.pause_frame(SRC, 7)
+    frame = wire.pause_frame(SRC, 7)
     rec = struct.pack("<IIII", 1, 0, len(frame), len(frame)) + frame
     chunk = rec * 10_000
     path = tmp_path / "bomb.pcap.gz"
@@ -224,11 +225,11 @@ def _many_captures(tmp_path: Path, n: int = 3000) -> Path:
     d = tmp_path / "many"
     d.mkdir()
     for i in range(n):
-        frames = [(T0 + i * 1000, cw.pfc_frame(SRC, 1, [i % 65536] + [0] * 7))]
+        frames = [(T0 + i * 1000, wire.pfc_frame(SRC, 1, [i % 65536] + [0] * 7))]
         if i % 3 == 0:
             (d / f"sw{i:04d}.pcap").write_bytes(cw.pcap_bytes(frames))
         elif i % 3 == 1:
-            w = cw.PcapngWriter().section()
+            w = cw.PcapngBuilder().section()
             w.packet_at(w.interface(name=f"swp{i}", tsresol=9), T0 + i * 1000, frames[0][1])
             (d / f"sw{i:04d}.pcapng").write_bytes(w.getvalue())
         else:

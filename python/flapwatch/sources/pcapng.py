@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 
+from flapwatch.sources.nlrecord import LINKTYPE_NETLINK  # noqa: F401  (nlmon's framing, which nlrecord writes)
+
 LINKTYPE_ETHERNET = 1
-LINKTYPE_NETLINK = 253
 
 
 class PcapngWriter:
