@@ -74,7 +74,9 @@ class Analysis:
     def to_pandas(self, table: str):
         return self.tables[table].to_pandas()
 
+    @property
     def port_names(self) -> list[str]:
+        """The ports analysed (`device:port`), in the ports table's order."""
         return self.ports.text("port")
 
 

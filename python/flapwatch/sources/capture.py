@@ -38,6 +38,11 @@ class Capture:
         return sum(self.counts.values())
 
     @property
+    def port_names(self) -> list[str]:
+        """Port names that occur in the tables, sorted (as Analysis.port_names)."""
+        return self.ports
+
+    @property
     def ports(self) -> list[str]:
         """Port names that occur in the tables, sorted."""
         ids: set[int] = set()
