@@ -126,7 +126,8 @@ class Truth:
             "pause_frames": self.pause_frames,
             "pause_quanta_sum": self.pause_quanta,
             "lldp_neighbors": [
-                {"port": port, "chassis_id": ch, "port_id": pid, "ttl": 120, "system_name": name, "frames": n}
+                {"port": port, "chassis_id": ch, "port_id": pid, "ttl": 120, "system_name": name, "frames": n,
+                 "shutdowns": 0}
                 for (ch, pid, name, _), n in zip(NEIGHBORS, self.lldp)
                 if n
             ],
