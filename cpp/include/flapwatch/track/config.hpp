@@ -1,6 +1,7 @@
 // EngineConfig: every threshold the trackers use, with the defaults of the network
-// OSes we match, the presets users name, and validate(). The Python Config
-// (python/flapwatch) mirrors the names, field order and defaults here.
+// OSes we match (docs/DESIGN.md, "Flaps and policies", "PFC and PAUSE"), the presets
+// users name, and validate(). The Python Config (python/flapwatch) mirrors the names,
+// field order and defaults here.
 #pragma once
 #include <cstdint>
 #include <limits>
