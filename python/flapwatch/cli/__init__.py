@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 
-from flapwatch.cli import agent_cmd, inspect_cmd, replay_cmd, simulate_cmd
+from flapwatch.cli import agent_cmd, fleet_cmd, inspect_cmd, replay_cmd, simulate_cmd
 from flapwatch.cli.exits import (EXIT_CAPTURE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_START, EXIT_USAGE,
                                  StartError, UsageError)
 from flapwatch.errors import CaptureError, ConfigError
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"flapwatch {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (inspect_cmd, replay_cmd, simulate_cmd, agent_cmd):
+    for command in (inspect_cmd, replay_cmd, simulate_cmd, agent_cmd, fleet_cmd):
         command.add_parser(sub)
     return parser
 
