@@ -35,9 +35,11 @@ def test_accelerating_micro_flaps_raise_the_score_before_an_outage():
         t += gap
         gap *= 0.7
     assert scores[0] < 0.5  # one micro-flap says little
-    assert scores[-1] >= 0.5 and scores[-1] > scores[1]
+    # the monotone model (no reward for acceleration as such: bench/README.md, "Risk") rises
+    # with every flap; seven flaps in two minutes, the last 5 s apart: about even odds
+    assert scores[-1] >= 0.4 and scores == sorted(scores)
     s = model.score("leaf1:swp3", T0 + int(t * S))
-    assert s.features["speeding_up"] > 0 and s.features["micro_flaps"] > 1
+    assert s.features["cadence"] > s.features["ongoing"] > 0 and s.features["micro_flaps"] > 1
 
 
 def test_an_isolated_flap_and_an_ended_episode_stay_low():

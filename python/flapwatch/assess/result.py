@@ -26,7 +26,9 @@ PORT_COLUMNS = [
     "pfc_storms",
     "paused_pct",
     "neighbor",
-    "risk",
+    "risk",  # the score at the end of the input (assess/risk.py: "current")
+    "risk_peak",  # the highest score over the window analysed ...
+    "risk_peak_ns",  # ... and when it was first reached (-1: never scored)
 ]
 
 
@@ -37,6 +39,7 @@ class ReplayResult:
     risk: dict[str, float] = field(default_factory=dict)  # per port: the score at the end
     signatures: dict[str, list[str]] = field(default_factory=dict)  # per port: every label of its episodes
     risk_curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # per port: (ts_ns, score)
+    risk_peak: dict[str, tuple[float, int]] = field(default_factory=dict)  # per port: (highest score, ts_ns)
 
     def rows(self, table: str) -> list[dict]:
         """A table in the row form every output uses (ports with risk and signatures)."""
@@ -62,7 +65,7 @@ def build_result(analysis: Analysis) -> ReplayResult:
     for t, port, s in zip(timeline.ts_ns.tolist(), timeline.port, timeline.score.tolist()):
         curves.setdefault(port, []).append((t, s))
     risk = {port: points[-1][1] for port, points in curves.items()}
-    return ReplayResult(analysis, records, risk, signatures, curves)
+    return ReplayResult(analysis, records, risk, signatures, curves, timeline.peak())
 
 
 def paused_fraction(analysis: Analysis) -> dict[str, float]:
@@ -88,6 +91,7 @@ def port_rows(result: "ReplayResult") -> list[dict]:
     rows = []
     for r in a.tables["ports"].records():
         port = r["port"]
+        peak, peak_ns = result.risk_peak.get(port, (0.0, -1))
         rows.append(
             {
                 "port": port,
@@ -103,6 +107,8 @@ def port_rows(result: "ReplayResult") -> list[dict]:
                 "paused_pct": round(100.0 * paused.get(port, 0.0), 3),
                 "neighbor": r["neighbor"] or (r["neighbor_chassis_id"] or ""),
                 "risk": round(float(result.risk.get(port, 0.0)), 4),
+                "risk_peak": round(float(peak), 4),
+                "risk_peak_ns": int(peak_ns),
             }
         )
     return rows

@@ -1,17 +1,42 @@
-"""Per-port risk: how likely a flap (or an outage over the job budget) is within the next
-window (60 s by default), updated as events arrive. The same RiskModel serves replay
-(score_analysis) and the live agent (feed it each Detection through event_from_detection).
+"""Per-port risk: how likely the port flaps within the next window (60 s by default),
+updated as events arrive. The same RiskModel serves replay (score_analysis) and the live agent
+(feed it each Detection through event_from_detection).
 
-Features, per port, each decaying exponentially with its time constant so old history fades:
-- flaps in the last minute and the last 5 minutes,
-- micro-flaps (last 5 minutes) - micro-flaps come before outages,
-- hidden flaps (only the carrier counters showed them),
+What the numbers mean (README.md, "Risk"):
+
+- **current** (``risk``): the score at the end of the input (replay: its last timestamp;
+  live: now). Old history fades, so a port whose trouble ended minutes ago scores low again.
+- **peak** (``risk_peak``, when: ``risk_peak_ns``): the highest score over the window analysed
+  (replay: the input after ``--since`` / ``--until``, scored after each event and every 5 s;
+  live: the last ``PEAK_WINDOW_S``, scored every poll). The peak is what a gate or a report
+  asks ("was this port in trouble?"): ``--fail-on risk`` is ``risk>=0.5`` on the peak.
+- The score is a probability (calibrated on simulated fleets, bench/README.md, "Risk"): 0.7
+  means about 7 in 10 ports scored so flap within the window.
+
+The contract an SRE can build on: all else equal, **more flaps, more hidden flaps, more
+storms and longer outages never lower the score.** Every feature below is a non-decreasing
+function of those (decayed counts and sums: adding an event only adds a decaying term), and
+every weight is non-negative (bench/fit_risk.py fits under that bound;
+tests/assess/test_risk_contract.py checks it with property tests). ``micro_flaps`` is
+computed and reported but pinned to weight 0: rewarding a short down would let a longer
+outage score lower than a micro-flap at the same moment.
+
+Features, per port, from exponentially decaying accumulators (time constants in
+ACCUMULATORS), log-scaled:
+- flaps in the last 10 s (``flaps_10s``: the rate now, so flaps coming faster raise it),
+  the last minute (``flap_rate``) and the last 5 minutes (``flaps_5m``),
+- ``ongoing``: the 5-minute count while the pattern goes on (times exp(-time since the last
+  flap / ONGOING_S)),
+- ``cadence``: the fastest recent rate, log1p(window / the shortest interval between two
+  flaps, >= 0.5 s), fading with CADENCE_S (a running max: another flap only shortens an
+  interval or adds one),
+- hidden flaps (only the carrier counters showed them; each also counts as a flap),
+- down time (``down_time``: seconds down over the last 5 minutes; hidden flaps add none),
+- micro-flaps (last 5 minutes; reported, weight 0),
 - PFC pause duty-cycle creep (last 30 s against the last 10 minutes) and storms,
 - LLDP: LLDPDUs missed from the neighbor (gaps in its tx interval), the current gap, and the
-  jitter of its arrivals (their distance from whole tx intervals),
-- the flap cadence: flaps the window holds at the last interval, whether the next is already
-  overdue, both at once, and whether intervals are shrinking (the rate rising: the trend).
-The score is a logistic function of those features (log-scaled), with coefficients fitted by
+  jitter of its arrivals (their distance from whole tx intervals).
+The score is a logistic function of those features with coefficients fitted by
 bench/fit_risk.py on simulated fleets (seeds disjoint from the benchmark's) to the event
 "the port flaps within the next 60 s". Each RiskScore carries the features and each one's
 contribution to the log-odds.
@@ -20,6 +45,7 @@ contribution to the log-odds.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -32,10 +58,12 @@ from flapwatch.tables.units import NS_PER_S as S  # noqa: E402
 
 # Decaying accumulators: name -> time constant (s).
 ACCUMULATORS = {
+    "flaps_10s": 10.0,
     "flaps_1m": 60.0,
     "flaps_5m": 300.0,
     "micro_5m": 300.0,
     "hidden_1m": 60.0,
+    "down_5m": 300.0,  # seconds down
     "storms_10m": 600.0,
     "duty_30s": 30.0,  # pause duty, a decayed mean (weight accumulator below)
     "duty_w_30s": 30.0,
@@ -46,29 +74,40 @@ ACCUMULATORS = {
     "lldp_rx_10m": 600.0,
 }
 
-FEATURES = ("flap_rate", "flaps_5m", "micro_flaps", "hidden_flaps", "cadence", "overdue", "in_cadence", "speeding_up",
+FEATURES = ("flaps_10s", "flap_rate", "flaps_5m", "ongoing", "cadence", "hidden_flaps", "down_time", "micro_flaps",
             "pfc_creep", "pfc_storms", "lldp_missed", "lldp_gap", "lldp_jitter")
+# Features whose weight is pinned to 0 (computed and reported only): see the module docstring.
+PINNED_ZERO = ("micro_flaps",)
 
-# Fitted by `python bench/fit_risk.py` (logistic regression with a little L2; a risk factor's
-# weight may not go negative) on 600 simulated scenarios, seeds 100000-100599 (the benchmark
-# uses 1-500): 1.9 M port-samples, log-loss 0.199. Zero weights: on those fleets the feature
-# added nothing once the others were known (it is still computed and reported).
-INTERCEPT = -2.644
+# Fitted by `python bench/fit_risk.py` (logistic regression with a little L2, every weight
+# bounded below by 0: projected Newton) on FIT_SUMMARY.
+FIT_SUMMARY = ("600 simulated scenarios, seeds 100000-100599 (12 families): 1.90 M port-samples, "
+               "108091 positive, log-loss 0.204")
+INTERCEPT = -2.974
 WEIGHTS = {
+    "flaps_10s": 0.000,
     "flap_rate": 0.000,
     "flaps_5m": 0.000,
-    "micro_flaps": 0.564,
+    "ongoing": 1.030,
+    "cadence": 0.403,
     "hidden_flaps": 0.000,
-    "cadence": 0.000,
-    "overdue": -0.086,
-    "in_cadence": 1.080,
-    "speeding_up": 2.871,
-    "pfc_creep": 0.265,
+    "down_time": 0.000,
+    "micro_flaps": 0.000,  # pinned
+    "pfc_creep": 0.181,
     "pfc_storms": 0.000,
     "lldp_missed": 0.000,
     "lldp_gap": 0.000,
     "lldp_jitter": 0.000,
 }
+# Zero weights: on those fleets the feature added nothing once the others were known, under the
+# bound (the unbounded fit wants some of them negative: there a long outage or a storm ends the
+# episode). They are still computed and reported.
+
+CADENCE_S = 15.0  # "cadence": the fastest recent flap rate, fading with this time constant
+ONGOING_S = 20.0  # "ongoing": the 5-minute count, fading with the time since the last flap
+
+# The live agent's peak: the highest score over the last this many seconds.
+PEAK_WINDOW_S = 600.0
 
 
 @dataclass
@@ -114,10 +153,10 @@ class RiskModel:
         n0 = 64
         self._acc = {k: np.zeros(n0) for k in ACCUMULATORS}
         self._t = np.zeros(n0, np.int64)  # when the accumulators were last decayed
-        self._last_flap = np.full(n0, -1, np.int64)
-        self._interval = np.zeros(n0)  # the last interval between flaps (s), 0 unknown
-        self._prev_interval = np.zeros(n0)  # the one before it
         self._last_rx = np.full(n0, -1, np.int64)
+        self._last_flap = np.full(n0, -1, np.int64)
+        self._cad = np.zeros(n0)  # the cadence's running max, as of _cad_t
+        self._cad_t = np.zeros(n0, np.int64)
         self._rx_interval = np.zeros(n0)  # the neighbor's tx interval as seen (s), 0 unknown
         self._tau = {k: v * S for k, v in ACCUMULATORS.items()}
 
@@ -131,10 +170,10 @@ class RiskModel:
                 grow = self._t.size
                 self._acc = {k: np.r_[v, np.zeros(grow)] for k, v in self._acc.items()}
                 self._t = np.r_[self._t, np.zeros(grow, np.int64)]
-                self._last_flap = np.r_[self._last_flap, np.full(grow, -1, np.int64)]
-                self._interval = np.r_[self._interval, np.zeros(grow)]
-                self._prev_interval = np.r_[self._prev_interval, np.zeros(grow)]
                 self._last_rx = np.r_[self._last_rx, np.full(grow, -1, np.int64)]
+                self._last_flap = np.r_[self._last_flap, np.full(grow, -1, np.int64)]
+                self._cad = np.r_[self._cad, np.zeros(grow)]
+                self._cad_t = np.r_[self._cad_t, np.zeros(grow, np.int64)]
                 self._rx_interval = np.r_[self._rx_interval, np.zeros(grow)]
         return i
 
@@ -159,18 +198,21 @@ class RiskModel:
         self._decay_to(i, t)
         a = self._acc
         if kind == "flap":
-            for k in ("flaps_1m", "flaps_5m"):
+            for k in ("flaps_10s", "flaps_1m", "flaps_5m"):
                 a[k][i] += 1
             if get("hidden", 0):
                 a["hidden_1m"][i] += 1
             dur = int(get("duration_ns", -1))
+            if dur > 0:
+                a["down_5m"][i] += dur / S
             if 0 <= dur < self.cfg.micro_flap_ms * 1e6:
                 a["micro_5m"][i] += 1
             last = self._last_flap[i]
-            if last >= 0 and t > last:  # flaps revealed together share one time: no new interval
-                self._prev_interval[i] = self._interval[i]
-                self._interval[i] = (t - last) / S
-            self._last_flap[i] = t
+            if 0 <= last < t:  # flaps revealed together share one time: no interval between them
+                v = math.log1p(self.cfg.window_s / max((t - last) / S, 0.5))
+                held = self._cad[i] * math.exp(-(t - self._cad_t[i]) / (CADENCE_S * S))
+                self._cad[i], self._cad_t[i] = max(held, v), t
+            self._last_flap[i] = max(last, t)
         elif kind == "storm":
             a["storms_10m"][i] += 1
         elif kind == "pause":
@@ -206,26 +248,17 @@ class RiskModel:
             duty_s = np.where(a["duty_w_30s"] > 0, a["duty_30s"] / a["duty_w_30s"], 0.0)
             duty_l = np.where(a["duty_w_10m"] > 0, a["duty_10m"] / a["duty_w_10m"], 0.0)
         last = self._last_flap[idx]
-        since = np.where(last >= 0, (now - last) / S, 3600.0)
-        interval = np.maximum(self._interval[idx], 0.5)
-        known = self._interval[idx] > 0  # two flaps seen: a cadence to go by
-        window = self.cfg.window_s
         tx = np.where(self._rx_interval[idx] > 0, self._rx_interval[idx], self.cfg.lldp_tx_s)
         gap = np.where(self._last_rx[idx] >= 0, (now - self._last_rx[idx]) / S / tx - 1.5, 0.0)
         return {
+            "flaps_10s": np.log1p(a["flaps_10s"]),
             "flap_rate": np.log1p(a["flaps_1m"]),
             "flaps_5m": np.log1p(a["flaps_5m"]),
-            "micro_flaps": np.log1p(a["micro_5m"]),
             "hidden_flaps": np.log1p(a["hidden_1m"]),
-            # If the cadence of the last two flaps holds, this many flaps fit in the window ...
-            "cadence": np.where(known, np.log1p(window / interval), 0.0),
-            # ... unless it is already long overdue (an episode that ended); with no cadence yet,
-            # against the window.
-            "overdue": np.log1p(np.minimum(since, 3600.0) / np.where(known, interval, window)),
-            # both at once: flaps due in the window while the cadence still holds
-            "in_cadence": np.where(known & (since <= 2 * interval), np.log1p(window / interval), 0.0),
-            "speeding_up": np.where(known & (self._prev_interval[idx] > 0),
-                                    np.clip(np.log(np.maximum(self._prev_interval[idx], 0.5) / interval), -2, 2), 0.0),
+            "ongoing": np.log1p(a["flaps_5m"]) * np.where(last >= 0, np.exp(-np.maximum(now - last, 0) / (ONGOING_S * S)), 0.0),
+            "cadence": self._cad[idx] * np.exp(-np.maximum(now - self._cad_t[idx], 0) / (CADENCE_S * S)),
+            "down_time": np.log1p(a["down_5m"]),
+            "micro_flaps": np.log1p(a["micro_5m"]),
             "pfc_creep": np.log1p(100 * np.maximum(duty_s - duty_l, 0)),
             "pfc_storms": np.log1p(a["storms_10m"]),
             "lldp_missed": np.log1p(a["lldp_missed_10m"]),
@@ -339,10 +372,48 @@ class RiskTimeline:
         return {"ts_ns": self.ts_ns, "port": self.port, "score": self.score, **self.features}
 
     def max_score(self) -> dict[str, float]:
+        return {p: s for p, (s, _) in self.peak().items()}
+
+    def peak(self) -> dict[str, tuple[float, int]]:
+        """Per port: the highest score over the timeline and when it was first reached."""
+        out: dict[str, tuple[float, int]] = {}
+        for t, p, s in zip(self.ts_ns.tolist(), self.port, self.score.tolist()):
+            if p not in out or s > out[p][0]:
+                out[p] = (s, t)
+        return out
+
+    def current(self) -> dict[str, float]:
+        """Per port: the score at the timeline's last time (the end of the input)."""
         out: dict[str, float] = {}
         for p, s in zip(self.port, self.score.tolist()):
-            out[p] = max(out.get(p, 0.0), s)
+            out[p] = s
         return out
+
+
+class PeakTracker:
+    """The highest score per port over a sliding window (None: since the start), for a score
+    sampled as time goes by (the live agent's poll): ``update(port, ts_ns, score)``,
+    ``peak(port)`` -> (score, ts_ns) or None. A monotone deque per port: O(1) amortised."""
+
+    def __init__(self, window_s: float | None = PEAK_WINDOW_S):
+        self.window_ns = None if window_s is None else int(window_s * S)
+        self._q: dict[str, deque] = {}
+
+    def update(self, port: str, ts_ns: int, score: float) -> None:
+        q = self._q.setdefault(port, deque())
+        while q and q[-1][0] < score:  # an older point lower than this one is never the peak again
+            q.pop()
+        q.append((score, int(ts_ns)))
+        if self.window_ns is not None:
+            while q[0][1] < ts_ns - self.window_ns:
+                q.popleft()
+
+    def peak(self, port: str) -> tuple[float, int] | None:
+        q = self._q.get(port)
+        return q[0] if q else None
+
+    def peaks(self) -> dict[str, tuple[float, int]]:
+        return {p: q[0] for p, q in self._q.items() if q}
 
 
 def score_analysis(analysis, step_s: float = 5.0, config: RiskConfig | None = None,

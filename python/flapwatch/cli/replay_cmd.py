@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -19,18 +20,46 @@ EXAMPLE = """examples:
   flapwatch replay captures/lab.pcapng
   flapwatch replay dumps/*.pcapng.gz --port 'leaf1:swp*' --since 2026-11-28T16:00:00Z --format json -o out.json
   flapwatch replay captures/ --format parquet -o tables/ --report report.html --fail-on hidden,storm
-  tcpdump -i eth0 -w live.pcap & flapwatch replay --follow live.pcap
+  flapwatch replay wire.pcap links.pcap --device gpu-host7       (one port gpu-host7:IFACE)
+  flapwatch replay leaf1/ gpu-host7/          (a directory per device; FILE=DEVICE[:IFACE] also)
+  tcpdump -i eth0 -w live.pcap & flapwatch replay --follow live.pcap=gpu-host7:eth0
 """
 
-FAIL_ON = ("flap", "hidden", "storm", "risk")
+FAIL_ON = ("flap", "hidden", "storm", "risk")  # the plain kinds; README.md, "--fail-on"
+# A threshold term: NAME>=VALUE, compared with a column of any port's row.
+FAIL_ON_COLUMNS = {"risk": "risk_peak", "risk_now": "risk", "flaps": "flaps", "hidden": "hidden_flaps",
+                   "storms": "pfc_storms"}
+FAIL_ON_PLAIN = {"flap": ("flaps", 1), "hidden": ("hidden_flaps", 1), "storm": ("pfc_storms", 1),
+                 "risk": ("risk_peak", 0.5)}  # plain "risk": the peak reached 0.5
+FAIL_ON_HELP = "flap, hidden, storm, risk (peak >= 0.5), risk>=P (peak), risk_now>=P (at the end), flaps>=N, hidden>=N, storms>=N"
 
 
-def _fail_on(text: str) -> list[str]:
-    kinds = [k.strip() for k in text.split(",") if k.strip()]
-    bad = [k for k in kinds if k not in FAIL_ON]
-    if bad:
-        raise argparse.ArgumentTypeError(f"--fail-on takes {', '.join(FAIL_ON)} (got {', '.join(bad)})")
-    return kinds
+def _fail_on_term(term: str) -> tuple[str, str, float]:
+    """One --fail-on term as (term, column, threshold)."""
+    if term in FAIL_ON_PLAIN:
+        return (term, *FAIL_ON_PLAIN[term])
+    name, op, value = term.partition(">=")
+    name, value = name.strip(), value.strip()
+    if not op or name not in FAIL_ON_COLUMNS:
+        raise argparse.ArgumentTypeError(f"--fail-on takes {FAIL_ON_HELP}; got {term!r}")
+    if name.startswith("risk"):
+        try:
+            p = float(value)
+        except ValueError:
+            p = math.nan
+        if not 0.0 <= p <= 1.0:  # nan fails too
+            raise argparse.ArgumentTypeError(f"--fail-on takes {name}>=P with P in 0..1 (e.g. {name}>=0.7); got {term!r}")
+        return (f"{name}>={value}", FAIL_ON_COLUMNS[name], p)
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"--fail-on takes {name}>=N with a whole N >= 1 (e.g. {name}>=5); got {term!r}")
+    return (f"{name}>={int(value)}", FAIL_ON_COLUMNS[name], int(value))
+
+
+def _fail_on(text: str) -> list[tuple[str, str, float]]:
+    terms = [k.strip() for k in text.split(",") if k.strip()]
+    if not terms:
+        raise argparse.ArgumentTypeError(f"--fail-on takes {FAIL_ON_HELP}; got nothing")
+    return [_fail_on_term(t) for t in terms]
 
 
 def _time(text: str) -> int:
@@ -51,19 +80,10 @@ def load_config(args):
     return cfg
 
 
-def _matched(result, kinds: list[str]) -> list[str]:
-    """Which --fail-on conditions the result meets."""
+def _matched(result, terms: list[tuple[str, str, float]]) -> list[str]:
+    """Which --fail-on conditions the result meets (any port meets it)."""
     ports = result.rows("ports")
-    hit = []
-    if "flap" in kinds and any(p["flaps"] for p in ports):
-        hit.append("flap")
-    if "hidden" in kinds and any(p["hidden_flaps"] for p in ports):
-        hit.append("hidden")
-    if "storm" in kinds and any(p["pfc_storms"] for p in ports):
-        hit.append("storm")
-    if "risk" in kinds and any(p["risk"] >= 0.5 for p in ports):
-        hit.append("risk")
-    return hit
+    return [term for term, column, threshold in terms if any(p[column] >= threshold for p in ports)]
 
 
 def _finish(args, analysis) -> int:
@@ -82,6 +102,8 @@ def _finish(args, analysis) -> int:
         from flapwatch.present.report import write_report
 
         write_report(result, args.report)
+    for notice in getattr(analysis, "notices", []):
+        print(f"flapwatch: notice: {notice}", file=sys.stderr)
     warn(analysis.warnings)
     hit = _matched(result, args.fail_on or [])
     if hit:
@@ -106,7 +128,7 @@ def follow(args, cfg) -> int:
     old = signal.signal(signal.SIGTERM, on_signal)
     jsonl = args.format in ("json", "jsonl")
     out = sys.stdout
-    follower = Follower(paths, cfg, ports=args.port, since_ns=args.since, until_ns=args.until)
+    follower = Follower(paths, cfg, ports=args.port, since_ns=args.since, until_ns=args.until, device=args.device)
     try:
         if not follower.open(lambda: stopping["now"]):
             return EXIT_OK
@@ -145,8 +167,8 @@ def run(args) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CaptureWarning)  # reported with the results
         analysis = bar.run(
-            lambda: analyze(paths, cfg, strict=args.strict, ports=args.port, since_ns=args.since,
-                            until_ns=args.until, progress=progress),
+            lambda: analyze(args.captures, cfg, strict=args.strict, ports=args.port, since_ns=args.since,
+                            until_ns=args.until, progress=progress, device=args.device),
             progress,
         )
     return _finish(args, analysis)
@@ -160,7 +182,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    r.add_argument("captures", nargs="+", metavar="CAPTURE", help="pcap/pcapng (.gz too), directories or globs")
+    r.add_argument("captures", nargs="+", metavar="CAPTURE",
+                   help="pcap/pcapng (.gz too), directories (a device each) or globs; FILE=DEVICE[:IFACE] names "
+                        "a capture's device and a classic pcap's interface")
+    r.add_argument("--device", metavar="NAME",
+                   help="the device of every capture no FILE=DEVICE names: ports become NAME:IFACE")
     r.add_argument("--config", metavar="FILE", help="TOML configuration (see README)")
     r.add_argument("--speed", metavar="SPEED", help="link speed where LLDP does not say, e.g. 400G")
     r.add_argument("--port", action="append", metavar="GLOB", help="only ports matching (repeatable)")
@@ -171,7 +197,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     r.add_argument("--table", default="ports", metavar="TABLE", choices=schema.OUTPUT_TABLES,
                    help="the table csv/parquet write to one file (default ports)")
     r.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
-    r.add_argument("--fail-on", type=_fail_on, metavar="KINDS", help="exit 1 if any of flap,hidden,storm,risk")
+    r.add_argument("--fail-on", type=_fail_on, metavar="CONDITIONS",
+                   help=f"exit 1 if any port meets one of these (comma-separated): {FAIL_ON_HELP}")
     r.add_argument("--follow", action="store_true",
                    help="keep reading captures still being written (tcpdump -w, python -m flapwatch.sources.nlrecord)")
     r.add_argument("--strict", action="store_true", help="truncation and malformed frames are errors")

@@ -8,6 +8,8 @@ import time
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 
+from flapwatch.assess.risk import PEAK_WINDOW_S, PeakTracker
+from flapwatch.live import recording
 from flapwatch.live.agent import Detection
 from flapwatch.tables.schema import LLDP_EVENTS
 
@@ -24,16 +26,22 @@ class AgentCollector:
         self._storm: dict[tuple[str, str], int] = {}
         self._neighbors: dict[str, dict] = {}
         self._risk: dict[str, float] = {}
+        self._risk_peak = PeakTracker(PEAK_WINDOW_S)  # the highest score of the last 10 min, sampled every poll
         # For the alerting rules (deploy/prometheus): trips counted (a trip that clears between
         # two scrapes still shows), a policy's kind, LLDP events counted, when a link went down.
-        cfg = agent.config
-        self._policy_kind = {**{w.name: "window" for w in cfg.window_policies},
-                             **{d.name: "dampening" for d in cfg.dampening_policies}}
+        self.configured()
+        self.events = None  # the agent command's event log (recording.RotatingLog), for its metrics
         self._trips: dict[tuple[str, str], int] = {}
         self._lldp: dict[tuple[str, str], int] = {}
         self._storms: dict[str, int] = {}
         self._down_since: dict[str, float] = {}
         self._was_up: dict[str, bool] = {}
+
+    def configured(self) -> None:
+        """The agent's configuration (at start, and after a reload): its policies' kinds."""
+        cfg = self.agent.config
+        self._policy_kind = {**{w.name: "window" for w in cfg.window_policies},
+                             **{d.name: "dampening" for d in cfg.dampening_policies}}
 
     # fed by the agent loop
     def observe(self, d: Detection) -> None:
@@ -65,9 +73,12 @@ class AgentCollector:
                         "system_name": r["system_name"] or "",
                     }
 
-    def set_risk(self, port: str, score: float) -> None:
+    def set_risk(self, port: str, score: float, now_ns: int | None = None) -> None:
+        """The current score; its peak over the last PEAK_WINDOW_S follows (a spike between
+        two scrapes still shows)."""
         with self._lock:
             self._risk[port] = score
+            self._risk_peak.update(port, time.time_ns() if now_ns is None else now_ns, score)
 
     def refresh(self) -> None:
         ports, stats, now = self.agent.ports(), self.agent.stats, time.time()
@@ -88,7 +99,7 @@ class AgentCollector:
         with self._lock:
             ports, stats = list(self._ports), dict(self._stats)
             pause, storm, tripped = dict(self._pause_ns), dict(self._storm), dict(self._tripped)
-            neighbors, risk = dict(self._neighbors), dict(self._risk)
+            neighbors, risk, risk_peak = dict(self._neighbors), dict(self._risk), self._risk_peak.peaks()
             trips, lldp, storm_count = dict(self._trips), dict(self._lldp), dict(self._storms)
             down_since = dict(self._down_since)
         flaps = CounterMetricFamily("flapwatch_link_flaps", "Link flaps (down and up again)", labels=["port"])
@@ -150,9 +161,20 @@ class AgentCollector:
         for port, s in sorted(risk.items()):
             score.add_metric([port], s)
         yield score
+        peak = GaugeMetricFamily("flapwatch_port_risk_peak",
+                                 f"The highest risk score of the last {PEAK_WINDOW_S:g} s (0..1), scored every poll",
+                                 labels=["port"])
+        peak_at = GaugeMetricFamily("flapwatch_port_risk_peak_timestamp_seconds",
+                                    "When the risk peak was reached (Unix time)", labels=["port"])
+        for port, (s, t) in sorted(risk_peak.items()):
+            peak.add_metric([port], s)
+            peak_at.add_metric([port], t / 1e9)
+        yield peak
+        yield peak_at
         dropped = CounterMetricFamily("flapwatch_ring_dropped", "Records dropped because the ring was full",
                                       labels=["port"])
         dropped.add_metric(["all"], stats.get("ring_dropped", 0))
         yield dropped
+        yield from recording.metric_families(stats, self.events)
         if getattr(self.agent, "otlp", None) is not None:
             yield from self.agent.otlp.metric_families()

@@ -61,11 +61,12 @@ def write_text(result: "ReplayResult", out, style: Style) -> None:
     )
     ports = result.rows("ports")
     headers = ["port", "flaps", "hidden", "micro", "longest", "down total", "over budget", "signatures", "storms",
-               "paused", "neighbor", "risk"]
+               "paused", "neighbor", "risk", "peak", "peak at"]
     rows = [
         [p["port"], str(p["flaps"]), str(p["hidden_flaps"]), str(p["micro_flaps"]), duration(p["longest_down_ns"]),
          duration(p["down_ns_total"]), str(p["outages_over_budget"]), p["signatures"] or "-", str(p["pfc_storms"]),
-         f"{p['paused_pct']:.2f}%", p["neighbor"] or "-", f"{p['risk']:.2f}"]
+         f"{p['paused_pct']:.2f}%", p["neighbor"] or "-", f"{p['risk']:.2f}", f"{p['risk_peak']:.2f}",
+         iso_us(p["risk_peak_ns"]) if p["risk_peak_ns"] >= 0 else "-"]
         for p in ports
     ]
 
@@ -74,8 +75,8 @@ def write_text(result: "ReplayResult", out, style: Style) -> None:
             return style.yellow(cell)
         if i == 6 and row[6] != "0":
             return style.red(cell)
-        if i == 11:
-            risk = float(row[11])
+        if i in (11, 12):  # risk now and its peak: red from 0.5 (what --fail-on risk means)
+            risk = float(row[i])
             return style.red(cell) if risk >= 0.5 else style.green(cell)
         return cell
 
