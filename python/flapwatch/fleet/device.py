@@ -52,42 +52,47 @@ def _arrow_type(kind):
     return pa.from_numpy_dtype(np.dtype(kind))
 
 
-def table_schema(table: str, rows: list[dict] | None = None):
-    """The Arrow schema of a fleet table (``rows`` for the ports table's columns)."""
+def _infer(name: str, rows: list[dict]):
+    """The Arrow type of a column the schema does not state, from its first value."""
     import pyarrow as pa
 
+    kinds = {type(r[name]) for r in rows if r.get(name) is not None}
+    if not kinds:  # no value to tell: counts and times are integers, scores floats
+        return pa.float64() if name.startswith("risk") and not name.endswith("_ns") else pa.int64()
+    if all(issubclass(k, (bool, np.bool_)) for k in kinds):
+        return pa.bool_()
+    if any(issubclass(k, (float, np.floating)) for k in kinds):
+        return pa.float64()
+    if all(issubclass(k, (int, np.integer)) for k in kinds):
+        return pa.int64()
+    return pa.string()
+
+
+def table_schema(table: str, rows: list[dict] | None = None):
+    """The Arrow schema of a fleet table: the columns of ``rows`` (what the core and replay
+    give), typed by tables/schema.py where it states them; its columns when there are no rows."""
+    import pyarrow as pa
+
+    known: dict[str, object] = {}
     if table in schema.DETECTION_TABLES and table != "ports":
-        fields = []
         for name, kind in schema.DETECTION_TABLES[table]:
-            typ = pa.string() if (table, name) in schema.ENUMS else _arrow_type(kind)
-            fields.append(pa.field(name, typ))
-        return pa.schema(fields)
-    if table == "episodes":
-        return pa.schema([("episode", pa.int64()), ("port", pa.string()), ("start_ns", pa.int64()),
-                          ("end_ns", pa.int64()), ("flaps", pa.int64()), ("labels", pa.string()),
-                          ("period_ns", pa.int64()), ("evidence", pa.string())])
-    if table == "risk":
-        return pa.schema([("ts_ns", pa.int64()), ("port", pa.string()), ("score", pa.float64())])
-    if table == "ports":
+            known[name] = pa.string() if (table, name) in schema.ENUMS else _arrow_type(kind)
+    elif table == "episodes":
+        known = {"episode": pa.int64(), "port": pa.string(), "start_ns": pa.int64(), "end_ns": pa.int64(),
+                 "flaps": pa.int64(), "labels": pa.string(), "period_ns": pa.int64(), "evidence": pa.string()}
+    elif table == "risk":
+        known = {"ts_ns": pa.int64(), "port": pa.string(), "score": pa.float64()}
+    elif table == "ports":
         from flapwatch.assess.result import PORT_COLUMNS
 
-        columns = list(rows[0]) if rows else list(PORT_COLUMNS)
-        fields = []
-        for name in columns:
-            value = next((r[name] for r in rows or [] if r.get(name) is not None), None)
-            if isinstance(value, bool):
-                typ = pa.bool_()
-            elif isinstance(value, (int, np.integer)):
-                typ = pa.int64()
-            elif isinstance(value, (float, np.floating)):
-                typ = pa.float64()
-            elif value is None and name not in ("port", "signatures", "neighbor"):
-                typ = pa.float64() if name in ("risk", "paused_pct") or name.startswith("risk") and not name.endswith("_ns") else pa.int64()
-            else:
-                typ = pa.string()
-            fields.append(pa.field(name, typ))
-        return pa.schema(fields)
-    raise KeyError(table)
+        known = {"port": pa.string(), "signatures": pa.string(), "neighbor": pa.string(), "paused_pct": pa.float64()}
+        if not rows:  # the other columns are typed by their values
+            return pa.schema([(c, known[c] if c in known else _infer(c, [])) for c in PORT_COLUMNS])
+    else:
+        raise KeyError(table)
+    if not rows:
+        return pa.schema(list(known.items()))
+    return pa.schema([(c, known[c] if c in known else _infer(c, rows)) for c in rows[0]])
 
 
 def _flat(row: dict) -> dict:
