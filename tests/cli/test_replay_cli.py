@@ -77,14 +77,18 @@ def test_jsonl_csv_parquet(tmp_path):
     assert len(flaps) == 6 and {"down_ns", "up_ns", "duration_ns", "hidden"} <= set(flaps.columns)
     replay(LAB, "--format", "parquet", "-o", tmp_path / "p.parquet", "--table", "flaps")
     pq = pd.read_parquet(tmp_path / "p.parquet")
-    assert pq["down_ns"].dtype == "int64" and len(pq) == 6
+    assert str(pq["down_ns"].dtype) == "datetime64[ns, UTC]" and len(pq) == 6  # instants: UTC timestamps
+    assert pq["duration_ns"].dtype == "int64"  # durations stay int64 ns
     replay(LAB, "--format", "parquet", "-o", f"{tmp_path}/pq/")
     assert list(pd.read_parquet(tmp_path / "pq" / "ports.parquet").columns) == PORT_COLUMNS
 
 
 def test_port_since_until_speed_and_config(tmp_path):
-    data = json.loads(replay(LAB, "--format", "json", "--port", "lo").stdout)
-    assert [p["port"] for p in data["ports"]] == ["lo"]
+    # the capture's dump names lo too: the loopback is no port, selected or not
+    assert [p["port"] for p in json.loads(replay(LAB, "--format", "json").stdout)["ports"]] == [HOST_PORT]
+    data = json.loads(replay(LAB, "--format", "json", "--port", HOST_PORT[:4] + "*").stdout)
+    assert [p["port"] for p in data["ports"]] == [HOST_PORT]
+    assert replay(LAB, "--format", "json", "--port", "lo", check=False).returncode == 2
     outage = next(f for f in TRUTH["flaps"] if f["kind"] == "outage")
     since = f"{outage['down_ns'] // 10**9 - 1}.0"  # epoch seconds: only the outage remains
     data = json.loads(replay(LAB, "--format", "json", "--since", since).stdout)

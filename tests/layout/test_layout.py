@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import flapwatch
+from conftest import REPO
 
 PACKAGE = Path(flapwatch.__file__).resolve().parent
 
@@ -112,7 +113,7 @@ def test_inspect_loads_no_assessment_simulator_or_agent(tmp_path):
     script = (
         "import sys\n"
         "from flapwatch.cli import main\n"
-        f"main(['inspect', '--json', {str(Path(__file__).resolve().parents[2] / 'captures' / 'lab.pcapng')!r}])\n"
+        f"main(['inspect', '--json', {str(REPO / 'captures' / 'lab.pcapng')!r}])\n"
         "loaded = sorted(m for m in sys.modules if m.startswith('flapwatch.'))\n"
         "print('LOADED', ' '.join(loaded), file=sys.stderr)\n"
     )
@@ -155,7 +156,7 @@ def test_nlrecord_runs_by_path_and_as_a_module():
 
 def test_design_document_names_folders_that_exist():
     """docs/DESIGN.md's "Where a new piece goes" points at one real place per kind."""
-    repo = PACKAGE.parents[1]
+    repo = REPO  # the checkout (the package may be installed elsewhere)
     text = (repo / "docs" / "DESIGN.md").read_text()
     section = text.split("## Where a new piece goes", 1)[1].split("\n## ", 1)[0]
     rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
