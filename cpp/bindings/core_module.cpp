@@ -67,7 +67,8 @@ py::dict counts_to_python(const FrameCounts& counts) {
 // One capture being read; Python's Capture / iter_capture drive it.
 class PyCaptureFile {
  public:
-  PyCaptureFile(const std::string& path, bool strict) : file_(path, ReadOptions{strict}) {}
+  PyCaptureFile(const std::string& path, bool strict, std::string device, std::string iface)
+      : file_(path, ReadOptions{strict, PortNaming{std::move(device), std::move(iface)}}) {}
 
   // Tables of up to max_frames frames (all when <= 0).
   py::dict read(int64_t max_frames) {
@@ -193,6 +194,14 @@ py::dict presets() {
   return d;
 }
 
+// One (device, iface) pair per path, "" for none (io/capture_reader.hpp, PortNaming).
+std::vector<PortNaming> port_naming(const std::vector<std::pair<std::string, std::string>>& naming) {
+  std::vector<PortNaming> out;
+  out.reserve(naming.size());
+  for (const auto& [device, iface] : naming) out.push_back(PortNaming{device, iface});
+  return out;
+}
+
 // Captures merged by time through the trackers; returns detections as columns.
 // Bytes consumed by a running analyze(); read from another Python thread for progress.
 struct Progress {
@@ -200,7 +209,7 @@ struct Progress {
 };
 
 py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, bool strict, size_t ring_capacity,
-                 Progress* progress) {
+                 Progress* progress, const std::vector<std::pair<std::string, std::string>>& naming) {
   EngineConfig cfg = engine_config(config);
   StringTable strings;
   Engine engine(cfg, strings);
@@ -208,7 +217,8 @@ py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, 
   {
     py::gil_scoped_release release;
     result = run_pipeline(paths, strings, engine, cfg,
-                          PipelineOptions{strict, ring_capacity, progress ? &progress->bytes : nullptr});
+                          PipelineOptions{strict, ring_capacity, progress ? &progress->bytes : nullptr,
+                                          port_naming(naming)});
   }
   py::dict out;
   out["tables"] = to_python(engine.detections());
@@ -225,8 +235,9 @@ py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, 
 // A followed capture: poll() for frames written since, new_rows() for detections since.
 class PyFollowSession {
  public:
-  PyFollowSession(const std::vector<std::string>& paths, const py::dict& config)
-      : session_(paths, engine_config(config)) {}
+  PyFollowSession(const std::vector<std::string>& paths, const py::dict& config,
+                  const std::vector<std::pair<std::string, std::string>>& naming)
+      : session_(paths, engine_config(config), port_naming(naming)) {}
 
   int64_t poll(int64_t max_frames) {
     py::gil_scoped_release release;
@@ -334,7 +345,9 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("analyze", &analyze, py::arg("paths"), py::arg("config"), py::arg("strict") = false,
         py::arg("ring_capacity") = PipelineOptions{}.ring_capacity, py::arg("progress") = nullptr,
-        "Run the captures, merged by time, through the trackers; returns {tables, strings, counts, ...}.");
+        py::arg("naming") = std::vector<std::pair<std::string, std::string>>{},
+        "Run the captures, merged by time, through the trackers; returns {tables, strings, counts, ...}. "
+        "naming: one (device, iface) pair per path ('' for none) naming its ports (docs/DECODE_RULES.md, Ports).");
 
   py::class_<PcapngWriter>(m, "PcapngWriter")
       .def(py::init<const std::string&, std::string_view>(), py::arg("path"), py::arg("application") = "flapwatch")
@@ -365,7 +378,9 @@ PYBIND11_MODULE(_core, m) {
       .def("strings_from", &PyLiveAgent::strings_from, py::arg("start") = 0);
 
   py::class_<PyFollowSession>(m, "FollowSession")
-      .def(py::init<const std::vector<std::string>&, const py::dict&>(), py::arg("paths"), py::arg("config"))
+      .def(py::init<const std::vector<std::string>&, const py::dict&,
+                    const std::vector<std::pair<std::string, std::string>>&>(),
+           py::arg("paths"), py::arg("config"), py::arg("naming") = std::vector<std::pair<std::string, std::string>>{})
       .def("poll", &PyFollowSession::poll, py::arg("max_frames") = 0)
       .def("new_rows", &PyFollowSession::new_rows)
       .def("finish", &PyFollowSession::finish)
@@ -375,7 +390,8 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("last_ns", [](PyFollowSession& s) { return s.session_.engine().last_ns(); });
 
   py::class_<PyCaptureFile>(m, "CaptureFile")
-      .def(py::init<const std::string&, bool>(), py::arg("path"), py::arg("strict") = false)
+      .def(py::init<const std::string&, bool, std::string, std::string>(), py::arg("path"), py::arg("strict") = false,
+           py::arg("device") = "", py::arg("iface") = "")
       .def("read", &PyCaptureFile::read, py::arg("max_frames") = 0,
            "Decode up to max_frames frames (all when <= 0); returns {table: {column: ndarray}}.")
       .def("strings_from", &PyCaptureFile::strings_from, py::arg("start") = 0)

@@ -9,7 +9,7 @@
 namespace flapwatch {
 
 CaptureFile::CaptureFile(const std::string& path, ReadOptions opts)
-    : opts_(opts), reader_(path, strings_, opts.strict), dispatcher_(strings_) {}
+    : opts_(opts), reader_(path, strings_, opts.strict, false, opts.naming), dispatcher_(strings_) {}
 
 int64_t CaptureFile::read(RecordBatch& out, int64_t max_frames) {
   int64_t n = 0;

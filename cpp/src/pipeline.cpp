@@ -35,24 +35,75 @@ struct RingSink final : RecordSink {
   int64_t full_waits = 0;
 };
 
+// Two files feeding one port (one kind of record: link messages, or wire frames) in
+// turns: A, then B, then A again. Files of one capture cut in sequence (dumpcap -b)
+// hand a port over once; two devices whose interfaces share a name, or one capture
+// given twice, interleave. Each port and kind is reported once, as a warning.
+class InterleaveCheck final : public RecordSink {
+ public:
+  InterleaveCheck(RecordSink& next, const MergedCaptures& source, const StringTable& strings)
+      : next_(next), source_(source), strings_(strings) {}
+
+  void on_record(const Record& r) override {
+    bool traffic = r.kind == RecordKind::link || r.kind == RecordKind::pfc || r.kind == RecordKind::pause ||
+                   r.kind == RecordKind::lldp;
+    if (traffic && r.port >= 0 && source_.files() > 1) check(r);
+    next_.on_record(r);
+  }
+  std::vector<std::string> warnings;
+
+ private:
+  struct Seen {
+    int32_t last = -1;          // the file of the last record
+    std::vector<uint8_t> left;  // files this port's records came from and then moved on from
+    bool reported = false;
+  };
+  void check(const Record& r) {
+    size_t slot = static_cast<size_t>(r.port) * 2 + (r.kind == RecordKind::link ? 1 : 0);
+    if (slot >= seen_.size()) seen_.resize(slot + 1);
+    Seen& s = seen_[slot];
+    auto file = static_cast<int32_t>(source_.current());
+    if (s.last == file) return;
+    if (s.last >= 0) {
+      if (s.left.empty()) s.left.resize(source_.files());
+      if (s.left[static_cast<size_t>(file)] && !s.reported) {
+        s.reported = true;
+        warnings.push_back("port " + strings_[r.port] + ": " +
+                           (r.kind == RecordKind::link ? "link messages" : "wire frames") + " from " +
+                           source_.path(static_cast<size_t>(s.last)) + " and " + source_.path(static_cast<size_t>(file)) +
+                           " interleave in time: two devices with the same interface name, or one capture given "
+                           "twice (name each capture's device: --device, FILE=DEVICE, a directory per device)");
+      }
+      s.left[static_cast<size_t>(s.last)] = 1;
+    }
+    s.last = file;
+  }
+  RecordSink& next_;
+  const MergedCaptures& source_;
+  const StringTable& strings_;
+  std::vector<Seen> seen_;  // per port and kind (wire, link)
+};
+
 }  // namespace
 
 PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& strings, Engine& engine,
                             const EngineConfig& cfg, PipelineOptions opts) {
   PipelineResult result;
   // Opening happens here, so open errors surface before any thread starts.
-  MergedCaptures source(paths, strings, opts.strict);
+  MergedCaptures source(paths, strings, opts.strict, opts.naming);
   RecordRing ring(opts.ring_capacity);
   std::atomic<bool> done{false};
   std::atomic<bool> abandon{false};  // set if the tracker side throws, so the reader stops waiting
   std::exception_ptr error;
+  std::vector<std::string> interleaved;
   int64_t full_waits = 0;
 
   std::thread reader([&] {
     try {
       Dispatcher dispatcher(strings);
       RingSink ring_sink(ring, abandon);
-      RecordGate sink(ring_sink, strings, cfg);
+      InterleaveCheck check(ring_sink, source, strings);
+      RecordGate sink(check, strings, cfg);
       Frame f;
       DecodeError err;
       while (source.next(f)) {
@@ -67,6 +118,7 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
       ring_sink.flush();
       if (opts.progress_bytes) opts.progress_bytes->store(source.bytes_read(), std::memory_order_relaxed);
       full_waits = ring_sink.full_waits;
+      interleaved = std::move(check.warnings);
     } catch (const RingSink::Abandoned&) {
     } catch (...) {
       error = std::current_exception();
@@ -97,6 +149,7 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
   engine.finish();
   result.ring_full_waits = full_waits;
   result.warnings = source.warnings();
+  for (auto& w : interleaved) result.warnings.push_back(std::move(w));
   for (const auto& w : engine.warnings()) result.warnings.push_back(w);
   return result;
 }

@@ -45,7 +45,7 @@ class LiveAgent:
     def strings_from(self, start: typing.SupportsInt | typing.SupportsIndex = 0) -> list[str]:
         ...
 class FollowSession:
-    def __init__(self, paths: collections.abc.Sequence[str], config: dict) -> None:
+    def __init__(self, paths: collections.abc.Sequence[str], config: dict, naming: collections.abc.Sequence[tuple[str, str]] = []) -> None:
         ...
     def finish(self) -> dict:
         ...
@@ -65,7 +65,7 @@ class FollowSession:
     def last_ns(self) -> int:
         ...
 class CaptureFile:
-    def __init__(self, path: str, strict: bool = False) -> None:
+    def __init__(self, path: str, strict: bool = False, device: str = '', iface: str = '') -> None:
         ...
     def read(self, max_frames: typing.SupportsInt | typing.SupportsIndex = 0) -> dict:
         """
@@ -94,9 +94,9 @@ class CaptureFile:
     @property
     def warnings(self) -> list[str]:
         ...
-def analyze(paths: collections.abc.Sequence[str], config: dict, strict: bool = False, ring_capacity: typing.SupportsInt | typing.SupportsIndex = 16384, progress: Progress = None) -> dict:
+def analyze(paths: collections.abc.Sequence[str], config: dict, strict: bool = False, ring_capacity: typing.SupportsInt | typing.SupportsIndex = 16384, progress: Progress = None, naming: collections.abc.Sequence[tuple[str, str]] = []) -> dict:
     """
-    Run the captures, merged by time, through the trackers; returns {tables, strings, counts, ...}.
+    Run the captures, merged by time, through the trackers; returns {tables, strings, counts, ...}. naming: one (device, iface) pair per path ('' for none) naming its ports (docs/DECODE_RULES.md, Ports).
     """
 def column_pool_stats() -> dict:
     """

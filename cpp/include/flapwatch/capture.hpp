@@ -17,6 +17,8 @@ struct ReadOptions {
   // Truncation and malformed frames become CaptureError instead of a warning / a
   // `malformed` row.
   bool strict = false;
+  // The device and interface that name the file's ports (CaptureReader).
+  PortNaming naming;
 };
 
 class CaptureFile {

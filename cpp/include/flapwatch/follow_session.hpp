@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -20,10 +21,17 @@ namespace flapwatch {
 
 class FollowSession {
  public:
-  FollowSession(const std::vector<std::string>& paths, const EngineConfig& cfg)
+  // naming: one PortNaming per path (CaptureReader), or empty for none.
+  FollowSession(const std::vector<std::string>& paths, const EngineConfig& cfg,
+                const std::vector<PortNaming>& naming = {})
       : cfg_(cfg), engine_(cfg_, strings_), dispatcher_(strings_), to_engine_(engine_),
         gate_(to_engine_, strings_, cfg_) {
-    for (const auto& p : paths) readers_.push_back(std::make_unique<CaptureReader>(p, strings_, false, true));
+    if (!naming.empty() && naming.size() != paths.size())
+      throw std::invalid_argument("port naming: " + std::to_string(naming.size()) + " entries for " +
+                                  std::to_string(paths.size()) + " captures");
+    for (size_t i = 0; i < paths.size(); ++i)
+      readers_.push_back(std::make_unique<CaptureReader>(paths[i], strings_, false, true,
+                                                         naming.empty() ? PortNaming{} : naming[i]));
   }
 
   // Frames read (all available when max_frames <= 0).

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "flapwatch/engine.hpp"
+#include "flapwatch/io/capture_reader.hpp"
 #include "flapwatch/records.hpp"
 
 namespace flapwatch {
@@ -27,6 +28,8 @@ struct PipelineOptions {
   // When set, the reader stores the bytes consumed so far here now and then (relaxed):
   // another thread can draw a progress bar from it.
   std::atomic<uint64_t>* progress_bytes = nullptr;
+  // One PortNaming per path (the device and interface that name its ports), or empty.
+  std::vector<PortNaming> naming;
 };
 
 // Reads `paths` merged by time through `engine` (constructed on `strings`), then

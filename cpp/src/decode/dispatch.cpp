@@ -112,7 +112,14 @@ FrameKind Dispatcher::netlink(const Frame& f, RecordSink& out, DecodeError& err)
           scratch_ = "if";
           scratch_ += std::to_string(m.ifindex);
         }
-        r.port = strings_.intern(scratch_);
+        if (f.device >= 0 && scratch_.find(':') == std::string::npos) {  // "device:ifname" (DECODE_RULES.md, Ports)
+          qualified_ = strings_[f.device];
+          qualified_ += ':';
+          qualified_ += scratch_;
+          r.port = strings_.intern(qualified_);
+        } else {
+          r.port = strings_.intern(scratch_);
+        }
         r.link = LinkRecord{m.type, m.ifindex, m.flags, m.operstate, m.carrier, m.carrier_changes,
                             m.carrier_up_count, m.carrier_down_count, m.mac};
       },

@@ -38,8 +38,21 @@ std::string CaptureReader::stem_of(const std::string& path) {
   return name;
 }
 
-CaptureReader::CaptureReader(const std::string& path, StringTable& strings, bool strict, bool follow)
-    : path_(path), strings_(strings), strict_(strict), in_(path, follow), follow_(follow), stem_(stem_of(path)) {
+std::string CaptureReader::qualify(const std::string& device, std::string_view name) {
+  if (device.empty() || name.find(':') != name.npos) return std::string(name);
+  std::string out;
+  out.reserve(device.size() + 1 + name.size());
+  out += device;
+  out += ':';
+  out += name;
+  return out;
+}
+
+CaptureReader::CaptureReader(const std::string& path, StringTable& strings, bool strict, bool follow,
+                             const PortNaming& naming)
+    : path_(path), strings_(strings), strict_(strict), in_(path, follow), follow_(follow),
+      stem_(naming.iface.empty() ? stem_of(path) : naming.iface), device_(naming.device),
+      device_id_(naming.device.empty() ? -1 : strings.intern(naming.device)) {
   if (!in_.ensure(4)) fail(0, in_.available() ? "truncated file header" : "empty file");
   uint32_t magic = bytes::load<uint32_t>(in_.data());
   if (magic == kShb) {
@@ -60,7 +73,7 @@ CaptureReader::CaptureReader(const std::string& path, StringTable& strings, bool
   frac_to_ns_ = nano ? 1 : 1000;
   // The low 16 bits are the link type; the upper bits carry FCS information.
   linktype_ = static_cast<uint16_t>(bytes::load<uint32_t>(in_.data() + 20, swap_) & 0xffff);
-  file_port_ = strings_.intern(stem_);
+  file_port_ = strings_.intern(qualify(device_, stem_));
   in_.advance(24);
 }
 
@@ -96,6 +109,7 @@ bool CaptureReader::next_pcap(Frame& f) {
   f.ts_ns = int64_t(sec) * 1000000000 + int64_t(frac) * frac_to_ns_;
   f.offset = off + 16;
   f.port = file_port_;
+  f.device = device_id_;
   f.linktype = linktype_;
   f.index = index_++;
   in_.advance(16 + size_t(caplen));
@@ -167,12 +181,12 @@ void CaptureReader::read_interface(const uint8_t* b, uint32_t len, uint64_t off)
   if (!name.empty()) {
     std::string text;
     escape_text(name, text);
-    i.port = strings_.intern(text);
+    i.port = strings_.intern(qualify(device_, text));
+  } else if (id == 0 && sections_ == 1) {
+    i.port = strings_.intern(qualify(device_, stem_));
+  } else {
+    i.port = strings_.intern(qualify(device_, stem_ + "#" + std::to_string(id)));
   }
-  else if (id == 0 && sections_ == 1)
-    i.port = strings_.intern(stem_);
-  else
-    i.port = strings_.intern(stem_ + "#" + std::to_string(id));
   ifaces_.push_back(i);
 }
 
@@ -250,6 +264,7 @@ bool CaptureReader::next_pcapng(Frame& f) {
     f.origlen = origlen;
     f.offset = off + static_cast<uint64_t>(data - b);
     f.port = ifaces_[iface].port;
+    f.device = device_id_;
     f.linktype = ifaces_[iface].linktype;
     f.index = index_++;
     in_.advance(len);

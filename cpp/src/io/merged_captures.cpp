@@ -1,9 +1,17 @@
 #include "flapwatch/io/merged_captures.hpp"
 
+#include <stdexcept>
+
 namespace flapwatch {
 
-MergedCaptures::MergedCaptures(const std::vector<std::string>& paths, StringTable& strings, bool strict) {
-  for (const auto& p : paths) readers_.push_back(std::make_unique<CaptureReader>(p, strings, strict));
+MergedCaptures::MergedCaptures(const std::vector<std::string>& paths, StringTable& strings, bool strict,
+                               const std::vector<PortNaming>& naming) {
+  if (!naming.empty() && naming.size() != paths.size())
+    throw std::invalid_argument("port naming: " + std::to_string(naming.size()) + " entries for " +
+                                std::to_string(paths.size()) + " captures");
+  for (size_t i = 0; i < paths.size(); ++i)
+    readers_.push_back(
+        std::make_unique<CaptureReader>(paths[i], strings, strict, false, naming.empty() ? PortNaming{} : naming[i]));
   pending_.resize(readers_.size());
   has_.resize(readers_.size());
   for (size_t i = 0; i < readers_.size(); ++i) has_[i] = readers_[i]->next(pending_[i]);

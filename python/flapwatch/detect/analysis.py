@@ -7,41 +7,38 @@ presents tables: presentation (CLI, report, agent) lives elsewhere.
 
 from __future__ import annotations
 
-import glob
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 
 from flapwatch.tables import schema
 from flapwatch.sources.capture import require_file
+from flapwatch.sources.devices import CAPTURE_SUFFIXES, Resolved, expand_inputs, mismatch_warnings, resolve_inputs
 from flapwatch.tables.table import Table
 from flapwatch.config import Config
 
-CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz")
+__all__ = ["CAPTURE_SUFFIXES", "Analysis", "analyze", "expand_captures", "resolve_captures"]
 
 
 def expand_captures(captures: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
-    """Files, directories (their captures, sorted) and glob patterns -> capture paths."""
-    if isinstance(captures, (str, os.PathLike)):
-        captures = [captures]
-    paths: list[str] = []
-    for item in captures:
-        item = os.fspath(item)
-        if os.path.isdir(item):
-            paths += sorted(str(p) for p in Path(item).iterdir() if p.name.endswith(CAPTURE_SUFFIXES))
-        elif any(c in item for c in "*?[") and not os.path.exists(item):
-            matched = sorted(glob.glob(item))
-            if not matched:
-                raise FileNotFoundError(f"no capture matches {item!r}")
-            paths += matched
-        else:
-            paths.append(item)
-    if not paths:
-        raise FileNotFoundError("no captures given")
-    return paths
+    """Files, directories (their captures, sorted), glob patterns and "FILE=device[:iface]"
+    -> capture paths (sources/devices.py: expand_inputs)."""
+    return [path for path, _, _ in expand_inputs(captures)]
+
+
+def resolve_captures(captures, devices: Mapping | None = None, device: str | None = None) -> Resolved:
+    """The captures with the device and interface naming each one's ports
+    (sources/devices.py: resolve_inputs); a Resolved is taken as it is."""
+    if isinstance(captures, Resolved):
+        return captures
+    return resolve_inputs(captures, devices=devices, device=device)
+
+
+def port_warnings(ports: Table) -> list[str]:
+    """The likely-mismatch warnings (sources/devices.py) from the ports table."""
+    return mismatch_warnings(ports.text("port"), ports["link_messages"], ports["pfc_frames"] + ports["lldp_frames"])
 
 
 @dataclass
@@ -56,6 +53,7 @@ class Analysis:
     counts: dict[str, int]
     config: Config
     warnings: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # how ports were named (a classic pcap's interface)
     records: int = 0
     ring_full_waits: int = 0
     first_ns: int = -1  # the first and last record's time: the span the analysis covers
@@ -126,20 +124,33 @@ def analyze(
     since_ns: int | None = None,
     until_ns: int | None = None,
     progress=None,
+    devices: Mapping[str | os.PathLike, str] | None = None,
+    device: str | None = None,
+    counter_driver: str | None = None,
 ) -> Analysis:
     """Run captures (one per device, say; merged by timestamp) through the link, PFC
     and LLDP trackers. ``config``: a Config, a dict of its fields, or a TOML path.
     ``ports`` (shell patterns) select what the trackers see. ``until_ns`` ends the
     input there; ``since_ns`` keeps the detections known from then on, while the
     trackers still see what came before (a flap needs the state before it).
-    ``progress`` is a ``_core.Progress`` another thread may poll."""
+    ``progress`` is a ``_core.Progress`` another thread may poll.
+    Ports are "device:port" (docs/DECODE_RULES.md, Ports and devices): ``devices`` maps a
+    capture (or a directory of them) to "device[:iface]", ``device`` names the device of
+    every other capture; without either, a directory given names its captures' device.
+    Timestamped `ethtool -S` logs among the paths (recognised by content) are counter
+    samples merged by time with the captures (flapwatch.counters.samples); their driver
+    profile is ``counter_driver``'s, else detected from the names."""
     config = Config.coerce(config)
     from flapwatch import _core
 
-    paths = [require_file(p) for p in expand_captures(captures)]
+    resolved = resolve_captures(captures, devices, device)
+    paths = [require_file(p) for p in resolved.paths]
     core = config.to_core()
     core.update(ports=list(ports or []), until_ns=until_ns)
-    raw = _core.analyze(paths, core, strict, config.ring_capacity, progress)
+    from flapwatch.counters.samples import split_counter_logs
+
+    captures, naming, samples, counter_notices = split_counter_logs(paths, resolved.naming(), driver=counter_driver)
+    raw = _core.analyze(captures, core, strict, config.ring_capacity, progress, naming, samples)
     strings = raw["strings"]
     columns = {name: sorted_by_time(raw["tables"][name]) for name in schema.DETECTION_TABLES}
     if since_ns is not None:
@@ -151,7 +162,8 @@ def analyze(
         strings=strings,
         counts=dict(raw["counts"]),
         config=config,
-        warnings=list(raw["warnings"]),
+        warnings=list(raw["warnings"]) + port_warnings(tables["ports"]),
+        notices=list(resolved.notices) + counter_notices,
         records=raw["records"],
         ring_full_waits=raw["ring_full_waits"],
         first_ns=raw["first_ns"] if since_ns is None or raw["first_ns"] < 0 else max(raw["first_ns"], since_ns),

@@ -7,10 +7,11 @@ Printing is the CLI's (cli/replay_cmd.py)."""
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from flapwatch.config import Config
-from flapwatch.detect.analysis import Analysis, keep_since, sorted_by_time
+from flapwatch.detect.analysis import Analysis, keep_since, port_warnings, sorted_by_time
+from flapwatch.sources.devices import resolve_inputs
 from flapwatch.errors import CaptureError
 from flapwatch.tables import schema
 from flapwatch.tables.table import Table, table_rows
@@ -22,8 +23,13 @@ class Follower:
     """``f = Follower(paths, cfg); f.open(stop); while ...: rows = f.poll(); ...; f.finish()``"""
 
     def __init__(self, paths: list[str], config: Config, *, ports: Iterable[str] | None = None,
-                 since_ns: int | None = None, until_ns: int | None = None):
-        self.paths = list(paths)
+                 since_ns: int | None = None, until_ns: int | None = None,
+                 devices: Mapping[str, str] | None = None, device: str | None = None):
+        # Port names as replay gives them (sources/devices.py), but a classic pcap's interface
+        # is not guessed from link captures that are still empty: it comes from a mapping
+        # (FILE=DEVICE:IFACE) or the file name.
+        self._resolved = resolve_inputs(paths, devices=devices, device=device, infer_iface=False)
+        self.paths = self._resolved.paths
         self.config = config
         self.since_ns = since_ns
         self._core_config = config.to_core()
@@ -37,7 +43,7 @@ class Follower:
 
         while not stop():
             try:
-                self._session = _core.FollowSession(self.paths, self._core_config)
+                self._session = _core.FollowSession(self.paths, self._core_config, self._resolved.naming())
                 return True
             except CaptureError as e:
                 # not created yet, or its header not written yet: wait for the writer
@@ -74,12 +80,14 @@ class Follower:
         first_ns = self._session.first_ns
         if self.since_ns is not None and first_ns >= 0:
             first_ns = max(first_ns, self.since_ns)
+        tables = {name: Table(name, columns[name], strings) for name in schema.DETECTION_TABLES}
         return Analysis(
             paths=self.paths,
-            tables={name: Table(name, columns[name], strings) for name in schema.DETECTION_TABLES},
+            tables=tables,
             strings=strings,
             counts=dict(self._session.counts),
             config=self.config,
+            warnings=port_warnings(tables["ports"]),
             first_ns=first_ns,
             last_ns=self._session.last_ns,
         )

@@ -81,23 +81,31 @@ def _check_backend(backend: str) -> None:
         raise ValueError(f"unknown backend {backend!r}: use 'cpp', 'dpkt' or 'pyshark'")
 
 
-def read_capture(path: str | os.PathLike, *, strict: bool = False, backend: str = "cpp") -> Capture:
+def read_capture(path: str | os.PathLike, *, strict: bool = False, backend: str = "cpp",
+                 device: str | None = None, iface: str | None = None) -> Capture:
     """Read a whole pcap / pcapng (optionally gzip-compressed) capture into tables.
 
     A truncated last record ends the read with a CaptureWarning (strict=True: CaptureError).
     Malformed frames land in the ``malformed`` table (strict=True: CaptureError).
+    ``device``: the ports become "device:port" (a name with ':' stays as it is);
+    ``iface``: the port of frames the file names no interface for (a pcap file; default
+    the file stem). docs/DECODE_RULES.md, Ports and devices.
     """
     _check_backend(backend)
     path = require_file(os.fspath(path))
+    if device:
+        from flapwatch.sources.devices import check_device
+
+        check_device(device)
     if backend != "cpp":
         from flapwatch.sources.reference import read_tables
 
-        raw = read_tables(path, backend, strict=strict)
+        raw = read_tables(path, backend, strict=strict, device=device, iface=iface)
         _warn(raw.warnings)
         return Capture(path, _tables(raw.tables, raw.strings), raw.strings, raw.counts, list(raw.warnings))
     from flapwatch import _core
 
-    reader = _core.CaptureFile(path, strict)
+    reader = _core.CaptureFile(path, strict, device or "", iface or "")
     raw_tables = reader.read(0)
     strings = reader.strings_from(0)
     _warn(reader.warnings)
@@ -105,17 +113,23 @@ def read_capture(path: str | os.PathLike, *, strict: bool = False, backend: str 
 
 
 def iter_capture(
-    path: str | os.PathLike, *, batch_frames: int = 1_000_000, strict: bool = False
+    path: str | os.PathLike, *, batch_frames: int = 1_000_000, strict: bool = False,
+    device: str | None = None, iface: str | None = None,
 ) -> Iterator[Capture]:
     """Yield the capture in batches of at most ``batch_frames`` frames, for captures
     larger than memory. Each batch is a Capture with its own tables and counts; the
-    string table grows across batches (a batch's ``strings`` covers all its indices)."""
+    string table grows across batches (a batch's ``strings`` covers all its indices).
+    ``device`` and ``iface`` name the ports as in read_capture."""
     if batch_frames <= 0:
         raise ValueError("batch_frames must be positive")
     from flapwatch import _core
 
     path = require_file(os.fspath(path))
-    reader = _core.CaptureFile(path, strict)
+    if device:
+        from flapwatch.sources.devices import check_device
+
+        check_device(device)
+    reader = _core.CaptureFile(path, strict, device or "", iface or "")
     strings: list[str] = []
     before = dict(reader.counts)
     warned = 0

@@ -41,6 +41,7 @@ class Dispatcher {
 
   StringTable& strings_;
   std::string scratch_;
+  std::string qualified_;  // "device:ifname" for link messages of a file that names its device
   Record rec_{};
   // netlink frames hold several link messages; they are emitted only once the whole
   // frame decoded, so a malformed frame yields no partial rows.

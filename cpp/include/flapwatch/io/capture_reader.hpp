@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "flapwatch/io/block_buffer.hpp"
@@ -17,6 +18,16 @@
 #include "flapwatch/string_table.hpp"
 
 namespace flapwatch {
+
+// What names a file's ports (docs/DECODE_RULES.md, Ports). `device`: the device the
+// file was captured on ("" none): every port of the file becomes "device:port", except
+// a name that already has a ':' (an IDB if_name or IFLA_IFNAME written as
+// "device:port"), taken as is. `iface`: the name for frames the file does not name an
+// interface for (a pcap file, an IDB without if_name); "" means the file stem.
+struct PortNaming {
+  std::string device;
+  std::string iface;
+};
 
 class CaptureReader {
  public:
@@ -29,7 +40,8 @@ class CaptureReader {
 
   // follow: read a file another process is still writing: a record not complete yet
   // ends next() quietly (false), and the next call tries again from the same place.
-  CaptureReader(const std::string& path, StringTable& strings, bool strict, bool follow = false);
+  CaptureReader(const std::string& path, StringTable& strings, bool strict, bool follow = false,
+                const PortNaming& naming = {});
 
   // The next frame, or false at the end. `f.data` is valid until the next call.
   bool next(Frame& f) { return pcapng_ ? next_pcapng(f) : next_pcap(f); }
@@ -45,6 +57,9 @@ class CaptureReader {
   // The port name of a file without interface names: its file name without
   // .gz and then .pcapng/.pcap/.cap.
   static std::string stem_of(const std::string& path);
+  // `name` as the port of `device`: "device:name", or `name` when it already names its
+  // device (has a ':') or there is no device.
+  static std::string qualify(const std::string& device, std::string_view name);
 
  private:
   struct Interface {
@@ -82,7 +97,9 @@ class CaptureReader {
   std::vector<Interface> ifaces_;
   int sections_ = 0;
   uint32_t interfaces_seen_ = 0;
-  std::string stem_;
+  std::string stem_;       // the name for unnamed interfaces: PortNaming::iface, else the file stem
+  std::string device_;     // PortNaming::device
+  int32_t device_id_ = -1;  // its string-table index, -1 without a device
 };
 
 }  // namespace flapwatch

@@ -13,13 +13,18 @@ namespace flapwatch {
 
 class MergedCaptures {
  public:
-  MergedCaptures(const std::vector<std::string>& paths, StringTable& strings, bool strict);
+  // naming: one PortNaming per path (CaptureReader), or empty for none.
+  MergedCaptures(const std::vector<std::string>& paths, StringTable& strings, bool strict,
+                 const std::vector<PortNaming>& naming = {});
 
   // The earliest pending frame (ties: the earlier file). `f.data` is valid until the
   // next call.
   bool next(Frame& f);
 
   size_t files() const { return readers_.size(); }
+  // The index (in `paths`) of the file of the frame handed out last.
+  size_t current() const { return static_cast<size_t>(last_ < 0 ? 0 : last_); }
+  const std::string& path(size_t i) const { return readers_[i]->path(); }
   // The file of the frame handed out last.
   const std::string& current_path() const { return readers_[static_cast<size_t>(last_ < 0 ? 0 : last_)]->path(); }
   std::vector<std::string> warnings() const;

@@ -21,6 +21,8 @@ struct Frame {
   uint32_t caplen = 0;
   uint32_t origlen = 0;
   int32_t port = -1;       // string-table index of the port name
+  int32_t device = -1;     // string-table index of the device the source names, -1 none:
+                           // the port of a link message in the frame is "device:ifname"
   uint16_t linktype = 0;
 };
 

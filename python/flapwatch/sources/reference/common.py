@@ -104,7 +104,32 @@ def wire_port(if_name: str | None, stem: str, section: int, interface_id: int) -
 
 
 def link_port(ifname: str | None, ifindex: int) -> str:
-    return ifname if ifname is not None else f"if{ifindex}"
+    """IFLA_IFNAME, else (absent or empty, as the core reads it) "if{ifindex}"."""
+    return ifname if ifname else f"if{ifindex}"
+
+
+def qualify(device: str | None, name: str) -> str:
+    """"device:name", or the name as it is when it has a ':' already or there is no device."""
+    return name if not device or ":" in name else f"{device}:{name}"
+
+
+class Naming:
+    """What names one file's ports (the core's PortNaming): ``device`` prefixes every port,
+    ``iface`` replaces the file stem for frames the file names no interface for."""
+
+    def __init__(self, path: str, device: str | None = None, iface: str | None = None) -> None:
+        self.device = device or None
+        self.stem = iface or file_stem(path)
+
+    def wire(self, if_name: str | None, section: int, interface_id: int) -> str:
+        return qualify(self.device, wire_port(if_name, self.stem, section, interface_id))
+
+    def rows(self, rows):
+        """(table, fields) pairs with the link rows' ports (IFLA_IFNAME) qualified."""
+        for table, fields in rows:
+            if table == "link" and self.device:
+                fields = {**fields, "port": qualify(self.device, fields["port"])}
+            yield table, fields
 
 
 def ts_from_units(units: int, tsresol: int, tsoffset: int) -> int:

@@ -5,19 +5,19 @@ readers and decoders are not used)."""
 from __future__ import annotations
 
 from flapwatch.errors import CaptureError
-from .common import RawCapture, TableBuilder, bytes_as_text, file_stem, wire_port
+from .common import Naming, RawCapture, TableBuilder, bytes_as_text
 from .containers import read_container
 from .decode import decode_frame
 
 
-def read_tables(path: str, strict: bool = False) -> RawCapture:
+def read_tables(path: str, strict: bool = False, naming: Naming | None = None) -> RawCapture:
     try:
         container = read_container(path)
     except ValueError as exc:
         raise CaptureError(path, 0, str(exc)) from None
-    stem = file_stem(path)
+    naming = naming or Naming(path)
     ports = [
-        wire_port(bytes_as_text(i.name.split(b"\0", 1)[0]) if i.name is not None else None, stem, i.section, i.local_id)
+        naming.wire(bytes_as_text(i.name.split(b"\0", 1)[0]) if i.name is not None else None, i.section, i.local_id)
         for i in container.interfaces
     ]
     out = TableBuilder()
@@ -31,7 +31,7 @@ def read_tables(path: str, strict: bool = False) -> RawCapture:
                 raise CaptureError(path, offset, decoded.reason)
             out.add_frame("malformed", [("malformed", {**common, "offset": offset, "reason": decoded.reason})])
         else:
-            out.add_frame(decoded.kind, [(table, {**common, **fields}) for table, fields in decoded.rows])
+            out.add_frame(decoded.kind, [(table, {**common, **fields}) for table, fields in naming.rows(decoded.rows)])
     for offset, reason in container.warnings:
         if strict:
             raise CaptureError(path, offset, reason)

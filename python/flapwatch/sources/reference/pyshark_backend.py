@@ -58,15 +58,14 @@ from pyshark.capture.capture import TSharkCrashException
 from flapwatch.tables import schema
 from flapwatch.errors import CaptureError
 from .common import (
+    Naming,
     RawCapture,
     TableBuilder,
     bytes_as_text,
     colon_hex,
     epoch_text_to_ns,
-    file_stem,
     int8,
     link_port,
-    wire_port,
 )
 
 # wiretap encapsulation numbers (frame.encap_type), not LINKTYPE_ values
@@ -146,11 +145,11 @@ class _Malformed(Exception):
 # ----------------------------------------------------------------------- driver
 
 
-def read_tables(path: str, strict: bool = False) -> RawCapture:
+def read_tables(path: str, strict: bool = False, naming: Naming | None = None) -> RawCapture:
     if shutil.which("tshark") is None:
         raise RuntimeError("the pyshark backend needs tshark (Wireshark's CLI) on PATH")
     sections = _pcapng_sections(path)
-    stem = file_stem(path)
+    naming = naming or Naming(path)
     out = TableBuilder()
     # pyshark's own event loop set-up: in the main thread it installs the SafeChildWatcher
     # without which asyncio's default watcher races for tshark's exit status.
@@ -171,7 +170,7 @@ def read_tables(path: str, strict: bool = False) -> RawCapture:
             last_ts = ts
             data_off = int(f.value("frame.file_off")) + (16 if sections is None else 12 if is_spb else 28)
             end_of_last = data_off + int(f.value("frame.cap_len"))
-            port = _wire_port(f, sections, stem)
+            port = _wire_port(f, sections, naming)
             common = {"ts_ns": ts, "port": port, "frame": index}
             index += 1
             try:
@@ -182,7 +181,7 @@ def read_tables(path: str, strict: bool = False) -> RawCapture:
                 row = {**common, "offset": data_off + bad.pos, "reason": bad.reason}
                 out.add_frame("malformed", [("malformed", row)])
                 continue
-            out.add_frame(kind, [(table, {**common, **values}) for table, values in rows])
+            out.add_frame(kind, [(table, {**common, **values}) for table, values in naming.rows(rows)])
     except TSharkCrashException:
         # tshark exits with an error after the last complete frame of a truncated file;
         # pyshark raises it when the packet generator finishes (or on close).
@@ -216,9 +215,9 @@ def _close(cap) -> str | None:
     return None
 
 
-def _wire_port(f: _Frame, sections: list[list[bytes | None]] | None, stem: str) -> str:
+def _wire_port(f: _Frame, sections: list[list[bytes | None]] | None, naming: Naming) -> str:
     if sections is None:  # pcap: one interface, no name
-        return wire_port(None, stem, 0, 0)
+        return naming.wire(None, 0, 0)
     section = int(f.value("frame.section_number") or 1) - 1
     local = int(f.value("frame.interface_id") or 0)
     name = f.value("frame.interface_name")
@@ -229,7 +228,7 @@ def _wire_port(f: _Frame, sections: list[list[bytes | None]] | None, stem: str) 
         ifaces = sections[section] if section < len(sections) else []
         raw = ifaces[local] if local < len(ifaces) else None
         name = bytes_as_text(raw) if raw is not None else None
-    return wire_port(name, stem, section, local)
+    return naming.wire(name, section, local)
 
 
 def _pcapng_sections(path: str) -> list[list[bytes | None]] | None:
