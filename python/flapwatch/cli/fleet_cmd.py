@@ -59,7 +59,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                     "Parquet datasets partitioned by device, and correlate: both ends of links (paired by LLDP), "
                     "device-wide events, rack/pod waves, a ranking of links, an HTML report.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="capture files, directories or globs")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="captures or the agent's event logs (.jsonl, .events.parquet): files, directories or globs")
     p.add_argument("-o", "--output", required=True, metavar="OUT/", help="output directory")
     p.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (tcp://host:8786)")
     p.add_argument("--workers", type=int, metavar="N", help="embedded cluster's worker processes (default: one per core)")

@@ -134,13 +134,21 @@ def to_arrow(table: str, rows: list[dict]):
 
 
 def analyze_device(dev: DeviceInput, config=None, since_ns: int | None = None, until_ns: int | None = None):
-    """What replay does for one device: the ReplayResult."""
+    """What replay does for one device: the ReplayResult (from its captures, or from its
+    event logs: eventlog.py)."""
     import warnings
 
     from flapwatch.assess.result import build_result
     from flapwatch.detect.analysis import analyze
     from flapwatch.errors import CaptureWarning
 
+    from flapwatch.fleet.eventlog import analysis_from_events, is_event_log
+
+    logs = [is_event_log(p) for p in dev.paths]
+    if any(logs):
+        if not all(logs):
+            raise ValueError(f"device {dev.device}: captures and event logs together ({', '.join(dev.paths)})")
+        return build_result(analysis_from_events(dev.paths, config))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CaptureWarning)
         analysis = analyze(dev.paths, config, since_ns=since_ns, until_ns=until_ns)

@@ -1,5 +1,6 @@
 """Which device each input is: files, directories and globs, one device per capture file
-(its name up to the first dot: ``leaf07.pcapng.gz`` is ``leaf07``) or per directory of
+(its name without the capture suffix, up to an ``@``: ``leaf07.pcapng.gz`` and
+``leaf07@0528.pcap`` are ``leaf07``) or per directory of
 captures (a directory's sub-directories holding captures are devices by their names)."""
 
 from __future__ import annotations
@@ -11,14 +12,21 @@ from typing import Iterable
 
 from flapwatch.detect.analysis import CAPTURE_SUFFIXES
 from flapwatch.fleet.device import DeviceInput
+from flapwatch.fleet.eventlog import EVENT_LOG_SUFFIXES
 
 
 def _is_capture(name: str) -> bool:
-    return name.endswith(CAPTURE_SUFFIXES)
+    """A capture, or the live agent's event log (a device without captures)."""
+    return name.endswith(CAPTURE_SUFFIXES + EVENT_LOG_SUFFIXES)
 
 
 def _device_of_file(path: str) -> str:
-    return os.path.basename(path).split(".", 1)[0]
+    name = os.path.basename(path)
+    for suffix in sorted(CAPTURE_SUFFIXES + EVENT_LOG_SUFFIXES, key=len, reverse=True):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return name.split("@", 1)[0]
 
 
 def discover(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[DeviceInput]:
