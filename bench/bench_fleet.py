@@ -7,9 +7,9 @@
    cluster of 2 workers, scored against the fleet truth (fleet/evaluate.py).
 2. Throughput and scaling on that fleet: a serial loop in this process, then 1 and 2 workers
    (the cluster started and warmed before the clock starts): devices/s and captured frames/s.
-3. Memory: per-worker peak RSS (ru_maxrss of each worker process after its tasks) for fleets
+3. Memory: per-worker peak RSS (VmHWM, reset once the worker is warm) for fleets
    of 64 and 512 devices (16 and 128 switches x 12 ports, 4-NIC hosts), 2 workers; and over
-   each worker's baseline (warmed: flapwatch imported, before its first device).
+   each worker's resident set when warm (flapwatch imported, before its first device).
 
 Run it alone (2 shared cores): every figure moves with load. Writes bench/out/bench_fleet.json.
 """
@@ -42,31 +42,37 @@ def cluster(workers: int):
     return c, client
 
 
-def _peak_kb() -> int:
-    import resource
+def _hwm_kb() -> int:
+    """This process's peak resident set (VmHWM) since the last reset."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+def _reset_hwm_kb() -> int:
+    """Resets VmHWM to the current resident set (Linux >= 4.0) and returns it: ru_maxrss would
+    carry the forking parent's peak into each worker."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    return _hwm_kb()
 
 
 def timed_run(devices, out: str, workers: int, partitions: int) -> dict:
     c, client = cluster(workers)
     try:
-        base = client.run(_peak_kb)  # each worker warmed (flapwatch imported), before any device
+        base = client.run(_reset_hwm_kb)  # each worker warmed (flapwatch imported), before any device
         t = time.perf_counter()
         info = run_devices(devices, out, client=client, n_partitions=partitions)
         seconds = time.perf_counter() - t
+        peak = client.run(_hwm_kb)
     finally:
         client.close()
         c.close()
     frames = sum(s.frames for s in info.stats)
-    per_pid: dict[int, int] = {}
-    for s in info.stats:
-        per_pid[s.pid] = max(per_pid.get(s.pid, 0), s.peak_rss_kb)
     return {"workers": workers, "partitions": partitions, "seconds": round(seconds, 3),
             "devices_per_s": round(len(devices) / seconds, 1), "frames_per_s": round(frames / seconds),
-            "worker_peak_rss_mb": sorted(round(v / 1024, 1) for v in per_pid.values()),
+            "worker_peak_rss_mb": sorted(round(v / 1024, 1) for v in peak.values()),
             "worker_baseline_rss_mb": sorted(round(v / 1024, 1) for v in base.values()),
-            "worker_peak_over_baseline_mb": round(max(per_pid.values()) / 1024 - max(base.values()) / 1024, 1)}
+            "worker_peak_over_baseline_mb": max(round((peak[w] - base[w]) / 1024, 1) for w in peak)}
 
 
 def main() -> int:

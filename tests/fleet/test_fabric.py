@@ -34,3 +34,13 @@ def test_simulate_devices_cli(tmp_path, capsys):
     assert main(["fleet", str(out), "-o", str(tmp_path / "o"), "--serial", "-q"]) == 0
     assert "5 devices" in capsys.readouterr().out
     assert main(["simulate", "oscillation", "--devices", "2", "-o", str(out)]) == 2
+
+
+def test_fleet_cli_errors(tmp_path, capsys):
+    """The CLI contract: a missing input is exit 3, bad options exit 2, one line on stderr."""
+    assert main(["fleet", str(tmp_path / "none"), "-o", str(tmp_path / "o"), "--serial", "-q"]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("flapwatch: error: No such file or directory")
+    assert main(["fleet", str(tmp_path), "-o", str(tmp_path / "o"), "--workers", "0"]) == 2
+    assert "--workers takes a number >= 1" in capsys.readouterr().err
+    assert main(["simulate", "--devices", "0", "-o", str(tmp_path / "f")]) == 2
