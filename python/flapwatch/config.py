@@ -103,6 +103,25 @@ def _dampening(p: str | DampeningPolicy | dict) -> DampeningPolicy:
     return DAMPENING_PRESETS[p]
 
 
+def load_toml(path: str | os.PathLike, what: str) -> dict:
+    """A TOML file's tables; ConfigError naming the file (and line) when it is missing,
+    unreadable or not TOML."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found", path) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read the {what}: {e.strerror}", path) from None
+    except tomllib.TOMLDecodeError as e:
+        line = getattr(e, "lineno", None)
+        if line is None:  # Python 3.11 says it only in the message: "... (at line 3, column 7)"
+            m = re.search(r"at line (\d+)", str(e))
+            line = int(m.group(1)) if m else None
+        raise ConfigError(f"not valid TOML: {e}", path, line) from None
+
+
 def strict_from_dict(cls, data: dict, what: str):
     """A dataclass from a dict, refusing keys it does not have (a typo must not pass silently)."""
     unknown = set(data) - {f.name for f in fields(cls)}
@@ -174,19 +193,7 @@ class Config:
     @classmethod
     def from_toml(cls, path: str | Path) -> "Config":
         path = os.fspath(path)
-        try:
-            with open(path, "rb") as f:
-                data = tomllib.load(f)
-        except FileNotFoundError:
-            raise ConfigError("configuration file not found", path) from None
-        except OSError as e:
-            raise ConfigError(f"cannot read the configuration: {e.strerror}", path) from None
-        except tomllib.TOMLDecodeError as e:
-            line = getattr(e, "lineno", None)
-            if line is None:  # Python 3.11 says it only in the message: "... (at line 3, column 7)"
-                m = re.search(r"at line (\d+)", str(e))
-                line = int(m.group(1)) if m else None
-            raise ConfigError(f"not valid TOML: {e}", path, line) from None
+        data = load_toml(path, "configuration file")
         try:
             return cls.from_dict(data)
         except ConfigError as e:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 
+from flapwatch.config import load_toml
 from flapwatch.errors import ConfigError
 
 # What a counter means. Frame counts are frames, *_us microseconds, events and transitions counts.
@@ -188,13 +188,7 @@ def load_profiles(path: str | os.PathLike, base: dict[str, DriverProfile] | None
     aliases, and ``counters = [{pattern, meaning, direction, unit, width}, ...]``) adds a
     driver or replaces the built-in one of that name."""
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError("counter profile file not found", path) from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"not valid TOML: {e}", path) from None
+    data = load_toml(path, "counter profile file")
     out = dict(BUILTIN if base is None else base)
     unknown = set(data) - {"drivers"}
     if unknown:
