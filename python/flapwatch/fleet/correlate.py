@@ -70,8 +70,8 @@ def links(lldp_events: pd.DataFrame) -> pd.DataFrame:
         "device_a": np.where(first, ends["d1"], ends["d2"]), "port_a": np.where(first, ends["p1"], ends["p2"]),
         "device_b": np.where(first, ends["d2"], ends["d1"]), "port_b": np.where(first, ends["p2"], ends["p1"]),
     }).drop_duplicates()
-    # A port named by two different peers (recabled, or one side out of date): keep the pair
-    # both ends agree on, else the one its own LLDP names last (already unique per end).
+    # Each end names its peer by its last LLDP neighbor; the two ends naming each other give
+    # one link. (A port recabled during the capture belongs to the link its last neighbor says.)
     out["link"] = out["device_a"] + ":" + out["port_a"] + " -- " + out["device_b"] + ":" + out["port_b"]
     return out[cols].sort_values("link").reset_index(drop=True)
 

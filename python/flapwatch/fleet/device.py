@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import time
 from dataclasses import dataclass, field
 
@@ -40,8 +39,7 @@ class DeviceStats:
     rows: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
-    pid: int = 0
-    peak_rss_kb: int = 0
+    pid: int = 0  # the worker process that did it
 
 
 def _arrow_type(kind):
@@ -178,5 +176,4 @@ def write_device(dev: DeviceInput, out: str, config=None, since_ns: int | None =
         pq.write_table(to_arrow(table, rows), tmp)
         os.replace(tmp, path)
     stats.seconds = time.perf_counter() - t
-    stats.peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return stats
