@@ -110,3 +110,22 @@ def test_a_worker_killed_mid_run_costs_a_retry(ci_fleet, serial_rows, tmp_path, 
     assert len(list(attempts.glob("*"))) > 4  # the killed worker's task ran again
     assert [s.device for s in info.stats] == [d.device for d in devices]
     assert dataset_rows(out) == serial_rows
+
+
+def test_ports_name_their_devices_whatever_the_files_are_called(ci_fleet, tmp_path):
+    """Captures named otherwise than their devices: the correlation takes each port's device
+    from its name (``leaf000:swp1``), so it finds the same links, pairs, events and waves."""
+    import shutil
+
+    import pandas as pd
+
+    from flapwatch.fleet import run_fleet
+
+    renamed = tmp_path / "renamed"
+    renamed.mkdir()
+    for i, f in enumerate(sorted(ci_fleet.files)):
+        shutil.copy(f, renamed / f"capture{i:02d}.pcapng")
+    a = run_fleet([renamed], str(tmp_path / "a"), topology=ci_fleet.topology_path, serial=True)
+    b = run_fleet([ci_fleet.directory], str(tmp_path / "b"), topology=ci_fleet.topology_path, serial=True)
+    for name in ("links", "both_ends", "skew", "device_wide", "waves", "ranking"):
+        pd.testing.assert_frame_equal(getattr(a.correlation, name), getattr(b.correlation, name))

@@ -55,6 +55,18 @@ def _short(df: pd.DataFrame) -> pd.Series:
     return parts[1].where(own, port)
 
 
+def port_devices(df: pd.DataFrame) -> pd.DataFrame:
+    """Each row's device as its port names it (``leaf1:swp3`` is on leaf1, as replay names ports
+    once a device is known), else the device the row was read for: a capture holding several
+    devices' interfaces, or named otherwise than its device, correlates by its ports."""
+    if df.empty:
+        return df
+    parts = df["port"].astype(str).str.split(":", n=1, expand=True)
+    if parts.shape[1] < 2:
+        return df
+    return df.assign(device=parts[0].where(parts[1].notna(), df["device"].astype(str)))
+
+
 def links(lldp_events: pd.DataFrame) -> pd.DataFrame:
     """One row per cable, its ends a and b (a < b): device_a, port_a, device_b, port_b, link."""
     cols = ["link", "device_a", "port_a", "device_b", "port_b"]
@@ -260,6 +272,7 @@ class Correlation:
 def correlate(flaps: pd.DataFrame, lldp_events: pd.DataFrame, ports: pd.DataFrame,
               topology: pd.DataFrame | None = None, cfg: FleetConfig | None = None) -> Correlation:
     cfg = cfg or FleetConfig()
+    flaps, lldp_events, ports = port_devices(flaps), port_devices(lldp_events), port_devices(ports)
     lt = links(lldp_events)
     pairs, skew = both_ends(flaps, lt, cfg)
     dw = device_wide(flaps, cfg)

@@ -1,7 +1,9 @@
 """Which device each input is: files, directories and globs, one device per capture file
 (its name without the capture suffix, up to an ``@``: ``leaf07.pcapng.gz`` and
 ``leaf07@0528.pcap`` are ``leaf07``) or per directory of
-captures (a directory's sub-directories holding captures are devices by their names)."""
+captures (a directory's sub-directories holding captures are devices by their names). That
+name is the partition the device's tables are written under; the correlation takes a port's
+device from the port's own name when it is ``device:port`` (correlate.port_devices)."""
 
 from __future__ import annotations
 
