@@ -53,9 +53,6 @@ struct LinkRecord {
   int8_t operstate, carrier;
   int64_t carrier_changes, carrier_up_count, carrier_down_count;
   uint64_t mac;  // the interface's own MAC (IFLA_ADDRESS), 0 absent
-  uint16_t dev_type;  // ifi_type: ARPHRD_* (772 loopback)
-  uint32_t change;    // ifi_change
-  uint8_t dump;       // 1: a reply to an RTM_GETLINK dump, 0: a notification
 };
 
 struct MalformedRecord {
@@ -205,9 +202,6 @@ struct LinkTable : FrameColumns, TableBase<LinkTable> {
     f("carrier_down_count", carrier_down_count);
     f("mac", mac);
   }
-  Column<uint16_t> dev_type;
-  Column<uint32_t> change;
-  Column<uint8_t> dump;
 };
 
 struct MalformedTable : FrameColumns, TableBase<MalformedTable> {
@@ -221,9 +215,6 @@ struct MalformedTable : FrameColumns, TableBase<MalformedTable> {
     f("reason", reason);
   }
 };
-    f("dev_type", dev_type);
-    f("change", change);
-    f("dump", dump);
 
 // Every frame falls in exactly one kind.
 enum class FrameKind : uint8_t { pfc, pause, lldp, link, other, malformed };
@@ -331,6 +322,3 @@ inline void RecordBatch::append(const Record& r) {
 }
 
 }  // namespace flapwatch
-      link.dev_type.push_back(r.link.dev_type);
-      link.change.push_back(r.link.change);
-      link.dump.push_back(r.link.dump);

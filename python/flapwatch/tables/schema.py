@@ -74,11 +74,6 @@ TABLES: dict[str, list[tuple[str, object]]] = {
         ("carrier_up_count", np.int64),
         ("carrier_down_count", np.int64),
         ("mac", np.uint64),  # IFLA_ADDRESS when 6 bytes, else 0
-        ("dev_type", np.uint16),  # ifi_type: ARPHRD_* (1 Ethernet, 772 loopback)
-        ("change", np.uint32),  # ifi_change: flags reported changed (0 for the carrier changes linkwatch sends)
-        # 1: a reply to an RTM_GETLINK dump (NLM_F_MULTI and the requester's port id in the
-        # netlink header), 0: a notification (docs/DESIGN.md, Captures start and end mid-flight)
-        ("dump", np.uint8),
     ],
     # Frames of a known protocol that could not be decoded: every frame is accounted for.
     "malformed": _FRAME
@@ -92,26 +87,19 @@ TABLES: dict[str, list[tuple[str, object]]] = {
 _WHEN = [("ts_ns", np.int64), ("port", STRING)]
 DETECTION_TABLES: dict[str, list[tuple[str, object]]] = {
     # ts_ns: when the flap was known over (the up, or the message revealing a hidden one).
-    # An outage still open at the end: a row with up_ns = -1, written at the end.
     "flaps": _WHEN
     + [
         ("down_ns", np.int64),  # hidden: the earliest it can have started (the previous message)
         ("up_ns", np.int64),  # -1: still down at the end of the capture
-        ("duration_ns", np.int64),  # -1: unknown (hidden) or still down; open_at_start: a lower bound
+        ("duration_ns", np.int64),  # -1: unknown (hidden) or still down
         ("hidden", np.uint8),  # only the carrier counters showed it
         ("held", np.int8),  # hold-time what-if: 1 hidden by the hold time, 0 not, -1 unknown
         ("over_budget", np.uint8),  # longer than the job-impact budget
-        # 1: already down when the capture began (the port's first message, a notification,
-        # said up): down_ns is the capture's start, a bound; the real down is earlier
-        ("open_at_start", np.uint8),
     ],
     "policy_events": _WHEN + [("policy", STRING), ("event", np.uint8), ("value", np.float64)],  # event 1 trip, 0 clear
     # ts_ns: detected (start + detection time). priority -1: 802.3x PAUSE.
     "pfc_storms": _WHEN
     + [("priority", np.int8), ("start_ns", np.int64), ("end_ns", np.int64), ("paused_ns", np.int64), ("frames", np.int64)],
-    # An outage opening, written at the down (before the link is back): what an alert
-    # needs while the port is down. Its flaps row follows when it closes.
-    "link_down": _WHEN + [("down_ns", np.int64)],
     # ts_ns: window start.
     "pause_stats": _WHEN
     + [
@@ -152,7 +140,6 @@ DETECTION_TABLES: dict[str, list[tuple[str, object]]] = {
         ("paused_ns", np.int64),
         ("speed_bps", np.int64),
         ("neighbor", STRING),  # system name of the last LLDP neighbor
-        ("down_since_ns", np.int64),  # down now since (-1: up, unknown, or down since before the capture)
         ("neighbor_chassis_id", STRING),
         ("neighbor_port_id", STRING),
         ("link_messages", np.int64),
@@ -179,9 +166,7 @@ FINDING_TABLES = tuple(name for name in STREAM_TABLES if name != "lldp_rx")
 OUTPUT_TABLES = ("ports", "episodes") + STREAM_TABLES
 # Columns that are instants (int64 ns since the epoch; -1 unknown), as opposed to durations
 # and counts: Parquet writes them as timestamp[ns, UTC], the report as ISO times.
-TIME_COLUMNS = frozenset(
-    {"ts_ns", "down_ns", "up_ns", "start_ns", "end_ns", "first_ns", "last_ns", "risk_peak_ns", "down_since_ns"}
-)
+TIME_COLUMNS = frozenset({"ts_ns", "down_ns", "up_ns", "start_ns", "end_ns", "first_ns", "last_ns", "risk_peak_ns"})
 
 # A row's "type" in JSON lines, the agent's event log and --follow: the table, singular.
 ROW_TYPES = {name: name.removesuffix("s") for name in OUTPUT_TABLES}

@@ -14,18 +14,14 @@ struct TimePortColumns {
 };
 
 // A flap: the port went down and came back. `ts_ns` is when it was known (the up, or
-// for a hidden flap the message whose counters revealed it). An outage still open at
-// the end of the input is a row with up_ns = -1, written then.
+// for a hidden flap the message whose counters revealed it).
 struct FlapTable : TimePortColumns, TableBase<FlapTable> {
   Column<int64_t> down_ns;      // hidden flaps: the earliest it can have started
   Column<int64_t> up_ns;        // -1: still down when the capture ended
-  Column<int64_t> duration_ns;  // -1: unknown (hidden, or still down); open_at_start: a lower bound
+  Column<int64_t> duration_ns;  // -1: unknown (hidden, or still down)
   Column<uint8_t> hidden;       // only the carrier counters showed it
   Column<int8_t> held;          // hold-time what-if: 1 a hold-down timer would have hidden it, 0 not, -1 unknown
   Column<uint8_t> over_budget;  // the outage outlasted the job-impact budget
-  // The outage was already open when the capture began (the port's first message, a
-  // notification, said up): down_ns is the capture's start, a bound; the real down is earlier.
-  Column<uint8_t> open_at_start;
   template <class F>
   void for_each_column(F&& f) {
     f("ts_ns", ts_ns);
@@ -39,20 +35,6 @@ struct FlapTable : TimePortColumns, TableBase<FlapTable> {
   }
 };
 
-    f("open_at_start", open_at_start);
-  }
-};
-
-// An outage opening: written at the down notification, before the link is back, so an
-// event log or a follower can alert while the port is down. Its flap row follows when
-// it closes (or at the end of the input, with up_ns = -1). Rows are only appended.
-struct LinkDownTable : TimePortColumns, TableBase<LinkDownTable> {
-  Column<int64_t> down_ns;  // when the port went down (the message that said so)
-  template <class F>
-  void for_each_column(F&& f) {
-    f("ts_ns", ts_ns);
-    f("port", port);
-    f("down_ns", down_ns);
 // A policy tripping (event 1) or clearing (event 0); `value` is the flap count in the
 // window or the dampening penalty at that instant.
 struct PolicyEventTable : TimePortColumns, TableBase<PolicyEventTable> {
@@ -169,7 +151,6 @@ struct PortTable : TimePortColumns, TableBase<PortTable> {
   Column<int64_t> paused_ns;  // all priorities
   Column<int64_t> speed_bps;
   Column<int32_t> neighbor;  // system name of the last LLDP neighbor (-1 none)
-  Column<int64_t> down_since_ns;  // down now: since when (-1: up, unknown, or down since before the capture)
   Column<int32_t> neighbor_chassis_id, neighbor_port_id;
   Column<int64_t> link_messages, pfc_frames, lldp_frames;
   template <class F>
@@ -187,7 +168,6 @@ struct PortTable : TimePortColumns, TableBase<PortTable> {
     f("paused_ns", paused_ns);
     f("speed_bps", speed_bps);
     f("neighbor", neighbor);
-    f("down_since_ns", down_since_ns);
     f("neighbor_chassis_id", neighbor_chassis_id);
     f("neighbor_port_id", neighbor_port_id);
     f("link_messages", link_messages);
@@ -202,7 +182,6 @@ struct Detections {
   StormTable pfc_storms;
   PauseStatsTable pause_stats;
   LldpEventTable lldp_events;
-  LinkDownTable link_down;
   LldpRxTable lldp_rx;
   PortTable ports;
   template <class F>
@@ -212,7 +191,6 @@ struct Detections {
     f("pfc_storms", pfc_storms);
     f("pause_stats", pause_stats);
     f("lldp_events", lldp_events);
-    f("link_down", link_down);
     f("lldp_rx", lldp_rx);
     f("ports", ports);
   }
