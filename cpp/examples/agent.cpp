@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
                     static_cast<long long>(d.flaps.down_ns[row]), static_cast<long long>(d.flaps.duration_ns[row]),
                     d.flaps.hidden[row]);
         break;
+      case flapwatch::DetectionKind::link_down:
+        std::printf("link_down port=%s down_ns=%lld\n", names[d.link_down.port[row]].c_str(),
+                    static_cast<long long>(d.link_down.down_ns[row]));
+        break;
       case flapwatch::DetectionKind::policy_event:
         std::printf("policy port=%s policy=%s event=%s\n", names[d.policy_events.port[row]].c_str(),
                     names[d.policy_events.policy[row]].c_str(), d.policy_events.event[row] ? "trip" : "clear");

@@ -12,6 +12,12 @@ int64_t configured_speed(const PfcConfig& cfg, const std::string& port) {
   return 0;
 }
 
+bool is_loopback(const LinkRecord& r) {
+  constexpr uint32_t kIffLoopback = 0x8;
+  constexpr uint16_t kArphrdLoopback = 772;
+  return (r.flags & kIffLoopback) || r.dev_type == kArphrdLoopback;
+}
+
 bool selected_port(const Selection& sel, const std::string& port) {
   if (sel.ports.empty()) return true;
   for (const auto& pattern : sel.ports)
@@ -71,12 +77,16 @@ PortTable Engine::port_snapshot() const {
 
 void Engine::on_record(const Record& r) {
   ++records_;
-  if (first_ns_ < 0) first_ns_ = r.ts_ns;
+  if (first_ns_ < 0) {
+    first_ns_ = r.ts_ns;
+    link_.set_start(first_ns_);  // an outage open before the capture is bounded by its start
+  }
   now_ = std::max(now_, r.ts_ns);
   link_.advance(now_);
   lldp_.advance(now_);
   switch (r.kind) {
     case RecordKind::link:
+      if (is_loopback(r.link)) break;  // lo is no port: it never flaps, and has no neighbor
       if (r.link.mac) {
         if (static_cast<size_t>(r.port) >= own_mac_.size()) own_mac_.resize(static_cast<size_t>(r.port) + 1);
         own_mac_[static_cast<size_t>(r.port)] = r.link.mac;
@@ -102,7 +112,8 @@ void Engine::on_record(const Record& r) {
 
 void Engine::notify_new_rows() {
   const size_t sizes[kDetectionKinds] = {out_.flaps.size(),       out_.policy_events.size(), out_.pfc_storms.size(),
-                                         out_.pause_stats.size(), out_.lldp_events.size(),   out_.lldp_rx.size()};
+                                         out_.pause_stats.size(), out_.lldp_events.size(),   out_.lldp_rx.size(),
+                                         out_.link_down.size()};
   for (int k = 0; k < kDetectionKinds; ++k) {
     for (size_t row = seen_rows_[k]; row < sizes[k]; ++row) callback_(static_cast<DetectionKind>(k), out_, row);
     seen_rows_[k] = sizes[k];
@@ -143,6 +154,7 @@ void Engine::build_ports_table(PortTable& t) const {
     t.longest_down_ns.push_back(l.longest);
     t.outages_over_budget.push_back(l.over_budget);
     t.oper_up.push_back(has_link ? static_cast<int8_t>(l.up) : int8_t(-1));
+    t.down_since_ns.push_back(has_link && !l.up ? l.down_since : -1);
     t.storms.push_back(storms[p]);
     int64_t paused = 0;
     if (has_pfc)

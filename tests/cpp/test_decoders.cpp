@@ -321,6 +321,38 @@ TEST_CASE("netlink: several messages in one frame; other types skipped; absent a
   CHECK(d.msgs[2].ifname == "bond0");
 }
 
+TEST_CASE("netlink: a dump reply is told from a notification by its header; ifi_type and ifi_change are read") {
+  for (bool big : {false, true}) {
+    CAPTURE(big);
+    NlLink note;  // an RTNLGRP_LINK notification: no NLM_F_MULTI, seq 0, pid 0
+    note.big = big;
+    note.ifname("eth0");
+    NlLink echoed = note;  // a notification caused by a request (newer kernels echo its seq and pid)
+    echoed.seq = 7;
+    echoed.pid = 4242;
+    NlLink reply = note;  // a reply to our RTM_GETLINK dump
+    reply.nl_flags = 0x2;
+    reply.seq = 7;
+    reply.pid = 4242;
+    NlLink lo;
+    lo.big = big;
+    lo.dev_type = 772;  // ARPHRD_LOOPBACK
+    lo.flags = 0x8 | fwtest::kIffUp;
+    lo.change = 0x100;
+    lo.ifname("lo");
+    Decoded d = decode(fwtest::nl_frame({note.bytes(), echoed.bytes(), reply.bytes(), lo.bytes()}));
+    REQUIRE(d.ok);
+    REQUIRE(d.msgs.size() == 4);
+    CHECK_FALSE(d.msgs[0].dump);
+    CHECK_FALSE(d.msgs[1].dump);
+    CHECK(d.msgs[2].dump);
+    CHECK(d.msgs[0].dev_type == 1);
+    CHECK(d.msgs[3].dev_type == 772);
+    CHECK(d.msgs[3].change == 0x100);
+    CHECK(d.msgs[0].change == 0);
+  }
+}
+
 TEST_CASE("netlink: a MAC address that is not 6 bytes is not a MAC") {
   NlLink m;
   m.attr(1, Bytes{}.put({1, 2, 3, 4}));

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "flapwatch/engine.hpp"
 #include "flapwatch/track/link_tracker.hpp"
 
 using namespace flapwatch;
@@ -16,9 +17,12 @@ constexpr uint32_t kIffUp = 0x1, kIffLowerUp = 0x10000;
 constexpr int32_t kPort = 3;
 
 // A link message as the decoder makes it: carrier up (IFF_UP|LOWER_UP, carrier 1) or
-// down (IFF_UP, carrier 0), with the carrier counters (-1: absent).
+// down (IFF_UP, carrier 0), with the carrier counters (-1: absent). A reply to a dump,
+// so a port's first one is a baseline; notification() makes the kernel's notification.
 LinkRecord link(bool up, int64_t up_count, int64_t down_count, int64_t changes = -2) {
   LinkRecord r{};
+  r.dump = 1;
+  r.dev_type = 1;  // ARPHRD_ETHER
   r.msg_type = 16;  // RTM_NEWLINK
   r.ifindex = 7;
   r.flags = up ? (kIffUp | kIffLowerUp) : kIffUp;
@@ -27,6 +31,13 @@ LinkRecord link(bool up, int64_t up_count, int64_t down_count, int64_t changes =
   r.carrier_up_count = up_count;
   r.carrier_down_count = down_count;
   r.carrier_changes = changes == -2 ? (up_count < 0 || down_count < 0 ? -1 : up_count + down_count) : changes;
+  return r;
+}
+
+LinkRecord notification(bool up, int64_t up_count, int64_t down_count, uint32_t change = 0) {
+  LinkRecord r = link(up, up_count, down_count);
+  r.dump = 0;
+  r.change = change;
   return r;
 }
 
@@ -53,6 +64,7 @@ struct Fixture {
 struct FlapRow {
   int64_t ts, down, up, duration;
   int hidden, held, over_budget;
+  int open_at_start = 0;
 };
 
 void check_flap(const FlapTable& f, size_t i, const FlapRow& want) {
@@ -66,6 +78,7 @@ void check_flap(const FlapTable& f, size_t i, const FlapRow& want) {
   CHECK(int(f.hidden[i]) == want.hidden);
   CHECK(int(f.held[i]) == want.held);
   CHECK(int(f.over_budget[i]) == want.over_budget);
+  CHECK(int(f.open_at_start[i]) == want.open_at_start);
 }
 
 }  // namespace
@@ -96,7 +109,7 @@ TEST_CASE("a down then an up is one flap, timed from the two messages") {
   CHECK(fx.out.policy_events.size() == 0);
 }
 
-TEST_CASE("a port down at its first message has no outage to report when it comes up") {
+TEST_CASE("a port down at its first dump reply has no outage to report when it comes up") {
   Fixture fx(no_policies());
   fx.feed(1 * kSec, link(false, 0, 1));
   fx.feed(2 * kSec, link(true, 1, 1));
@@ -217,4 +230,164 @@ TEST_CASE("the tracker counts a flap for its policies at the down, and clears th
   CHECK(e.ts_ns[window_clear] == 11 * kSec);
   CHECK(e.value[window_clear] == 2.0);  // the flaps at 2 and 3 s are still in the window
   for (size_t i = 0; i < e.size(); ++i) CHECK(e.port[i] == kPort);
+}
+
+// ------------------------------------------------ captures that start mid-flight
+
+TEST_CASE("a first notification of a down starts an outage then: link_down at once, the flap at the up") {
+  LinkConfig cfg = no_policies();
+  cfg.windows = {{"1-in-10s", 1, 10 * kSec}};
+  Fixture fx(cfg);
+  fx.tracker.set_start(1 * kSec);  // the capture began at 1 s, with other records
+  fx.feed(2 * kSec, notification(false, 4, 5));
+  REQUIRE(fx.out.link_down.size() == 1);  // before the link is back
+  CHECK(fx.out.link_down.ts_ns[0] == 2 * kSec);
+  CHECK(fx.out.link_down.port[0] == kPort);
+  CHECK(fx.out.link_down.down_ns[0] == 2 * kSec);
+  CHECK(fx.out.flaps.size() == 0);
+  CHECK(fx.port().down_since == 2 * kSec);
+  REQUIRE(fx.out.policy_events.size() == 1);  // the down is in the capture: the policies count it
+  CHECK(fx.out.policy_events.ts_ns[0] == 2 * kSec);
+  fx.feed(2 * kSec + 5 * kMs, notification(true, 5, 5));
+  REQUIRE(fx.out.flaps.size() == 1);
+  check_flap(fx.out.flaps, 0, {2 * kSec + 5 * kMs, 2 * kSec, 2 * kSec + 5 * kMs, 5 * kMs, 0, 0, 0});
+  CHECK(fx.port().flaps == 1);
+  CHECK(fx.port().micro == 1);
+  CHECK(fx.port().hidden == 0);  // the counters before the first message are not flaps we saw
+}
+
+TEST_CASE("a first notification of an up closes an outage open at the capture's start, flagged as a bound") {
+  LinkConfig cfg = no_policies();
+  cfg.windows = {{"1-in-10s", 1, 10 * kSec}};
+  cfg.hold_down_ns = 10 * kSec;
+  Fixture fx(cfg);
+  fx.tracker.set_start(1 * kSec);
+  fx.feed(1 * kSec + 3 * kMs, notification(true, 9, 8));
+  REQUIRE(fx.out.flaps.size() == 1);
+  // down_ns: the capture's start; the duration a lower bound; held unknown (a longer real
+  // outage would not have been held).
+  check_flap(fx.out.flaps, 0, {1 * kSec + 3 * kMs, 1 * kSec, 1 * kSec + 3 * kMs, 3 * kMs, 0, -1, 0, 1});
+  CHECK(fx.out.link_down.size() == 0);  // it opened before the capture
+  CHECK(fx.out.policy_events.size() == 0);  // its down instant is unknown: no policy counts it
+  CHECK(fx.port().flaps == 1);
+  CHECK(fx.port().micro == 0);  // 3 ms is a bound: no micro-flap
+  CHECK(fx.port().down_total == 3 * kMs);
+  // Later messages compare with it as with any baseline: a counter jump is hidden flaps.
+  fx.feed(2 * kSec, notification(true, 11, 10));
+  CHECK(fx.out.flaps.size() == 3);
+  CHECK(fx.port().hidden == 2);
+}
+
+TEST_CASE("the first message is a baseline when it is a dump reply or reports no change of the link") {
+  Fixture fx(no_policies());
+  fx.tracker.set_start(1 * kSec);
+  SUBCASE("a dump reply, down then up") {
+    fx.feed(2 * kSec, link(false, 0, 1));
+    fx.feed(3 * kSec, link(true, 1, 1));
+  }
+  SUBCASE("a notification of another flag (promiscuity as a capture starts), up") {
+    fx.feed(2 * kSec, notification(true, 3, 2, 0x100));
+    CHECK(fx.out.flaps.size() == 0);
+  }
+  SUBCASE("a notification of another flag, down: a state, not a down we saw") {
+    fx.feed(2 * kSec, notification(false, 2, 3, 0x100));
+    CHECK(fx.out.link_down.size() == 0);
+    fx.feed(3 * kSec, notification(true, 3, 3));
+  }
+  SUBCASE("the deletion of a port never seen") {
+    LinkRecord del = notification(false, 1, 1);
+    del.msg_type = 17;
+    fx.feed(2 * kSec, del);
+  }
+  fx.tracker.finish(4 * kSec);
+  CHECK(fx.out.flaps.size() == 0);
+  CHECK(fx.out.link_down.size() == 0);
+  CHECK(fx.port().flaps == 0);
+}
+
+TEST_CASE("an administrative up or down notified first is an edge (ifi_change has IFF_UP)") {
+  Fixture fx(no_policies());
+  fx.tracker.set_start(1 * kSec);
+  LinkRecord admin_down = notification(false, 1, 1, 0x1);
+  admin_down.flags = 0;  // IFF_UP cleared
+  fx.feed(2 * kSec, admin_down);
+  REQUIRE(fx.out.link_down.size() == 1);
+  fx.feed(3 * kSec, notification(true, 2, 1));
+  REQUIRE(fx.out.flaps.size() == 1);
+  check_flap(fx.out.flaps, 0, {3 * kSec, 2 * kSec, 3 * kSec, 1 * kSec, 0, 0, 0});
+}
+
+TEST_CASE("every down writes a link_down row at once; an outage still open at the end keeps its open row") {
+  Fixture fx(no_policies());
+  fx.feed(1 * kSec, link(true, 1, 0));
+  fx.feed(2 * kSec, notification(false, 1, 1));
+  fx.feed(2 * kSec + 50 * kMs, notification(true, 2, 1));
+  fx.feed(3 * kSec, notification(true, 4, 3));  // two hidden flaps: over already, no link_down
+  fx.feed(4 * kSec, notification(false, 4, 4));
+  REQUIRE(fx.out.link_down.size() == 2);
+  CHECK(fx.out.link_down.ts_ns[0] == 2 * kSec);
+  CHECK(fx.out.link_down.ts_ns[1] == 4 * kSec);
+  CHECK(fx.out.flaps.size() == 3);
+  fx.tracker.finish(5 * kSec);
+  REQUIRE(fx.out.flaps.size() == 4);
+  check_flap(fx.out.flaps, 3, {4 * kSec, 4 * kSec, -1, -1, 0, 0, 0});
+  CHECK(fx.out.link_down.size() == 2);
+}
+
+// ------------------------------------------------ through the engine
+
+namespace {
+
+Record link_record(int64_t ts, int32_t port, const LinkRecord& l) {
+  Record r{};
+  r.ts_ns = ts;
+  r.port = port;
+  r.kind = RecordKind::link;
+  r.link = l;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("engine: the loopback makes no port; link_down reaches the callback at the down; ports say down since") {
+  StringTable strings;
+  const int32_t lo = strings.intern("lo"), eth = strings.intern("eth0");
+  Engine engine(EngineConfig{}, strings);
+  std::vector<std::pair<DetectionKind, int64_t>> heard;
+  engine.set_callback([&](DetectionKind k, const Detections& d, size_t row) {
+    heard.emplace_back(k, k == DetectionKind::link_down ? d.link_down.ts_ns[row] : -1);
+  });
+  LinkRecord loopback = notification(false, 0, 0);  // even a down: lo is no port
+  SUBCASE("by IFF_LOOPBACK") { loopback.flags |= 0x8; }
+  SUBCASE("by ARPHRD_LOOPBACK") { loopback.dev_type = 772; }
+  engine.on_record(link_record(1 * kSec, lo, loopback));
+  engine.on_record(link_record(1 * kSec, eth, link(true, 1, 0)));
+  engine.on_record(link_record(2 * kSec, eth, notification(false, 1, 1)));
+  REQUIRE(heard.size() == 1);
+  CHECK(heard[0] == std::make_pair(DetectionKind::link_down, 2 * kSec));
+  PortTable now = engine.port_snapshot();
+  REQUIRE(now.size() == 1);
+  CHECK(now.port[0] == eth);
+  CHECK(now.oper_up[0] == 0);
+  CHECK(now.down_since_ns[0] == 2 * kSec);
+  engine.on_record(link_record(3 * kSec, eth, notification(true, 2, 1)));
+  engine.finish();
+  const PortTable& ports = engine.detections().ports;
+  REQUIRE(ports.size() == 1);
+  CHECK(ports.down_since_ns[0] == -1);
+  CHECK(ports.flaps[0] == 1);
+}
+
+TEST_CASE("engine: an outage open at the capture's start is bounded by the first record of any kind") {
+  StringTable strings;
+  const int32_t eth = strings.intern("eth0"), other = strings.intern("eth1");
+  Engine engine(EngineConfig{}, strings);
+  engine.on_record(link_record(1 * kSec, other, link(true, 1, 0)));  // the capture's first record
+  engine.on_record(link_record(4 * kSec, eth, notification(true, 3, 3)));
+  engine.finish();
+  const FlapTable& f = engine.detections().flaps;
+  REQUIRE(f.size() == 1);
+  CHECK(f.down_ns[0] == 1 * kSec);
+  CHECK(f.duration_ns[0] == 3 * kSec);
+  CHECK(f.open_at_start[0] == 1);
 }

@@ -100,6 +100,29 @@ TEST_CASE("pfcwd: a priority paused continuously for the detection time is a sto
   CHECK(fx.tracker.ports()[kPort].prio[3].storms == 1);
 }
 
+TEST_CASE("a storm after a short pause trips once (the short run finishing does not re-arm the trip)") {
+  // captures/lab.pcapng had `pfc-storm:p3 trip` twice: the short run before the storm
+  // was finished only when the storm's interval closed, and cleared the storm's trip.
+  for (bool live : {false, true}) {
+    CAPTURE(live);
+    Fixture fx(PfcConfig{});
+    fx.train(3, 500 * kMs, 10, 1 * kMs, 1000);  // paused 10 ms: no storm
+    fx.train(3, 1 * kSec, 300, 1 * kMs, 1000);  // paused 300 ms without a gap: a storm
+    if (live) {
+      for (int64_t t = 1300 * kMs; t <= 2 * kSec; t += 50 * kMs) fx.tracker.advance(t);
+    }
+    fx.tracker.finish(3 * kSec);
+    auto ev = events(fx.out);
+    REQUIRE(ev.size() == 2);
+    CHECK(ev[0].ts == 1 * kSec + 200 * kMs);
+    CHECK(ev[0].event == 1);
+    CHECK(ev[1].ts == 1 * kSec + 500 * kMs);
+    CHECK(ev[1].event == 0);
+    REQUIRE(fx.out.pfc_storms.size() == 1);
+    CHECK(fx.out.pfc_storms.start_ns[0] == 1 * kSec);
+  }
+}
+
 TEST_CASE("a pause shorter than the detection time is no storm") {
   Fixture fx(PfcConfig{});
   fx.train(3, 1 * kSec, 199, 1 * kMs, 1000);  // paused 199 ms

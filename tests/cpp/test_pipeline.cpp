@@ -72,10 +72,10 @@ void write_switch_capture(const std::string& path, Expected& e) {
   }
 }
 
-// nl.pcap: LINKTYPE_NETLINK. eth0 (ifindex 2) starts up, flaps 6 times (100 ms down,
-// one a second), then one frame carries two messages: eth0 still up but with its
-// down counter 2 higher (2 hidden flaps) and eth1's first message; eth1 goes down
-// at the end and stays down.
+// nl.pcap: LINKTYPE_NETLINK. eth0 (ifindex 2) starts up (a dump reply), flaps 6 times
+// (100 ms down, one a second), then one frame carries two messages: eth0 still up but
+// with its down counter 2 higher (2 hidden flaps) and eth1's first message (a dump
+// reply); eth1 goes down at the end and stays down.
 void write_netlink_capture(const std::string& path, Expected& e) {
   fwtest::PcapWriter w(path, 253);
   auto frame = [&](int64_t t, std::initializer_list<Bytes> msgs) {
@@ -83,7 +83,7 @@ void write_netlink_capture(const std::string& path, Expected& e) {
     ++e.link_frames;
     e.link_msgs += static_cast<int64_t>(msgs.size());
   };
-  frame(T0 + 100 * kMs, {fwtest::link_msg("eth0", 2, true, 1, 0)});
+  frame(T0 + 100 * kMs, {fwtest::link_msg("eth0", 2, true, 1, 0, true)});
   uint32_t up = 1, down = 0;
   for (int k = 0; k < 6; ++k) {
     int64_t t = T0 + (1 + k) * kSec + 5 * kMs;
@@ -92,7 +92,7 @@ void write_netlink_capture(const std::string& path, Expected& e) {
   }
   down += 2;
   up += 2;
-  frame(T0 + 8 * kSec, {fwtest::link_msg("eth0", 2, true, up, down), fwtest::link_msg("eth1", 3, true, 1, 0)});
+  frame(T0 + 8 * kSec, {fwtest::link_msg("eth0", 2, true, up, down), fwtest::link_msg("eth1", 3, true, 1, 0, true)});
   frame(T0 + 9 * kSec, {fwtest::link_msg("eth1", 3, false, 1, 1)});
 }
 
@@ -192,6 +192,10 @@ TEST_CASE("pipeline: counts and detections of the generated captures") {
   CHECK(hidden == 2);
   CHECK(open == 1);
   CHECK(d.flaps.size() == 9);
+  // Every seen down opened an outage at once (a link_down row): eth0's 6 and eth1's.
+  REQUIRE(d.link_down.size() == 7);
+  CHECK(d.link_down.port[6] == eth1);
+  CHECK(d.link_down.down_ns[6] == T0 + 9 * kSec);
 
   // The default window policy, "5-in-10s" (errdisable: 5 flaps in 10 s), trips on eth0 at the 5th down.
   bool tripped = false;

@@ -427,7 +427,8 @@ Record sample_record(int64_t i) {
       r.kind = RecordKind::link;
       r.link = flapwatch::LinkRecord{16, static_cast<int32_t>(i), 0x11043, 6, 1,
                                      i % 2 ? -1 : int64_t(0xffffffffu), static_cast<int64_t>(i), -1,
-                                     0x0200000000ff};
+                                     0x0200000000ff, static_cast<uint16_t>(i % 2 ? 1 : 772),
+                                     static_cast<uint32_t>(i % 3 ? 0 : 0x100), static_cast<uint8_t>(i % 5 == 0)};
       break;
     case 5:
       r.kind = RecordKind::malformed;
@@ -454,7 +455,8 @@ bool same(const Record& a, const Record& b) {
       const auto &x = a.link, &y = b.link;
       return x.msg_type == y.msg_type && x.ifindex == y.ifindex && x.flags == y.flags && x.operstate == y.operstate &&
              x.carrier == y.carrier && x.carrier_changes == y.carrier_changes &&
-             x.carrier_up_count == y.carrier_up_count && x.carrier_down_count == y.carrier_down_count && x.mac == y.mac;
+             x.carrier_up_count == y.carrier_up_count && x.carrier_down_count == y.carrier_down_count && x.mac == y.mac &&
+             x.dev_type == y.dev_type && x.change == y.change && x.dump == y.dump;
     }
     case RecordKind::lldp: {
       const auto &x = a.lldp, &y = b.lldp;

@@ -115,6 +115,12 @@ struct NlLink {
   uint16_t type = 16;  // RTM_NEWLINK
   int32_t ifindex = 1;
   uint32_t flags = 0;
+  uint16_t dev_type = 1;  // ifi_type: ARPHRD_ETHER (772: loopback)
+  uint32_t change = 0;    // ifi_change
+  // nlmsghdr: a notification (0, 0, 0) unless set; a dump reply has NLM_F_MULTI (2) and
+  // the requester's seq and port id.
+  uint16_t nl_flags = 0;
+  uint32_t seq = 0, pid = 0;
   Bytes attrs;
 
   NlLink& attr(uint16_t atype, const Bytes& v) {
@@ -133,8 +139,8 @@ struct NlLink {
 
   Bytes bytes() const {
     Bytes m;
-    m.u32(32 + attrs.size(), big).u16(type, big).u16(0, big).u32(0, big).u32(0, big);  // nlmsghdr
-    m.u8(0).u8(0).u16(1, big).u32(static_cast<uint32_t>(ifindex), big).u32(flags, big).u32(0, big);  // ifinfomsg
+    m.u32(32 + attrs.size(), big).u16(type, big).u16(nl_flags, big).u32(seq, big).u32(pid, big);  // nlmsghdr
+    m.u8(0).u8(0).u16(dev_type, big).u32(static_cast<uint32_t>(ifindex), big).u32(flags, big).u32(change, big);  // ifinfomsg
     m.put(attrs);
     return m;
   }
@@ -161,9 +167,16 @@ inline Bytes nl_frame(std::initializer_list<Bytes> msgs) {
 }
 
 // A link message saying up (carrier 1, IFF_UP|RUNNING|LOWER_UP) or down (carrier 0,
-// IFF_UP only), with carrier counters.
-inline Bytes link_msg(std::string_view ifname, int32_t ifindex, bool up, uint32_t up_count, uint32_t down_count) {
+// IFF_UP only), with carrier counters: a notification, or with `dump` a reply to an
+// RTM_GETLINK dump (a port's first one is a baseline, not an edge).
+inline Bytes link_msg(std::string_view ifname, int32_t ifindex, bool up, uint32_t up_count, uint32_t down_count,
+                      bool dump = false) {
   NlLink m;
+  if (dump) {
+    m.nl_flags = 0x2;  // NLM_F_MULTI
+    m.seq = 1;
+    m.pid = 4242;
+  }
   m.ifindex = ifindex;
   m.flags = up ? (kIffUp | kIffRunning | kIffLowerUp) : kIffUp;
   m.ifname(ifname).operstate(up ? 6 : 2).carrier(up ? 1 : 0);

@@ -21,18 +21,19 @@ UP_FLAGS = IFF_UP | IFF_RUNNING | IFF_LOWER_UP
 
 
 class LinkScript:
-    """Netlink RTM_NEWLINK messages for one interface, as the kernel would send them."""
+    """Netlink RTM_NEWLINK messages for one interface, as the kernel would send them: a
+    dump reply first (the recorder's RTM_GETLINK), then notifications."""
 
     def __init__(self, ifname: str = "swp1", ifindex: int = 7):
         self.ifname, self.ifindex = ifname, ifindex
         self.ups = self.downs = 0
         self.records: list[tuple[int, bytes]] = []
-        self.message(T0, up=True)
+        self.message(T0, up=True, dump=True)
 
-    def message(self, t: int, up: bool) -> None:
+    def message(self, t: int, up: bool, dump: bool = False) -> None:
         msg = wire.link_msg(self.ifindex, UP_FLAGS if up else IFF_UP, ifname=self.ifname, operstate=6 if up else 2,
                           carrier=int(up), carrier_changes=self.ups + self.downs, carrier_up_count=self.ups,
-                          carrier_down_count=self.downs)
+                          carrier_down_count=self.downs, dump=dump)
         self.records.append((t, wire.nlmon_frame(msg)))
 
     def flap(self, down_at: int, up_at: int, notify: bool = True) -> None:

@@ -181,6 +181,9 @@ def test_netlink_matches_pyroute2(backend):
         assert row["carrier_up_count"] == attrs["IFLA_CARRIER_UP_COUNT"]
         assert row["carrier_down_count"] == attrs["IFLA_CARRIER_DOWN_COUNT"]
         assert row["mac"] == int(attrs.get("IFLA_ADDRESS", "0").replace(":", ""), 16)
+        assert (row["dev_type"], row["change"]) == (data["ifi_type"], data["change"])
+        header = data["header"]  # these are replies to a dump (NLM_F_MULTI, the requester's pid)
+        assert row["dump"] == int(bool(header["flags"] & 2) and header["pid"] != 0) == 1
         checked += 1
     assert checked == 3
     # the dump replies carry several interfaces each: every one becomes a row
@@ -431,6 +434,12 @@ def netlink_frames(big_endian: bool) -> list[bytes]:
         cooked(wire.link_msg(2**31 - 1, 0xFFFFFFFF, ifname="very-long-name0", address=b"\1\2\3\4",
                            carrier_changes=2**32 - 1, **be)),
         cooked(wire.link_msg(4, 0, mtu=None, operstate=200, carrier=255, **be)),
+        # a dump reply for the loopback (NLM_F_MULTI, seq and pid), ifi_change set
+        cooked(wire.nlmsg(wire.RTM_NEWLINK, wire.ifinfomsg(1, 0x10049, change=0x100, ifi_type=772, **be)
+                          + wire.rtattr(wire.IFLA_IFNAME, b"dumped\0", **be), flags=wire.NLM_F_MULTI, seq=9, pid=4242,
+                          **be)),
+        cooked(wire.nlmsg(wire.RTM_NEWLINK, wire.ifinfomsg(5, 1, **be) + wire.rtattr(wire.IFLA_IFNAME, b"m\0", **be),
+                          flags=wire.NLM_F_MULTI, **be)),
         cooked(wire.link_msg(9, 1, ifname="gen", **be), family=wire.NETLINK_GENERIC),
         # malformed by the rules, and by tshark's fields too
         cooked(wire.link_msg(2, 1, ifname="a", **be), wire.nlmsg(wire.NLMSG_DONE, b"\0" * 4, length=8, **be)),
@@ -458,21 +467,25 @@ def test_netlink_both_byte_orders(tmp_path, big_endian):
     frames = netlink_frames(big_endian)
     path = write_frames(tmp_path, "nlmon0.pcap", frames, nano=True, linktype=cw.LINKTYPE_NETLINK)
     a, _ = assert_backends_agree(path)
-    assert a.counts == dict(pfc=0, pause=0, lldp=0, link=5, other=3, malformed=9)
+    assert a.counts == dict(pfc=0, pause=0, lldp=0, link=7, other=3, malformed=9)
     rows = table_rows(a, "link")
     assert rows[0] == {
         "ts_ns": T0, "port": "eth0", "frame": 0, "msg_type": 16, "ifindex": 2, "flags": 0x11043, "operstate": 6,
         "carrier": 1, "carrier_changes": 5, "carrier_up_count": 3, "carrier_down_count": 2, "mac": wire.mac_int(SRC),
+        "dev_type": 1, "change": 0, "dump": 0,
     }
+    # a dump reply (NLM_F_MULTI and the requester's pid), the loopback's ifi_type, ifi_change
+    assert (rows[5]["port"], rows[5]["dump"], rows[5]["dev_type"], rows[5]["change"]) == ("dumped", 1, 772, 0x100)
+    assert rows[6]["dump"] == 0  # NLM_F_MULTI without a requester: not a dump reply
     assert (rows[1]["port"], rows[1]["msg_type"], rows[1]["carrier_changes"], rows[1]["mac"]) == ("if3", 17, -1, 0)
     assert rows[3]["flags"] == 0xFFFFFFFF and rows[3]["carrier_changes"] == 2**32 - 1 and rows[3]["mac"] == 0
     assert (rows[4]["operstate"], rows[4]["carrier"]) == (200 - 256, -1)  # u8 into int8, as C casts it
     assert (rows[-1]["port"], rows[-1]["operstate"], rows[-1]["carrier_up_count"]) == ("nest", 6, 77)
     malformed = table_rows(a, "malformed")
-    assert [r["frame"] for r in malformed] == list(range(6, 15))
+    assert [r["frame"] for r in malformed] == list(range(8, 17))
     # offsets: the message / rtattr where decoding failed (record data starts at 24 + 16)
     first_data = 24 + 16
-    assert malformed[0]["offset"] == sum(16 + len(f) for f in frames[:6]) + first_data + 16 + 48
+    assert malformed[0]["offset"] == sum(16 + len(f) for f in frames[:8]) + first_data + 16 + 48
 
 
 # ------------------------------------------------- where tshark and the rules differ

@@ -18,9 +18,13 @@
 
 namespace flapwatch {
 
-// The tables an embedding agent's callback hears of (lldp_rx: each LLDPDU received).
-enum class DetectionKind : uint8_t { flap, policy_event, pfc_storm, pause_stats, lldp_event, lldp_rx };
-constexpr int kDetectionKinds = 6;
+// The tables an embedding agent's callback hears of (lldp_rx: each LLDPDU received;
+// link_down: an outage opening, before its flap row).
+enum class DetectionKind : uint8_t { flap, policy_event, pfc_storm, pause_stats, lldp_event, lldp_rx, link_down };
+constexpr int kDetectionKinds = 7;
+
+// The loopback interface (IFF_LOOPBACK, or ARPHRD_LOOPBACK): its link messages make no port.
+bool is_loopback(const LinkRecord& r);
 
 class Engine {
  public:

@@ -32,6 +32,9 @@ struct PackedLink {
   uint32_t flags;
   uint16_t msg_type;
   int8_t operstate, carrier;
+  uint32_t change;
+  uint16_t dev_type;
+  uint8_t dump;
 };
 
 struct alignas(64) RingRecord {
@@ -71,6 +74,9 @@ inline void pack(const Record& r, RingRecord& out) noexcept {
       p.msg_type = l.msg_type;
       p.operstate = l.operstate;
       p.carrier = l.carrier;
+      p.change = l.change;
+      p.dev_type = l.dev_type;
+      p.dump = l.dump;
       auto counter = [&](int64_t v, uint32_t& slot, int bit) {
         slot = static_cast<uint32_t>(v);
         if (v >= 0) out.present |= static_cast<uint8_t>(1u << bit);
@@ -99,7 +105,8 @@ inline void unpack(const RingRecord& r, Record& out) noexcept {
       const PackedLink& p = r.link;
       auto counter = [&](uint32_t v, int bit) -> int64_t { return (r.present >> bit) & 1 ? int64_t(v) : -1; };
       out.link = LinkRecord{p.msg_type, p.ifindex, p.flags, p.operstate, p.carrier, counter(p.carrier_changes, 0),
-                            counter(p.carrier_up_count, 1), counter(p.carrier_down_count, 2), p.mac};
+                            counter(p.carrier_up_count, 1), counter(p.carrier_down_count, 2), p.mac,
+                            p.dev_type, p.change, p.dump};
       break;
     }
   }

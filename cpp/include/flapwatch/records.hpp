@@ -53,6 +53,9 @@ struct LinkRecord {
   int8_t operstate, carrier;
   int64_t carrier_changes, carrier_up_count, carrier_down_count;
   uint64_t mac;  // the interface's own MAC (IFLA_ADDRESS), 0 absent
+  uint16_t dev_type;  // ifi_type: ARPHRD_* (772 loopback)
+  uint32_t change;    // ifi_change
+  uint8_t dump;       // 1: a reply to an RTM_GETLINK dump, 0: a notification
 };
 
 struct MalformedRecord {
@@ -188,6 +191,9 @@ struct LinkTable : FrameColumns, TableBase<LinkTable> {
   Column<int8_t> operstate, carrier;
   Column<int64_t> carrier_changes, carrier_up_count, carrier_down_count;
   Column<uint64_t> mac;
+  Column<uint16_t> dev_type;
+  Column<uint32_t> change;
+  Column<uint8_t> dump;
 
   template <class F>
   void for_each_column(F&& f) {
@@ -201,6 +207,9 @@ struct LinkTable : FrameColumns, TableBase<LinkTable> {
     f("carrier_up_count", carrier_up_count);
     f("carrier_down_count", carrier_down_count);
     f("mac", mac);
+    f("dev_type", dev_type);
+    f("change", change);
+    f("dump", dump);
   }
 };
 
@@ -310,6 +319,9 @@ inline void RecordBatch::append(const Record& r) {
       link.carrier_up_count.push_back(r.link.carrier_up_count);
       link.carrier_down_count.push_back(r.link.carrier_down_count);
       link.mac.push_back(r.link.mac);
+      link.dev_type.push_back(r.link.dev_type);
+      link.change.push_back(r.link.change);
+      link.dump.push_back(r.link.dump);
       break;
     case RecordKind::malformed:
       push_frame_columns(malformed, r);

@@ -121,7 +121,8 @@ FrameKind Dispatcher::netlink(const Frame& f, RecordSink& out, DecodeError& err)
           r.port = strings_.intern(scratch_);
         }
         r.link = LinkRecord{m.type, m.ifindex, m.flags, m.operstate, m.carrier, m.carrier_changes,
-                            m.carrier_up_count, m.carrier_down_count, m.mac};
+                            m.carrier_up_count, m.carrier_down_count, m.mac, m.dev_type, m.change,
+                            static_cast<uint8_t>(m.dump)};
       },
       err);
   if (!ok) return FrameKind::malformed;

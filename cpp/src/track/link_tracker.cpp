@@ -5,8 +5,18 @@
 namespace flapwatch {
 namespace {
 
-constexpr uint32_t kIffUp = 0x1, kIffLowerUp = 0x10000;
+constexpr uint32_t kIffUp = 0x1, kIffRunning = 0x40, kIffLowerUp = 0x10000;
 constexpr uint16_t kRtmDelLink = 17;
+
+// Whether a port's first message is an edge: a notification (not a dump reply) of the
+// link's state. Linkwatch notifies a carrier change with ifi_change 0; an administrative
+// up or down has IFF_UP in it. A change of other flags (promiscuity as a capture
+// starts, ...) says nothing of the link, and a deletion of a port never seen is no
+// outage we could bound: both are baselines like a dump reply.
+bool first_is_edge(const LinkRecord& r) {
+  return !r.dump && r.msg_type != kRtmDelLink &&
+         (r.change == 0 || (r.change & (kIffUp | kIffRunning | kIffLowerUp)) != 0);
+}
 
 // Carrier as the message states it: IFLA_CARRIER when present, else IFF_LOWER_UP;
 // an administratively down or deleted interface is down too.
@@ -47,14 +57,23 @@ void LinkTracker::on_link(int64_t ts, int32_t port, const LinkRecord& r) {
   PortState& s = state(port);
   ++s.messages;
   bool up = link_is_up(r);
-  if (!s.known) {  // the first message is the baseline: no history to compare with
+  if (!s.known) {  // no history to compare with: counter jumps before it are unknowable
     s.known = true;
     s.up = up;
-    s.down_since = -1;  // down at the baseline is a state, not an outage we saw start
+    s.down_since = -1;  // down at a baseline is a state, not an outage we saw start
     s.last_ts = ts;
     s.up_count = r.carrier_up_count;
     s.down_count = r.carrier_down_count;
     s.changes = r.carrier_changes;
+    if (!first_is_edge(r)) return;
+    if (!up) {  // the notification of a down: the outage starts now
+      s.down_since = ts;
+      write_link_down(port, ts);
+      flap_instant(port, s, ts);
+    } else {  // an up: it closes an outage already open when the capture began
+      int64_t start = start_ns_ >= 0 ? std::min(start_ns_, ts) : ts;
+      write_flap(port, s, ts, start, ts, false, true);
+    }
     return;
   }
   ts = std::max(ts, s.last_ts);  // captures can step back a few µs: never go backwards per port
@@ -73,6 +92,7 @@ void LinkTracker::on_link(int64_t ts, int32_t port, const LinkRecord& r) {
   }
   if (went_down) {
     s.down_since = ts;
+    write_link_down(port, ts);
     flap_instant(port, s, ts);
   } else if (came_up && s.down_since >= 0) {
     write_flap(port, s, ts, s.down_since, ts, false);
@@ -104,7 +124,9 @@ void LinkTracker::flap_instant(int32_t port, PortState& s, int64_t t) {
   refresh_deadline();
 }
 
-void LinkTracker::write_flap(int32_t port, PortState& s, int64_t ts, int64_t down, int64_t up, bool hidden) {
+void LinkTracker::write_flap(int32_t port, PortState& s, int64_t ts, int64_t down, int64_t up, bool hidden,
+                             bool open_at_start) {
+  // open_at_start: the duration is a lower bound; what it decides stays decided.
   int64_t duration = hidden || up < 0 ? -1 : up - down;
   auto& f = out_.flaps;
   f.ts_ns.push_back(ts);
@@ -114,22 +136,34 @@ void LinkTracker::write_flap(int32_t port, PortState& s, int64_t ts, int64_t dow
   f.duration_ns.push_back(duration);
   f.hidden.push_back(hidden);
   int8_t held = 0;  // no hold time configured: nothing would be hidden
-  if (cfg_.hold_down_ns > 0) held = duration < 0 ? -1 : duration < cfg_.hold_down_ns;
+  if (cfg_.hold_down_ns > 0) {
+    held = duration < 0 ? -1 : duration < cfg_.hold_down_ns;
+    if (open_at_start && held == 1) held = -1;  // a longer real outage would not have been
+  }
   f.held.push_back(held);
   bool over = duration >= 0 && duration > cfg_.job_budget_ns;
   f.over_budget.push_back(over);
+  f.open_at_start.push_back(open_at_start);
   if (up < 0) return;  // still down: an outage, not (yet) a flap
   ++s.flaps;
   s.hidden += hidden;
   if (duration >= 0) {
     s.down_total += duration;
     s.longest = std::max(s.longest, duration);
-    s.micro += duration < cfg_.micro_flap_ns;
+    s.micro += !open_at_start && duration < cfg_.micro_flap_ns;  // a bound says nothing of micro
     s.over_budget += over;
   }
 }
 
+void LinkTracker::write_link_down(int32_t port, int64_t ts) {
+  auto& d = out_.link_down;
+  d.ts_ns.push_back(ts);
+  d.port.push_back(port);
+  d.down_ns.push_back(ts);
+}
+
 void LinkTracker::advance(int64_t t) {
+  set_start(t);
   if (t < next_deadline_) return;
   PolicyChange c;
   for (size_t p = 0; p < ports_.size(); ++p) {

@@ -133,9 +133,10 @@ void PfcTracker::finish_run(int32_t port, int slot, Priority& p) {
       p.storm_end = p.run_end;
       p.storm_paused = p.run_paused;
       p.storm_frames = p.run_frames;
-    } else {
-      p.tripped = false;
     }
+    // A run too short for a storm leaves `tripped` alone: a run is finished only once
+    // the next interval has closed, and a trip by then is that later chain's (a storm
+    // that tripped always finishes as a qualifying run, and emit_storm clears it).
   }
   p.run_start = -1;
 }

@@ -109,6 +109,8 @@ def run(args) -> int:
             risk.update(event)
         if events and d.kind in FINDING_KINDS:
             events.write(d.to_json() + "\n")
+            if events is sys.stdout:
+                events.flush()  # a pipe is block-buffered: a link_down must not wait for 8 KB of others
 
     try:
         agent = Agent(names, cfg, record=args.record, netlink=not args.no_netlink, on_detection=handle,

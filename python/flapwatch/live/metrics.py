@@ -34,8 +34,11 @@ class AgentCollector:
         self._trips: dict[tuple[str, str], int] = {}
         self._lldp: dict[tuple[str, str], int] = {}
         self._storms: dict[str, int] = {}
-        self._down_since: dict[str, float] = {}
-        self._was_up: dict[str, bool] = {}
+        # Per port, from the events: the latest link_down's down time and the latest up (a
+        # flap closing); down now while the down is the later (a poll hands out tables, not
+        # rows in time order, so a down and its up can come in one poll).
+        self._down_at: dict[str, int] = {}
+        self._up_at: dict[str, int] = {}
 
     def configured(self) -> None:
         """The agent's configuration (at start, and after a reload): its policies' kinds."""
@@ -62,6 +65,11 @@ class AgentCollector:
                     self._tripped[(r["port"], policy)] = int(r["event"] == "trip")
                     if r["event"] == "trip":
                         self._trips[(r["port"], policy)] = self._trips.get((r["port"], policy), 0) + 1
+            elif d.kind == "link_down":
+                self._down_at[r["port"]] = max(self._down_at.get(r["port"], -1), r["down_ns"])
+            elif d.kind == "flaps":
+                if not r["hidden"] and r["up_ns"] >= 0:  # an outage closing (a hidden flap says nothing of now)
+                    self._up_at[r["port"]] = max(self._up_at.get(r["port"], -1), r["up_ns"])
             elif d.kind == "lldp_events":
                 self._lldp[(r["port"], r["event"])] = self._lldp.get((r["port"], r["event"]), 0) + 1
                 if r["event"] in ("aged_out", "shutdown"):  # no neighbor now
@@ -81,15 +89,14 @@ class AgentCollector:
             self._risk_peak.update(port, time.time_ns() if now_ns is None else now_ns, score)
 
     def refresh(self) -> None:
-        ports, stats, now = self.agent.ports(), self.agent.stats, time.time()
+        ports, stats = self.agent.ports(), self.agent.stats
         with self._lock:
             self._ports, self._stats = ports, stats
-            for p in ports:  # down since this refresh (within a poll, ~0.25 s), if it was seen up
-                if p["oper_up"] == 1:
-                    self._down_since.pop(p["port"], None)
-                elif self._was_up.get(p["port"]):
-                    self._down_since[p["port"]] = now
-                self._was_up[p["port"]] = p["oper_up"] == 1
+
+    def _down_since(self) -> dict[str, float]:
+        """Ports down now, since when (Unix seconds): from the link_down events, so the time
+        is the kernel's notification, not the next poll."""
+        return {port: t / 1e9 for port, t in self._down_at.items() if t > self._up_at.get(port, -1)}
 
     # prometheus_client's collector protocol
     def describe(self):
@@ -101,7 +108,7 @@ class AgentCollector:
             pause, storm, tripped = dict(self._pause_ns), dict(self._storm), dict(self._tripped)
             neighbors, risk, risk_peak = dict(self._neighbors), dict(self._risk), self._risk_peak.peaks()
             trips, lldp, storm_count = dict(self._trips), dict(self._lldp), dict(self._storms)
-            down_since = dict(self._down_since)
+            down_since = self._down_since()
         flaps = CounterMetricFamily("flapwatch_link_flaps", "Link flaps (down and up again)", labels=["port"])
         hidden = CounterMetricFamily("flapwatch_hidden_flaps", "Flaps seen only as carrier counter jumps",
                                      labels=["port"])

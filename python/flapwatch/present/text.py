@@ -185,7 +185,12 @@ def describe(table: str, r: dict) -> str:
             return f"{iso_us(r['ts_ns'])}  {r['port']}  hidden flap (carrier counters moved; no down message)"
         if r["up_ns"] < 0:
             return f"{iso_us(r['ts_ns'])}  {r['port']}  DOWN since {iso_us(r['down_ns'])}"
+        if r.get("open_at_start"):
+            return (f"{iso_us(r['ts_ns'])}  {r['port']}  flap: down >= {duration(r['duration_ns'])} "
+                    "(already down when the capture began)")
         return f"{iso_us(r['ts_ns'])}  {r['port']}  flap: down {duration(r['duration_ns'])}"
+    if table == "link_down":
+        return f"{iso_us(r['ts_ns'])}  {r['port']}  DOWN since {iso_us(r['down_ns'])}"
     if table == "policy_events":
         return f"{iso_us(r['ts_ns'])}  {r['port']}  policy {r['policy']} {'TRIPPED' if r['event'] == 'trip' else 'cleared'} ({r['value']:g})"
     if table == "pfc_storms":

@@ -74,6 +74,11 @@ TABLES: dict[str, list[tuple[str, object]]] = {
         ("carrier_up_count", np.int64),
         ("carrier_down_count", np.int64),
         ("mac", np.uint64),  # IFLA_ADDRESS when 6 bytes, else 0
+        ("dev_type", np.uint16),  # ifi_type: ARPHRD_* (1 Ethernet, 772 loopback)
+        ("change", np.uint32),  # ifi_change: flags reported changed (0 for the carrier changes linkwatch sends)
+        # 1: a reply to an RTM_GETLINK dump (NLM_F_MULTI and the requester's port id in the
+        # netlink header), 0: a notification (docs/DESIGN.md, Captures start and end mid-flight)
+        ("dump", np.uint8),
     ],
     # Frames of a known protocol that could not be decoded: every frame is accounted for.
     "malformed": _FRAME
@@ -87,15 +92,22 @@ TABLES: dict[str, list[tuple[str, object]]] = {
 _WHEN = [("ts_ns", np.int64), ("port", STRING)]
 DETECTION_TABLES: dict[str, list[tuple[str, object]]] = {
     # ts_ns: when the flap was known over (the up, or the message revealing a hidden one).
+    # An outage still open at the end: a row with up_ns = -1, written at the end.
     "flaps": _WHEN
     + [
         ("down_ns", np.int64),  # hidden: the earliest it can have started (the previous message)
         ("up_ns", np.int64),  # -1: still down at the end of the capture
-        ("duration_ns", np.int64),  # -1: unknown (hidden) or still down
+        ("duration_ns", np.int64),  # -1: unknown (hidden) or still down; open_at_start: a lower bound
         ("hidden", np.uint8),  # only the carrier counters showed it
         ("held", np.int8),  # hold-time what-if: 1 hidden by the hold time, 0 not, -1 unknown
         ("over_budget", np.uint8),  # longer than the job-impact budget
+        # 1: already down when the capture began (the port's first message, a notification,
+        # said up): down_ns is the capture's start, a bound; the real down is earlier
+        ("open_at_start", np.uint8),
     ],
+    # An outage opening, written at the down (before the link is back): what an alert
+    # needs while the port is down. Its flaps row follows when it closes.
+    "link_down": _WHEN + [("down_ns", np.int64)],
     "policy_events": _WHEN + [("policy", STRING), ("event", np.uint8), ("value", np.float64)],  # event 1 trip, 0 clear
     # ts_ns: detected (start + detection time). priority -1: 802.3x PAUSE.
     "pfc_storms": _WHEN
@@ -136,6 +148,7 @@ DETECTION_TABLES: dict[str, list[tuple[str, object]]] = {
         ("longest_down_ns", np.int64),
         ("outages_over_budget", np.int64),
         ("oper_up", np.int8),
+        ("down_since_ns", np.int64),  # down now since (-1: up, unknown, or down since before the capture)
         ("storms", np.int64),
         ("paused_ns", np.int64),
         ("speed_bps", np.int64),
@@ -166,7 +179,9 @@ FINDING_TABLES = tuple(name for name in STREAM_TABLES if name != "lldp_rx")
 OUTPUT_TABLES = ("ports", "episodes") + STREAM_TABLES
 # Columns that are instants (int64 ns since the epoch; -1 unknown), as opposed to durations
 # and counts: Parquet writes them as timestamp[ns, UTC], the report as ISO times.
-TIME_COLUMNS = frozenset({"ts_ns", "down_ns", "up_ns", "start_ns", "end_ns", "first_ns", "last_ns", "risk_peak_ns"})
+TIME_COLUMNS = frozenset(
+    {"ts_ns", "down_ns", "up_ns", "start_ns", "end_ns", "first_ns", "last_ns", "risk_peak_ns", "down_since_ns"}
+)
 
 # A row's "type" in JSON lines, the agent's event log and --follow: the table, singular.
 ROW_TYPES = {name: name.removesuffix("s") for name in OUTPUT_TABLES}

@@ -100,9 +100,14 @@ def link_msg(
     msg_type: int = RTM_NEWLINK,
     big_endian: bool = False,
     seq: int = 0,
+    dump: bool = False,
+    change: int = 0,
+    ifi_type: int = ARPHRD_ETHER,
 ) -> bytes:
     """An RTM_NEWLINK/RTM_DELLINK message with the attributes flapwatch reads (plus
-    IFLA_MTU, which it must skip); None leaves an attribute out."""
+    IFLA_MTU, which it must skip); None leaves an attribute out. A notification unless
+    ``dump``: then a reply to an RTM_GETLINK dump (NLM_F_MULTI, a requester's seq and
+    port id), which a port's first message is a baseline as."""
     e = {"big_endian": big_endian}
     u32 = ">I" if big_endian else "<I"
     attrs = b""
@@ -123,7 +128,9 @@ def link_msg(
     ):
         if value is not None:
             attrs += rtattr(code, struct.pack(u32, value), **e)
-    return nlmsg(msg_type, ifinfomsg(index, flags, big_endian=big_endian) + attrs, big_endian=big_endian, seq=seq)
+    header = {"flags": NLM_F_MULTI, "seq": seq or 1, "pid": 4242} if dump else {"seq": seq}
+    body = ifinfomsg(index, flags, change=change, ifi_type=ifi_type, big_endian=big_endian) + attrs
+    return nlmsg(msg_type, body, big_endian=big_endian, **header)
 
 
 def newlink_msg(*, ifindex: int, ifname: str, mac: bytes, up: bool, admin_up: bool = True, changes: int,

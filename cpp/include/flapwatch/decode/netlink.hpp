@@ -13,13 +13,20 @@ namespace flapwatch {
 constexpr uint32_t kNetlinkCookedLen = 16;
 constexpr uint16_t kNetlinkRoute = 0;
 constexpr uint16_t kRtmNewLink = 16, kRtmDelLink = 17;
+constexpr uint16_t kNlmFMulti = 0x2;
 constexpr uint16_t kIflaAddress = 1, kIflaIfname = 3, kIflaOperstate = 16, kIflaCarrier = 33, kIflaCarrierChanges = 35,
                    kIflaCarrierUpCount = 47, kIflaCarrierDownCount = 48;
 
 struct LinkMessage {
   uint16_t type = 0;
+  uint16_t dev_type = 0;  // ifi_type: ARPHRD_* (1 Ethernet, 772 loopback)
   int32_t ifindex = 0;
   uint32_t flags = 0;
+  uint32_t change = 0;  // ifi_change: the flags the message reports changed (0 from linkwatch)
+  // A reply to an RTM_GETLINK dump, not a notification: the kernel sets NLM_F_MULTI
+  // and the requester's port id (and its sequence number) on dump replies; RTNLGRP_LINK
+  // notifications carry no NLM_F_MULTI (docs/DESIGN.md, Captures start and end mid-flight).
+  bool dump = false;
   std::string_view ifname;
   int8_t operstate = -1, carrier = -1;
   int64_t carrier_changes = -1, carrier_up_count = -1, carrier_down_count = -1;
@@ -60,8 +67,13 @@ bool decode_netlink_links(const uint8_t* frame, uint32_t n, OnLink&& on_link, De
       if (len < 32) return fail(err, pos, "link message shorter than its ifinfomsg");
       LinkMessage m;
       m.type = type;
+      uint16_t nl_flags = bytes::load<uint16_t>(p + pos + 6, swap);
+      uint32_t nl_pid = bytes::load<uint32_t>(p + pos + 12, swap);
+      m.dump = (nl_flags & kNlmFMulti) && nl_pid != 0;
+      m.dev_type = bytes::load<uint16_t>(p + pos + 18, swap);
       m.ifindex = static_cast<int32_t>(bytes::load<uint32_t>(p + pos + 20, swap));
       m.flags = bytes::load<uint32_t>(p + pos + 24, swap);
+      m.change = bytes::load<uint32_t>(p + pos + 28, swap);
       uint32_t a = pos + 32, end = pos + len;
       while (a + 4 <= end) {
         uint16_t alen = bytes::load<uint16_t>(p + a, swap);

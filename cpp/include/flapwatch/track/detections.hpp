@@ -14,14 +14,18 @@ struct TimePortColumns {
 };
 
 // A flap: the port went down and came back. `ts_ns` is when it was known (the up, or
-// for a hidden flap the message whose counters revealed it).
+// for a hidden flap the message whose counters revealed it). An outage still open at
+// the end of the input is a row with up_ns = -1, written then.
 struct FlapTable : TimePortColumns, TableBase<FlapTable> {
   Column<int64_t> down_ns;      // hidden flaps: the earliest it can have started
   Column<int64_t> up_ns;        // -1: still down when the capture ended
-  Column<int64_t> duration_ns;  // -1: unknown (hidden, or still down)
+  Column<int64_t> duration_ns;  // -1: unknown (hidden, or still down); open_at_start: a lower bound
   Column<uint8_t> hidden;       // only the carrier counters showed it
   Column<int8_t> held;          // hold-time what-if: 1 a hold-down timer would have hidden it, 0 not, -1 unknown
   Column<uint8_t> over_budget;  // the outage outlasted the job-impact budget
+  // The outage was already open when the capture began (the port's first message, a
+  // notification, said up): down_ns is the capture's start, a bound; the real down is earlier.
+  Column<uint8_t> open_at_start;
   template <class F>
   void for_each_column(F&& f) {
     f("ts_ns", ts_ns);
@@ -32,6 +36,20 @@ struct FlapTable : TimePortColumns, TableBase<FlapTable> {
     f("hidden", hidden);
     f("held", held);
     f("over_budget", over_budget);
+    f("open_at_start", open_at_start);
+  }
+};
+
+// An outage opening: written at the down notification, before the link is back, so an
+// event log or a follower can alert while the port is down. Its flap row follows when
+// it closes (or at the end of the input, with up_ns = -1). Rows are only appended.
+struct LinkDownTable : TimePortColumns, TableBase<LinkDownTable> {
+  Column<int64_t> down_ns;  // when the port went down (the message that said so)
+  template <class F>
+  void for_each_column(F&& f) {
+    f("ts_ns", ts_ns);
+    f("port", port);
+    f("down_ns", down_ns);
   }
 };
 
@@ -147,6 +165,7 @@ struct PortTable : TimePortColumns, TableBase<PortTable> {
   Column<int64_t> down_ns_total, longest_down_ns;
   Column<int64_t> outages_over_budget;
   Column<int8_t> oper_up;  // the last known state: 1 up, 0 down, -1 unknown
+  Column<int64_t> down_since_ns;  // down now: since when (-1: up, unknown, or down since before the capture)
   Column<int64_t> storms;
   Column<int64_t> paused_ns;  // all priorities
   Column<int64_t> speed_bps;
@@ -164,6 +183,7 @@ struct PortTable : TimePortColumns, TableBase<PortTable> {
     f("longest_down_ns", longest_down_ns);
     f("outages_over_budget", outages_over_budget);
     f("oper_up", oper_up);
+    f("down_since_ns", down_since_ns);
     f("storms", storms);
     f("paused_ns", paused_ns);
     f("speed_bps", speed_bps);
@@ -178,6 +198,7 @@ struct PortTable : TimePortColumns, TableBase<PortTable> {
 
 struct Detections {
   FlapTable flaps;
+  LinkDownTable link_down;
   PolicyEventTable policy_events;
   StormTable pfc_storms;
   PauseStatsTable pause_stats;
@@ -187,6 +208,7 @@ struct Detections {
   template <class F>
   void for_each_table(F&& f) {
     f("flaps", flaps);
+    f("link_down", link_down);
     f("policy_events", policy_events);
     f("pfc_storms", pfc_storms);
     f("pause_stats", pause_stats);

@@ -212,6 +212,7 @@ def _optional_tlv(row: dict, tlv_type: int, value: bytes) -> None:
 
 NETLINK_COOKED_LEN = 16
 IFLA_ADDRESS = 1
+NLM_F_MULTI = 0x2
 IFLA_IFNAME = 3
 _U8_ATTRS = {16: "operstate", 33: "carrier"}  # IFLA_OPERSTATE, IFLA_CARRIER
 _U32_ATTRS = {35: "carrier_changes", 47: "carrier_up_count", 48: "carrier_down_count"}
@@ -252,8 +253,12 @@ def _netlink(data: bytes) -> Decoded:
 def _link_message(data: bytes, pos: int, length: int, msg_type: int, e: str) -> dict:
     if length < 32:
         raise _Malformed(pos, "netlink: link message shorter than nlmsghdr + ifinfomsg")
-    ifindex, flags = struct.unpack_from(e + "iI", data, pos + 20)
-    row = {"msg_type": msg_type, "ifindex": ifindex, "flags": flags, "mac": 0}
+    nl_flags, _seq, pid = struct.unpack_from(e + "HII", data, pos + 6)
+    dev_type, ifindex, flags, change = struct.unpack_from(e + "HiII", data, pos + 18)
+    # A dump reply (NLM_F_MULTI, the requester's port id) or a notification (neither).
+    dump = int(bool(nl_flags & NLM_F_MULTI) and pid != 0)
+    row = {"msg_type": msg_type, "ifindex": ifindex, "flags": flags, "mac": 0, "dev_type": dev_type,
+           "change": change, "dump": dump}
     ifname = None
     end = pos + length
     a = pos + 32

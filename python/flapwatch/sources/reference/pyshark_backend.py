@@ -498,7 +498,12 @@ def _link_message(f: _Frame, pos: int, length: int, msg_type: int) -> dict:
     if length < 32:
         raise _Malformed(pos, "netlink: link message shorter than nlmsghdr + ifinfomsg")
     ifindex = f.at("netlink-route.ifi_index", pos + 20).int()
-    row = {"msg_type": msg_type, "ifindex": ifindex, "flags": f.at("netlink-route.ifi_flags", pos + 24).int(), "mac": 0}
+    row = {"msg_type": msg_type, "ifindex": ifindex, "flags": f.at("netlink-route.ifi_flags", pos + 24).int(), "mac": 0,
+           "dev_type": f.at("netlink-route.ifi_type", pos + 18).int(),
+           "change": f.at("netlink-route.ifi_change", pos + 28).int()}
+    # a dump reply: NLM_F_MULTI (0x2) and the requester's port id; a notification has neither
+    multi = f.at("netlink.hdr_flags", pos + 6).int() & 0x2
+    row["dump"] = int(bool(multi) and f.at("netlink.hdr_pid", pos + 12).int() != 0)
     attr_lens = f.positions("netlink.attr_len")
     ifname = None
     end = pos + length
