@@ -47,6 +47,7 @@ from flapwatch.assess import risk  # noqa: E402
 S = 1_000_000_000
 WINDOW_S = 60.0
 THRESHOLD = 0.7
+BUDGET_S = flapwatch.Config().job_budget_s
 BINS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0000001)
 
 
@@ -62,20 +63,28 @@ def run_scenario(family: str, seed: int, workdir: str, config: risk.RiskConfig |
     return tl, truth
 
 
-def labels(tl: risk.RiskTimeline, truth: dict, window_s: float = WINDOW_S) -> np.ndarray:
-    """1 where the port's next real down (the simulator's truth) is within the window."""
-    downs = {p: np.array(sorted(d for d, _ in v.get("flaps", [])), np.int64) for p, v in truth["risk"].items()}
-    y = np.zeros(tl.ts_ns.size)
+def labels(tl: risk.RiskTimeline, truth: dict, window_s: float = WINDOW_S, budget_s: float = BUDGET_S) -> np.ndarray:
+    """What the score predicts (the simulator's truth), per sample at time t: 1 when the port
+    goes down in (t, t + window_s] - any flap - or is down at t in an outage longer than the
+    job budget (one that has not ended yet). budget_s None: flaps only (round 1's label)."""
+    y = np.zeros(tl.ts_ns.size, bool)
     ports = np.array(tl.port, dtype=object)
     w = int(window_s * S)
-    for p, d in downs.items():
-        if d.size == 0:
+    for p, v in truth["risk"].items():
+        flaps = sorted((d, u) for d, u in map(tuple, v.get("flaps", [])))
+        if not flaps:
             continue
+        d = np.array([f[0] for f in flaps], np.int64)
         m = ports == p
         t = tl.ts_ns[m]
         nxt = d[np.minimum(np.searchsorted(d, t, "right"), d.size - 1)]
-        y[m] = (nxt > t) & (nxt <= t + w)
-    return y
+        yy = (nxt > t) & (nxt <= t + w)
+        if budget_s is not None:
+            for down, up in flaps:
+                if up is None or up - down > budget_s * S:
+                    yy |= (t >= down) & (t < (up if up is not None else np.iinfo(np.int64).max))
+        y[m] = yy
+    return y.astype(float)
 
 
 def design(tl: risk.RiskTimeline) -> np.ndarray:
@@ -197,6 +206,25 @@ def check_stable(n: int, workdir: str, cfg) -> dict:
     return {"n": n, "hit": hit, "ports": ports, "ports_hit": ports_hit, "max_peak": max(peaks, default=0.0)}
 
 
+def check_families(n: int, workdir: str, cfg) -> dict:
+    """Every family, seeds 1..n each: the share of scenarios where some port's peak reaches
+    THRESHOLD, and of the ports that flapped (the truth) whose peak did."""
+    out = {}
+    for family in simulate.FAMILIES:
+        hit, ports, ports_hit, few, few_hit = 0, 0, 0, 0, 0
+        for seed in range(1, n + 1):
+            tl, truth = run_scenario(family, seed, workdir, cfg)
+            peak = tl.max_score()
+            hit += any(s >= THRESHOLD for s in peak.values())
+            flapped = {p: len(v["flaps"]) for p, v in truth["risk"].items() if v.get("flaps")}
+            ports += len(flapped)
+            ports_hit += sum(peak.get(p, 0.0) >= THRESHOLD for p in flapped)
+            few += sum(k <= 2 for k in flapped.values())  # one flap, or a bounce
+            few_hit += sum(peak.get(p, 0.0) >= THRESHOLD for p, k in flapped.items() if k <= 2)
+        out[family] = {"n": n, "hit": hit, "ports": ports, "ports_hit": ports_hit, "few": few, "few_hit": few_hit}
+    return out
+
+
 def check_calibration(n: int, workdir: str, cfg) -> dict:
     ps, ys = [], []
     for seed in range(1, n + 1):
@@ -248,6 +276,7 @@ def main() -> int:
     ap.add_argument("--degrading", type=int, default=200, help="degrading scenarios checked (default 200)")
     ap.add_argument("--stable", type=int, default=200, help="stable scenarios checked (default 200)")
     ap.add_argument("--calibration", type=int, default=240, help="held-out scenarios, every family (default 240)")
+    ap.add_argument("--families", type=int, default=40, help="scenarios per family for the crossing rates (default 40)")
     ap.add_argument("--fit-only", action="store_true")
     ap.add_argument("--check-only", action="store_true")
     ap.add_argument("--use-fitted", action="store_true", help="check the weights just fitted, not risk.py's")
@@ -255,7 +284,7 @@ def main() -> int:
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = ap.parse_args()
     if args.quick:
-        args.scenarios, args.degrading, args.stable, args.calibration = 60, 30, 30, 36
+        args.scenarios, args.degrading, args.stable, args.calibration, args.families = 60, 30, 30, 36, 10
     t0 = time.time()
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     cfg = None
@@ -272,6 +301,7 @@ def main() -> int:
         t1 = time.time()
         deg = check_degrading(args.degrading, d, cfg, budget)
         stab = check_stable(args.stable, d, cfg)
+        fams = check_families(args.families, d, cfg)
         cal = check_calibration(args.calibration, d, cfg)
         lab = check_lab(cfg)
     leads = np.array(deg["leads"]) if deg["leads"] else np.zeros(1)
@@ -286,6 +316,11 @@ def main() -> int:
           f"p10 {np.percentile(lb, 10):.1f} s")
     print(f"  stable: any port reaches {THRESHOLD}: {pct(stab['hit'], stab['n'])} of scenarios, "
           f"{pct(stab['ports_hit'], stab['ports'])} of ports; highest peak {stab['max_peak']:.3f}")
+    print(f"  per family (seeds 1-{args.families} each): scenarios where some port's peak reaches {THRESHOLD}; "
+          "ports that flapped whose peak did; ports that flapped once or twice whose peak did:")
+    for fam, r in fams.items():
+        print(f"    {fam:22s} {pct(r['hit'], r['n']):>18s}   {pct(r['ports_hit'], r['ports']):>18s}   "
+              f"{pct(r['few_hit'], r['few']):>18s}")
     print(f"  calibration ({cal['n']} held-out scenarios, {cal['samples']} samples, {cal['positive']} positive; "
           f"log-loss {cal['log_loss']:.3f}, Brier {cal['brier']:.4f} against {cal['brier_base']:.4f} for the base rate):")
     print("    | predicted | samples | mean predicted | observed |")
@@ -299,7 +334,7 @@ def main() -> int:
               f"crosses {THRESHOLD} at {cross}; the 2 s outage at +{r['outage_s']:.2f} s")
     print(f"total {time.time() - t0:.0f} s")
     if args.json:
-        Path(args.json).write_text(json.dumps({"degrading": deg, "stable": stab, "calibration": cal, "lab": lab},
+        Path(args.json).write_text(json.dumps({"degrading": deg, "stable": stab, "families": fams, "calibration": cal, "lab": lab},
                                               default=float, indent=1))
     return 0
 

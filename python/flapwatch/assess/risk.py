@@ -1,5 +1,5 @@
-"""Per-port risk: how likely the port flaps within the next window (60 s by default),
-updated as events arrive. The same RiskModel serves replay (score_analysis) and the live agent
+"""Per-port risk: how likely the port is in trouble within the next window (60 s by default):
+it flaps, or it is down in an outage longer than the job budget. Updated as events arrive. The same RiskModel serves replay (score_analysis) and the live agent
 (feed it each Detection through event_from_detection).
 
 What the numbers mean (README.md, "Risk"):
@@ -11,11 +11,14 @@ What the numbers mean (README.md, "Risk"):
   live: the last ``PEAK_WINDOW_S``, scored every poll). The peak is what a gate or a report
   asks ("was this port in trouble?"): ``--fail-on risk`` is ``risk>=0.5`` on the peak.
 - The score is a probability (calibrated on simulated fleets, bench/README.md, "Risk"): 0.7
-  means about 7 in 10 ports scored so flap within the window.
+  means about 7 in 10 ports scored so flap within the window (or are down over the job
+  budget in it). Above 0.8 it over-predicts (the table there): on those fleets every
+  episode ends, and nothing monotone can say "it just ended".
 
 The contract an SRE can build on: all else equal, **more flaps, more hidden flaps, more
 storms and longer outages never lower the score.** Every feature below is a non-decreasing
-function of those (decayed counts and sums: adding an event only adds a decaying term), and
+function of those (decayed counts and sums: adding an event only adds a decaying term; the
+acceleration features: see _acceleration), and
 every weight is non-negative (bench/fit_risk.py fits under that bound;
 tests/assess/test_risk_contract.py checks it with property tests). ``micro_flaps`` is
 computed and reported but pinned to weight 0: rewarding a short down would let a longer
@@ -30,6 +33,15 @@ ACCUMULATORS), log-scaled:
 - ``cadence``: the fastest recent rate, log1p(window / the shortest interval between two
   flaps, >= 0.5 s), fading with CADENCE_S (a running max: another flap only shortens an
   interval or adds one),
+- acceleration, over the flaps of the last RECENT_S, each times exp(-time since the last
+  flap / FADE_S): ``min_gap`` (log1p(60 s / the shortest interval, >= MIN_GAP_S; flaps
+  revealed together count as MIN_GAP_S apart)), ``short_2s`` / ``short_5s`` (log1p of the
+  number of intervals under 2 s / 5 s) and ``peak_10s`` (log1p of the most flaps in any
+  10 s). Flaps coming faster shorten the intervals; so does another flap anywhere (it splits
+  an interval in two), which is why these, unlike "the intervals shrink", are monotone.
+  The fast fade is what lets them be strong: a port 1-3 s after its latest of several
+  quickly-following flaps (a degrading port's last precursors) scores high, one whose
+  pattern stopped 10 s ago no longer does,
 - hidden flaps (only the carrier counters showed them; each also counts as a flap),
 - down time (``down_time``: seconds down over the last 5 minutes; hidden flaps add none),
 - micro-flaps (last 5 minutes; reported, weight 0),
@@ -38,7 +50,9 @@ ACCUMULATORS), log-scaled:
   jitter of its arrivals (their distance from whole tx intervals).
 The score is a logistic function of those features with coefficients fitted by
 bench/fit_risk.py on simulated fleets (seeds disjoint from the benchmark's) to the event
-"the port flaps within the next 60 s". Each RiskScore carries the features and each one's
+"the port goes down within the next 60 s, or is down now in an outage longer than the job
+budget" (the SRE's question: will this port hurt a job in the next minute; an outage over the
+budget is trouble while it lasts, not only when it starts). Each RiskScore carries the features and each one's
 contribution to the log-odds.
 """
 
@@ -74,26 +88,32 @@ ACCUMULATORS = {
     "lldp_rx_10m": 600.0,
 }
 
-FEATURES = ("flaps_10s", "flap_rate", "flaps_5m", "ongoing", "cadence", "hidden_flaps", "down_time", "micro_flaps",
-            "pfc_creep", "pfc_storms", "lldp_missed", "lldp_gap", "lldp_jitter")
+FEATURES = ("flaps_10s", "flap_rate", "flaps_5m", "ongoing", "cadence", "min_gap", "short_2s", "short_5s", "peak_10s",
+            "hidden_flaps", "down_time", "micro_flaps", "pfc_creep", "pfc_storms", "lldp_missed", "lldp_gap", "lldp_jitter")
+# The acceleration features (min_gap, short_2s, short_5s, peak_10s) look at the flaps of the
+# last RECENT_S and fade with the time since the last flap (FADE_S).
 # Features whose weight is pinned to 0 (computed and reported only): see the module docstring.
 PINNED_ZERO = ("micro_flaps",)
 
 # Fitted by `python bench/fit_risk.py` (logistic regression with a little L2, every weight
 # bounded below by 0: projected Newton) on FIT_SUMMARY.
 FIT_SUMMARY = ("600 simulated scenarios, seeds 100000-100599 (12 families): 1.90 M port-samples, "
-               "108091 positive, log-loss 0.204")
-INTERCEPT = -2.974
+               "115003 positive, log-loss 0.214")
+INTERCEPT = -2.893
 WEIGHTS = {
     "flaps_10s": 0.000,
     "flap_rate": 0.000,
     "flaps_5m": 0.000,
-    "ongoing": 1.030,
-    "cadence": 0.403,
+    "ongoing": 1.000,
+    "cadence": 0.000,
+    "min_gap": 0.592,
+    "short_2s": 0.000,
+    "short_5s": 0.000,
+    "peak_10s": 0.000,
     "hidden_flaps": 0.000,
     "down_time": 0.000,
     "micro_flaps": 0.000,  # pinned
-    "pfc_creep": 0.181,
+    "pfc_creep": 0.244,
     "pfc_storms": 0.000,
     "lldp_missed": 0.000,
     "lldp_gap": 0.000,
@@ -104,6 +124,9 @@ WEIGHTS = {
 # episode). They are still computed and reported.
 
 CADENCE_S = 15.0  # "cadence": the fastest recent flap rate, fading with this time constant
+RECENT_S = 60.0  # the acceleration features: the flaps of the last this many seconds
+FADE_S = 3.0  # ... times exp(-time since the last flap / FADE_S)
+MIN_GAP_S = 0.5  # intervals shorter than this (flaps revealed together: 0) count as this
 ONGOING_S = 20.0  # "ongoing": the 5-minute count, fading with the time since the last flap
 
 # The live agent's peak: the highest score over the last this many seconds.
@@ -158,6 +181,7 @@ class RiskModel:
         self._cad = np.zeros(n0)  # the cadence's running max, as of _cad_t
         self._cad_t = np.zeros(n0, np.int64)
         self._rx_interval = np.zeros(n0)  # the neighbor's tx interval as seen (s), 0 unknown
+        self._recent: list[deque] = []  # per port: the flaps' times of the last RECENT_S (ns)
         self._tau = {k: v * S for k, v in ACCUMULATORS.items()}
 
     # -- state
@@ -166,6 +190,7 @@ class RiskModel:
         if i is None:
             i = self._ports[port] = len(self._names)
             self._names.append(port)
+            self._recent.append(deque())
             if i >= self._t.size:
                 grow = self._t.size
                 self._acc = {k: np.r_[v, np.zeros(grow)] for k, v in self._acc.items()}
@@ -213,6 +238,10 @@ class RiskModel:
                 held = self._cad[i] * math.exp(-(t - self._cad_t[i]) / (CADENCE_S * S))
                 self._cad[i], self._cad_t[i] = max(held, v), t
             self._last_flap[i] = max(last, t)
+            q = self._recent[i]
+            q.append(t)
+            while q[0] <= t - RECENT_S * S:
+                q.popleft()
         elif kind == "storm":
             a["storms_10m"][i] += 1
         elif kind == "pause":
@@ -250,10 +279,12 @@ class RiskModel:
         last = self._last_flap[idx]
         tx = np.where(self._rx_interval[idx] > 0, self._rx_interval[idx], self.cfg.lldp_tx_s)
         gap = np.where(self._last_rx[idx] >= 0, (now - self._last_rx[idx]) / S / tx - 1.5, 0.0)
+        accel = self._acceleration(idx, now)
         return {
             "flaps_10s": np.log1p(a["flaps_10s"]),
             "flap_rate": np.log1p(a["flaps_1m"]),
             "flaps_5m": np.log1p(a["flaps_5m"]),
+            **accel,
             "hidden_flaps": np.log1p(a["hidden_1m"]),
             "ongoing": np.log1p(a["flaps_5m"]) * np.where(last >= 0, np.exp(-np.maximum(now - last, 0) / (ONGOING_S * S)), 0.0),
             "cadence": self._cad[idx] * np.exp(-np.maximum(now - self._cad_t[idx], 0) / (CADENCE_S * S)),
@@ -265,6 +296,29 @@ class RiskModel:
             "lldp_gap": np.clip(gap, 0, 4),
             "lldp_jitter": np.where(a["lldp_rx_10m"] > 0, 10 * a["lldp_jitter_10m"] / np.maximum(a["lldp_rx_10m"], 1e-9), 0.0),
         }
+
+    def _acceleration(self, idx: np.ndarray, now: int) -> dict[str, np.ndarray]:
+        """min_gap, short_2s, short_5s, peak_10s over the flaps in (now - RECENT_S, now], each
+        times exp(-time since the last flap / FADE_S). Monotone by construction: another flap
+        only splits an interval in two shorter ones or adds one (the shortest interval only
+        shortens, the number under 2 s / 5 s never falls), and only adds to a 10 s window's
+        count; the last flap only gets later, so the fade only rises."""
+        out = {k: np.zeros(idx.size) for k in ("min_gap", "short_2s", "short_5s", "peak_10s")}
+        last = self._last_flap[idx]
+        for j in np.flatnonzero((last >= 0) & (last > now - RECENT_S * S)).tolist():
+            q = self._recent[int(idx[j])]
+            t = np.array([x for x in q if now - RECENT_S * S < x <= now], np.int64)
+            if t.size == 0:
+                continue
+            fade = math.exp(-max(now - int(t[-1]), 0) / (FADE_S * S))
+            w = np.searchsorted(t, t + 10 * S, "left") - np.arange(t.size)  # flaps in [t_k, t_k + 10 s)
+            out["peak_10s"][j] = math.log1p(int(w.max())) * fade
+            if t.size >= 2:
+                g = np.diff(t) / S
+                out["min_gap"][j] = math.log1p(RECENT_S / max(float(g.min()), MIN_GAP_S)) * fade
+                out["short_2s"][j] = math.log1p(int((g < 2).sum())) * fade
+                out["short_5s"][j] = math.log1p(int((g < 5).sum())) * fade
+        return out
 
     def _logit(self, f: dict[str, np.ndarray]) -> np.ndarray:
         z = np.full(len(next(iter(f.values()))), self.cfg.intercept)
