@@ -8,8 +8,8 @@ fleets, and check the acceptance figures (bench/README.md, "Risk").
 
 Fit: each training scenario (seeds 100000+, disjoint from the checks' and bench/signatures.py's)
 is simulated, analysed and replayed through RiskModel; every port's features are sampled after
-each event and every 5 s, labelled 1 when the port really flaps (the simulator's truth) within
-the next 60 s. A logistic regression with a little L2 where every weight is bounded below by 0
+each event and every 5 s, labelled 1 when the port really goes down (the simulator's truth)
+within the next 60 s or is down in an outage over the job budget (labels()). A logistic regression with a little L2 where every weight is bounded below by 0
 (projected Newton with an active set and a backtracking line search; numpy only) gives the
 coefficients: with the features of risk.py (each non-decreasing in flaps, hidden flaps, storms
 and down time), non-negative weights are what makes "more flaps never lower the score" hold.
@@ -21,7 +21,8 @@ Check (the shipped weights, or the ones just fitted with --use-fitted):
   budget where there is one), and how long before (the lead time);
 - stable scenarios (family "stable", seeds 1..N): does any port's score ever reach 0.7;
 - calibration on held-out scenarios of every family (seeds 1..M, the benchmark's assignment):
-  predicted probability against the observed rate of "flaps within 60 s", in bins;
+  predicted probability against the observed rate of the label, in bins;
+- every family (seeds 1..K each): how often the peak reaches 0.7;
 - the real-kernel lab captures (captures/): each port's current and peak score, and when the
   peak crossed 0.7 against the flaps lab.truth.json drove.
 """
