@@ -112,8 +112,8 @@ def _netlink_capture(path, transitions, ifname="leaf9:swp1"):
     """What a kernel would have sent for these carrier transitions, as an nlmon pcap."""
     msgs = notifications(transitions, [True], [1], [0], random.Random(3))
     t0 = 1_800_000_000 * S
-    recs = [(t0 - S, wire.nlmon_frame(wire.link_msg(2, 0x11043, ifname=ifname, carrier=1, carrier_changes=1,
-                                                      carrier_up_count=1, carrier_down_count=0)))]
+    recs = [(t0 - S, wire.nlmon_frame(wire.link_msg(2, 0x11043, ifname=ifname, carrier=1, carrier_changes=1,  # the dump
+                                                      carrier_up_count=1, carrier_down_count=0, dump=True)))]
     for m in msgs:
         recs.append((t0 + m.t_ns, wire.nlmon_frame(wire.link_msg(
             2, 0x11043 if m.up else 0x1003, ifname=ifname, carrier=int(m.up), carrier_changes=m.up_count + m.down_count,
