@@ -262,8 +262,10 @@ class PyFollowSession {
 class PyLiveAgent {
  public:
   PyLiveAgent(const py::dict& config, std::vector<std::string> interfaces, bool netlink, std::string record,
-              size_t ring_capacity)
-      : agent_(engine_config(config), LiveOptions{std::move(interfaces), netlink, ring_capacity, std::move(record)}) {}
+              size_t ring_capacity, uint64_t rotate_bytes, double rotate_interval_s, unsigned keep)
+      : agent_(engine_config(config),
+               LiveOptions{std::move(interfaces), netlink, ring_capacity, std::move(record),
+                           RotationOptions{rotate_bytes, static_cast<int64_t>(rotate_interval_s * 1e9), keep}}) {}
 
   void start() { agent_.start(); }
   void stop() {
@@ -281,11 +283,10 @@ class PyLiveAgent {
     });
   }
   py::dict ports() {
-    return agent_.with_engine([&](Engine& e) {
-      PortTable t = e.port_snapshot();
-      return columns_to_python(t);
-    });
+    PortTable t = agent_.port_snapshot();
+    return columns_to_python(t);
   }
+  void reconfigure(const py::dict& config) { agent_.reconfigure(engine_config(config)); }
   py::dict stats() {
     LiveStats s = agent_.stats();
     py::dict d;
@@ -295,6 +296,12 @@ class PyLiveAgent {
     d["kernel_drops"] = s.kernel_drops;
     d["netlink_overruns"] = s.netlink_overruns;
     d["notices"] = s.notices;
+    d["recording"] = s.recording;
+    d["record_packets"] = s.record_packets;
+    d["record_bytes"] = s.record_bytes;
+    d["record_rotations"] = s.record_rotations;
+    d["record_errors"] = s.record_errors;
+    d["reloads"] = s.reloads;
     return d;
   }
   std::vector<std::string> strings_from(size_t start) { return agent_.strings().snapshot_from(start); }
@@ -367,14 +374,19 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("packets", &PcapngWriter::packets);
 
   py::class_<PyLiveAgent>(m, "LiveAgent")
-      .def(py::init<const py::dict&, std::vector<std::string>, bool, std::string, size_t>(), py::arg("config"),
-           py::arg("interfaces"), py::arg("netlink") = true, py::arg("record") = "",
-           py::arg("ring_capacity") = size_t(1) << 16)
+      .def(py::init<const py::dict&, std::vector<std::string>, bool, std::string, size_t, uint64_t, double, unsigned>(),
+           py::arg("config"), py::arg("interfaces"), py::arg("netlink") = true, py::arg("record") = "",
+           py::arg("ring_capacity") = size_t(1) << 16, py::arg("rotate_bytes") = 0, py::arg("rotate_interval_s") = 0.0,
+           py::arg("keep") = 0,
+           "record: a pcapng of every consumed frame; it rotates when a file would pass rotate_bytes or has run "
+           "rotate_interval_s (0: never), keeping FILE.1 (newest) .. FILE.keep besides FILE.")
       .def("start", &PyLiveAgent::start)
       .def("stop", &PyLiveAgent::stop)
       .def("new_rows", &PyLiveAgent::new_rows, "Detection rows added since the last call, per table (copies).")
       .def("ports", &PyLiveAgent::ports, "The per-port table as of now.")
       .def("stats", &PyLiveAgent::stats)
+      .def("reconfigure", &PyLiveAgent::reconfigure, py::arg("config"),
+           "Validates the configuration (ValueError: the running one stays) and applies it between two records.")
       .def("strings_from", &PyLiveAgent::strings_from, py::arg("start") = 0);
 
   py::class_<PyFollowSession>(m, "FollowSession")

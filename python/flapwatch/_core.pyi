@@ -26,8 +26,10 @@ class PcapngWriter:
     def packets(self) -> int:
         ...
 class LiveAgent:
-    def __init__(self, config: dict, interfaces: collections.abc.Sequence[str], netlink: bool = True, record: str = '', ring_capacity: typing.SupportsInt | typing.SupportsIndex = 65536) -> None:
-        ...
+    def __init__(self, config: dict, interfaces: collections.abc.Sequence[str], netlink: bool = True, record: str = '', ring_capacity: typing.SupportsInt | typing.SupportsIndex = 65536, rotate_bytes: typing.SupportsInt | typing.SupportsIndex = 0, rotate_interval_s: typing.SupportsFloat | typing.SupportsIndex = 0.0, keep: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+        """
+        record: a pcapng of every consumed frame; it rotates when a file would pass rotate_bytes or has run rotate_interval_s (0: never), keeping FILE.1 (newest) .. FILE.keep besides FILE.
+        """
     def new_rows(self) -> dict:
         """
         Detection rows added since the last call, per table (copies).
@@ -35,6 +37,10 @@ class LiveAgent:
     def ports(self) -> dict:
         """
         The per-port table as of now.
+        """
+    def reconfigure(self, config: dict) -> None:
+        """
+        Validates the configuration (ValueError: the running one stays) and applies it between two records.
         """
     def start(self) -> None:
         ...

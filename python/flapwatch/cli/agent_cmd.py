@@ -17,6 +17,17 @@ EXAMPLE = """examples:
   flapwatch agent -i swp1 -i swp2 --metrics 127.0.0.1:9477 --events /var/log/flapwatch.jsonl
   flapwatch agent -i eth0 --record /var/tmp/eth0.pcapng --events -   # then: flapwatch replay /var/tmp/eth0.pcapng
   flapwatch agent -i swp1 --otlp http://collector:4318 --metrics 127.0.0.1:9477
+  flapwatch agent -i 'swp*' --record /var/tmp/swp.pcapng --rotate-size 50MB --keep 10 --config /etc/flapwatch.toml
+      # then: flapwatch replay /var/tmp/swp.pcapng.* /var/tmp/swp.pcapng ;  kill -HUP <pid> reloads the config
+
+files: with --rotate-size or --rotate-interval, --events and --record rotate: FILE is the file being
+  written, FILE.1 the newest rotated one, FILE.N the oldest kept (--keep N, default 5); older ones are
+  deleted, so the disk holds at most (N + 1) x --rotate-size per file. Each rotated recording is a whole
+  pcapng (replay them together, or any one alone). A write error (a full disk) stops that file with one
+  notice and flapwatch_record_errors_total{file}; detection and metrics go on.
+signals: SIGHUP re-reads --config; a bad file keeps the running configuration (one line on stderr says
+  why). Link state, open outages, neighbors and counts carry over; flap policies and PFC pauses in
+  progress start afresh. SIGTERM/SIGINT stop the agent.
 """
 
 
@@ -77,28 +88,69 @@ def _start_error(e: Exception) -> StartError:
     return StartError(f"cannot start: {text}; {hint}")
 
 
+def _rotation(args):
+    from flapwatch.live.recording import KEEP_DEFAULT, Rotation, parse_interval, parse_size
+
+    def parsed(option: str, parse, text):
+        try:
+            return parse(text) if text else 0
+        except ValueError as e:
+            raise UsageError(f"{option}: {e}") from None
+
+    size = parsed("--rotate-size", parse_size, args.rotate_size)
+    interval = float(parsed("--rotate-interval", parse_interval, args.rotate_interval))
+    if args.keep is not None and args.keep < 0:
+        raise UsageError(f"--keep takes a number of files, 0 or more, not {args.keep}")
+    if args.keep is not None and not (size or interval):
+        raise UsageError("--keep needs --rotate-size or --rotate-interval (without them nothing rotates)")
+    if (size or interval) and not (args.record or (args.events and args.events != "-")):
+        raise UsageError("--rotate-size/--rotate-interval rotate --record and --events FILE; neither is given")
+    return Rotation(size, interval, KEEP_DEFAULT if args.keep is None else args.keep)
+
+
+def _reload(agent, collector, path: str | None) -> str:
+    """SIGHUP: the one stderr line saying what happened."""
+    from flapwatch.errors import ConfigError
+
+    if not path:
+        return "SIGHUP: no --config to reload; the configuration is unchanged"
+    try:
+        agent.reconfigure(path)
+    except (ConfigError, ValueError) as e:
+        return f"configuration not reloaded, the running one stays: {str(e).splitlines()[0]}"
+    collector.configured()
+    return (f"configuration reloaded from {path} (link state, open outages, neighbors and counts kept; "
+            "flap policies and PFC pauses in progress restart)")
+
+
 def run(args) -> int:
     from flapwatch.assess.risk import RiskConfig, RiskModel, event_from_detection
     from flapwatch.config import Config
     from flapwatch.live.agent import FINDING_KINDS, Agent, Detection
     from flapwatch.live.metrics import AgentCollector
+    from flapwatch.live.recording import RotatingLog
 
     cfg = Config.coerce(args.config or None)
     if args.metrics:
         _address(args.metrics)  # a usage error before anything starts
+    rotation = _rotation(args)
     names = interfaces(args.interface)
-    stop = threading.Event()
+    stop, reload = threading.Event(), threading.Event()
 
     def on_signal(signum, frame):
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    events = None
+    signal.signal(signal.SIGHUP, lambda signum, frame: reload.set())
+    events = log = None
     if args.events == "-":
         events = sys.stdout
     elif args.events:
-        events = open(args.events, "a", buffering=1)
+        try:
+            events = log = RotatingLog(args.events, rotation)
+        except OSError as e:
+            raise StartError(f"cannot write the event log {args.events}: {e.strerror or e}") from None
     collector = None
     risk = RiskModel(RiskConfig.for_config(cfg))  # the same model, and threshold, replay scores with
 
@@ -107,17 +159,18 @@ def run(args) -> int:
         event = event_from_detection(d.kind, d.row)
         if event is not None:
             risk.update(event)
-        if events and d.kind in FINDING_KINDS:
-            events.write(d.to_json() + "\n")
+        if events is not None and d.kind in FINDING_KINDS:
+            events.write(d.to_json() + "\n")  # the log: a write error stops it (noticed once)
             if events is sys.stdout:
                 events.flush()  # a pipe is block-buffered: a link_down must not wait for 8 KB of others
 
     try:
-        agent = Agent(names, cfg, record=args.record, netlink=not args.no_netlink, on_detection=handle,
-                      otlp=args.otlp)
+        agent = Agent(names, cfg, record=args.record, rotation=rotation, netlink=not args.no_netlink,
+                      on_detection=handle, otlp=args.otlp)
     except RuntimeError as e:
         raise _start_error(e) from None
     collector = AgentCollector(agent)
+    collector.events = log
     where = [f"watching {', '.join(names)}" + ("" if args.no_netlink else " and netlink link messages")]
     if args.metrics:
         where.append(f"metrics on {_metrics_server(args.metrics, collector)}")
@@ -128,8 +181,13 @@ def run(args) -> int:
     for what, value in (("events to", args.events), ("recording to", args.record), ("OTLP to", args.otlp)):
         if value:
             where.append(f"{what} {'stdout' if value == '-' else value}")
+    if rotation.on:
+        limits = [f"{rotation.max_bytes} bytes"] * bool(rotation.max_bytes) + \
+            [f"{rotation.interval_s:g} s"] * bool(rotation.interval_s)
+        where.append(f"rotating at {' or '.join(limits)}, keeping {rotation.keep} rotated file(s) (FILE.1 newest)")
     print(f"flapwatch agent: {'; '.join(where)}", file=sys.stderr, flush=True)
     deadline = time.monotonic() + args.duration if args.duration else None
+    log_noticed = False
     try:
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
             agent.poll(timeout=0.2)
@@ -139,12 +197,18 @@ def run(args) -> int:
             for notice in agent.stats.get("notices", [])[len(collector.notices):]:
                 collector.notices.append(notice)
                 print(f"flapwatch agent: {notice}", file=sys.stderr)
+            if log is not None and log.error and not log_noticed:
+                log_noticed = True
+                print(f"flapwatch agent: event log stopped: {log.error}; detection goes on", file=sys.stderr)
+            if reload.is_set():
+                reload.clear()
+                print(f"flapwatch agent: {_reload(agent, collector, args.config)}", file=sys.stderr, flush=True)
     finally:
         agent.stop()
-        if events:
+        if events is sys.stdout:
             events.flush()
-            if events is not sys.stdout:
-                events.close()
+        elif log is not None:
+            log.close()
     stats = agent.stats
     print(f"flapwatch agent: stopped; {stats['frames']} frames, {stats['records']} records, "
           f"{stats['ring_dropped']} dropped in the ring, {stats['kernel_drops']} dropped by the kernel",
@@ -170,9 +234,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
     g.add_argument("--metrics", metavar="HOST:PORT", help="serve Prometheus metrics here")
     g.add_argument("--events", metavar="FILE", help="append detections as JSON lines to FILE ('-': stdout)")
     g.add_argument("--record", metavar="FILE.pcapng", help="record every consumed frame (replayable)")
+    g.add_argument("--rotate-size", metavar="SIZE",
+                   help="rotate --events and --record before a file passes SIZE (50MB = 50e6 bytes, 1GiB = 2^30): "
+                        "FILE.1 is the newest rotated file")
+    g.add_argument("--rotate-interval", metavar="DURATION",
+                   help="rotate --events and --record once a file has run DURATION (30s, 15m, 1h, 1d)")
+    g.add_argument("--keep", type=int, metavar="N",
+                   help="rotated files kept besides FILE: FILE.1 (newest) .. FILE.N (oldest); older ones are "
+                        "deleted (default 5)")
     g.add_argument("--otlp", metavar="URL", help="send each detection as an OpenTelemetry log record to this "
                    "OTLP/HTTP collector (http://collector:4318; needs flapwatch[otlp])")
-    g.add_argument("--config", metavar="FILE", help="TOML configuration")
+    g.add_argument("--config", metavar="FILE", help="TOML configuration (SIGHUP re-reads it)")
     g.add_argument("--no-netlink", action="store_true", help="do not listen to netlink link messages")
     g.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     g.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)

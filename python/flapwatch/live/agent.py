@@ -17,6 +17,7 @@ from flapwatch.config import Config
 
 if TYPE_CHECKING:
     from flapwatch.live.otlp import OtlpLogs
+    from flapwatch.live.recording import Rotation
 
 # Every stream table is handed out; lldp_rx rows are LLDPDUs received, not findings (the
 # risk model scores the LLDP gap from them), so the event log keeps FINDING_KINDS.
@@ -40,7 +41,11 @@ class Agent:
             for detection in agent:      # blocks; ends when the agent stops
                 ...
 
-    ``record``: write every consumed frame and netlink message to this pcapng.
+    ``record``: write every consumed frame and netlink message to this pcapng; with
+    ``rotation`` (`flapwatch.live.recording.Rotation`) it becomes FILE, FILE.1 (newest) ..
+    FILE.keep, each a whole pcapng; a write error stops the recording (``stats``:
+    ``recording``, ``record_errors``, a notice), never the detection.
+    ``reconfigure(config)`` applies a new configuration between two records (SIGHUP).
     ``keep``: keep every detection for ``stop()``'s Analysis (``agent.final``); off by
     default, so a long-running agent's memory stays flat (detections are handed out and
     dropped). ``otlp``: an OTLP/HTTP collector URL (or a `flapwatch.live.otlp.OtlpLogs`): one
@@ -55,6 +60,7 @@ class Agent:
         *,
         on_detection: Callable[[Detection], None] | None = None,
         record: str | os.PathLike | None = None,
+        rotation: "Rotation | None" = None,
         netlink: bool = True,
         ring_capacity: int = 1 << 16,
         poll_s: float = 0.05,
@@ -69,7 +75,12 @@ class Agent:
         self.poll_s = poll_s
         self.keep = keep
         self._strings: list[str] = []
-        self._core = _core.LiveAgent(config.to_core(), self.interfaces, netlink, os.fspath(record or ""), ring_capacity)
+        from flapwatch.live.recording import Rotation
+
+        rotation = rotation or Rotation()
+        self._core = _core.LiveAgent(config.to_core(), self.interfaces, netlink, os.fspath(record or ""), ring_capacity,
+                                     rotation.max_bytes if rotation.on else 0, rotation.interval_s if rotation.on else 0.0,
+                                     rotation.keep)
         self._started = self._stopped = False
         self.final: Analysis | None = None
         self.otlp = None
@@ -164,3 +175,22 @@ class Agent:
     @property
     def stats(self) -> dict:
         return self._core.stats()
+
+    def reconfigure(self, config: Config | dict | str | os.PathLike, timeout: float = 5.0) -> Config:
+        """Validates `config` (ConfigError / ValueError: the running one stays) and returns once
+        the tracker thread has applied it between two records. What carries over: each
+        port's link state (an open outage closes with its real down time), carrier counters,
+        LLDP neighbors and their TTLs, the per-port counts, rows not yet handed out; policy
+        windows and dampening penalties start afresh (a tripped policy clears at the swap; an
+        outage open then counts in the new ones), and so do PFC pauses in progress. Sockets,
+        rings and the recording are kept."""
+        new = Config.coerce(config)
+        before = self._core.stats()["reloads"]
+        self._core.reconfigure(new.to_core())
+        self.config = new
+        deadline = time.monotonic() + timeout
+        while self._started and not self._stopped and self._core.stats()["reloads"] == before:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the tracker thread did not apply the configuration")
+            time.sleep(0.005)
+        return new
