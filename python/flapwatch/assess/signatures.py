@@ -14,7 +14,8 @@ How flaps become episodes
   the flap interval next to it (a micro-flap, then an oscillation at 200 ms, then an outage
   two seconds later are three episodes; a flap rate that rises gradually stays one).
 - An LLDP neighbor aging out with the link up and no neighbor left is its own episode (no
-  flaps) unless it falls within a flap episode.
+  flaps), a silent-neighbor-loss, unless it falls within a flap episode (first down to last
+  up: part of it, no label) or within ``silent_attach_s`` of one (which it labels).
 
 Shapes: an oscillation is a run for which one period fits every flap's bounds (within a jitter
 that grows as the square root of the number of intervals); a burst is a run of many flaps for
@@ -53,8 +54,10 @@ def rules(cfg: SignatureConfig, micro_ms: float) -> dict[str, str]:
         "burst": f">= {cfg.burst_min_flaps} flaps, no period fits their bounds, no rising rate",
         "hidden": "carrier counters moved by more flaps than the messages showed",
         "pfc-linked": f"a pause storm on the port overlaps the episode or ends <= {cfg.pfc_link_s:g} s before it",
-        "neighbor-change": f"the LLDP MSAP after the flap (<= {cfg.neighbor_after_up_s:g} s after up) differs from before",
-        "silent-neighbor-loss": "the LLDP neighbor aged out with the link up and no neighbor left",
+        "neighbor-change": (f"the LLDP MSAP heard first after the last up (<= {cfg.neighbor_after_up_s:g} s after it) "
+                            "differs from the one heard last before the first down"),
+        "silent-neighbor-loss": ("the LLDP neighbor aged out with the link up and no neighbor left, not during a flap "
+                                 "episode (first down to last up)"),
         "device-wide": f"another port of the same device starts an episode within {cfg.together_s:g} s",
         "both-ends": f"the LLDP peer port (system name:port id) starts an episode within {cfg.together_s:g} s",
         "degrading": (f">= {cfg.degrading_min_flaps} flaps over >= {cfg.degrading_min_span_s:g} s, log-interval slope "
@@ -258,31 +261,29 @@ def _pfc_linked(cols: dict, storms, end_eff: np.ndarray, lab: _Labels, cfg: Sign
     cols["storm_lead_ns"][linked] = lead[linked]
 
 
-def _lldp_labels(cols: dict, ev, end_eff: np.ndarray, lab: _Labels, names: _Strings, cfg: SignatureConfig
+def _lldp_labels(cols: dict, ev, rx, end_eff: np.ndarray, lab: _Labels, names: _Strings, cfg: SignatureConfig
                  ) -> np.ndarray:
-    """neighbor-change; and each episode's LLDP peer ("system name:port id", a port name in
-    a fleet capture: its last neighbor before the episode, else its first after). Returns
-    the peers' string indices (-1 none)."""
+    """neighbor-change: the MSAP heard last before the episode's first down differs from the
+    first one heard after its last up (within neighbor_after_up_s); and each episode's LLDP
+    peer ("system name:port id", a port name in a fleet capture: its last neighbor before the
+    episode, else its first after). Returns the peers' string indices (-1 none).
+
+    The events say which MSAP an LLDPDU came from only when it makes one (a known neighbor
+    heard again makes none); `lldp_rx` (each LLDPDU received, the port's own left out) says
+    when the first one after the up came. So the MSAP heard first after the up is the one of
+    the latest added/changed/updated event at or before that first LLDPDU: a new neighbor's
+    event is that very LLDPDU, the old neighbor heard again leaves its own last event in force.
+    Without `lldp_rx`: the first added/changed event after the up."""
     n = end_eff.size
     cols["lldp_change_ns"] = np.full(n, NO_TIME, np.int64)
     cols["neighbor_before"] = np.full(n, -1, np.int32)
     cols["neighbor_after"] = np.full(n, -1, np.int32)
     if ev is None or not len(ev["port"]):
         return np.full(n, -1, np.int64)
-    port, start = cols["port"], cols["start_ns"]
+    port, start, end = cols["port"], cols["start_ns"], cols["end_ns"]
     e_port, e_ts, e_kind = np.asarray(ev["port"], np.int64), np.asarray(ev["ts_ns"], np.int64), np.asarray(ev["event"])
     ch, pt, sysn = np.asarray(ev["chassis_id"]), np.asarray(ev["port_id"]), np.asarray(ev["system_name"])
-    pch, ppt = np.asarray(ev["prev_chassis_id"]), np.asarray(ev["prev_port_id"])
     added, changed, updated = (schema.LLDP_EVENTS.index(k) for k in ("added", "changed", "updated"))
-    # A new MSAP after one seen before (the engine reports the previous neighbor on both).
-    is_change = ((e_kind == added) | (e_kind == changed)) & (pch >= 0) & ((pch != ch) | (ppt != pt))
-    ci = np.flatnonzero(is_change)
-    j = first_at_or_after(port, start, e_port[ci], e_ts[ci])
-    jj = _pick(ci, j)
-    after_up = int(cfg.neighbor_after_up_s * S)
-    within = (j >= 0) & (e_ts[jj] <= np.minimum(end_eff, OPEN_END_NS - after_up) + after_up)
-    lab.mark("neighbor-change", within, 0.95)
-    cols["lldp_change_ns"][within] = e_ts[jj[within]]
 
     named = np.flatnonzero((e_kind == added) | (e_kind == changed) | (e_kind == updated))
     neighbor = np.full(len(e_port), -1, np.int64)
@@ -290,9 +291,29 @@ def _lldp_labels(cols: dict, ev, end_eff: np.ndarray, lab: _Labels, names: _Stri
         if sysn[r] >= 0 and pt[r] >= 0:
             neighbor[r] = names.intern(f"{names.list[sysn[r]]}:{names.list[pt[r]]}")
     k = last_at_or_before(port, start, e_port[named], e_ts[named])
-    before = np.where(k >= 0, neighbor[_pick(named, k)], -1)
+    kb = _pick(named, k)  # the event of the MSAP heard last before the first down
+    before = np.where(k >= 0, neighbor[kb], -1)
     cols["neighbor_before"] = before.astype(np.int32)
-    cols["neighbor_after"][within] = neighbor[jj[within]].astype(np.int32)
+
+    # The first LLDPDU after the last up (an episode still down has none).
+    after_up = int(cfg.neighbor_after_up_s * S)
+    came_up = end >= 0
+    new = np.flatnonzero((e_kind == added) | (e_kind == changed))
+    j_ev = first_at_or_after(port, np.where(came_up, end, 0), e_port[new], e_ts[new])
+    t_first = np.where(j_ev >= 0, e_ts[_pick(new, j_ev)], OPEN_END_NS)
+    if rx is not None and len(rx["port"]):
+        r_port, r_ts = np.asarray(rx["port"], np.int64), np.asarray(rx["ts_ns"], np.int64)
+        j_rx = first_at_or_after(port, np.where(came_up, end, 0), r_port, r_ts)
+        t_first = np.minimum(t_first, np.where(j_rx >= 0, _pick(r_ts, j_rx), OPEN_END_NS))
+    heard = came_up & (t_first < OPEN_END_NS) & (t_first <= end + after_up)
+    ka = last_at_or_before(port, np.where(heard, t_first, 0), e_port[named], e_ts[named])
+    ka = np.where(heard & (ka >= 0), _pick(named, ka), -1)
+    within = (k >= 0) & (ka >= 0)
+    within &= (_pick(ch, ka) != _pick(ch, kb)) | (_pick(pt, ka) != _pick(pt, kb))
+    lab.mark("neighbor-change", within, 0.95)
+    cols["lldp_change_ns"][within] = e_ts[ka[within]]
+    cols["neighbor_after"][within] = neighbor[ka[within]].astype(np.int32)
+
     peer = before.copy()
     unknown = before < 0  # no LLDPDU heard before the episode: the first neighbor after it
     if unknown.any():
@@ -376,6 +397,15 @@ def _attach_losses(cols: dict, lab: _Labels, losses: list[tuple], end_eff: np.nd
     if not losses:
         return cols, lab
     x_port, x_ts, x_ttl, x_name, x_known = (np.array(v) for v in zip(*losses))
+    # An age-out during a flap episode (first down to last up) is part of it: the flaps lost
+    # the LLDPDUs; no label, no episode of its own.
+    k = last_at_or_before(x_port, x_ts, cols["port"], cols["start_ns"])
+    during = (k >= 0) & (x_ts <= np.where(k >= 0, _pick(end_eff, k), 0))
+    if during.any():
+        keep = ~during
+        x_port, x_ts, x_ttl, x_name, x_known = x_port[keep], x_ts[keep], x_ttl[keep], x_name[keep], x_known[keep]
+        if not len(x_port):
+            return cols, lab
     attach = int(cfg.silent_attach_s * S)
     k = last_at_or_before(x_port, x_ts + attach, cols["port"], cols["start_ns"])
     attached = (k >= 0) & (x_ts <= np.where(k >= 0, _pick(end_eff, k), 0) + attach)
@@ -442,7 +472,7 @@ def classify(analysis, config: SignatureConfig | dict | None = None) -> Episodes
     _shape_labels(runs, cols, visible, measured, lab, cfg)
     end_eff = np.where(cols["end_ns"] < 0, OPEN_END_NS, cols["end_ns"])  # still down: open-ended
     _pfc_linked(cols, tables.get("pfc_storms"), end_eff, lab, cfg)
-    peer_port = _lldp_labels(cols, tables.get("lldp_events"), end_eff, lab, names, cfg)
+    peer_port = _lldp_labels(cols, tables.get("lldp_events"), tables.get("lldp_rx"), end_eff, lab, names, cfg)
     _cross_labels(cols, peer_port, lab, cfg)
     losses = _silent_losses(tables.get("lldp_events"), port, down_ns, up_ns, hidden, names)
     cols, lab = _attach_losses(cols, lab, losses, end_eff, dev_of, cfg)

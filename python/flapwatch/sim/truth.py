@@ -105,6 +105,10 @@ def _heard(received: dict[str, list], port: str, t: int, last: bool):
 
 
 def _silent_loss(w: World, eps: list[TruthEpisode], port: str, expired: int, ttl: int) -> None:
+    for e in eps:  # an age-out during a flap episode (first down to last up) is part of it
+        end = e.end_ns if e.end_ns is not None else w.t_end
+        if e.port == port and e.start_ns <= expired <= end:
+            return
     for e in eps:
         end = e.end_ns if e.end_ns is not None else w.t_end
         if e.port == port and e.start_ns - 5 * S <= expired <= end + 5 * S:
