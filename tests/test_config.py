@@ -58,10 +58,24 @@ def test_toml_round_trip(tmp_path):
     ({"storm_rule": "sometimes"}, "storm_rule"),
     ({"ring_capacity": 1000}, "power of two"),
     ({"default_speed": "fast"}, "not a link speed"),
+    ({"own_macs": ["ens1"]}, "own_macs is a table"),
+    ({"own_macs": {"ens1": "02:fa:00:00:00"}}, "must be a MAC"),
+    ({"own_macs": {"ens1": "00:00:00:00:00:00"}}, "must be a MAC"),
 ])
 def test_bad_configuration_is_named(data, message):
     with pytest.raises(ValueError, match=message):
         Config.from_dict(data).to_core()
+
+
+def test_own_macs_reach_the_core_as_48_bit_integers(tmp_path):
+    path = tmp_path / "flapwatch.toml"
+    path.write_text('[own_macs]\n"ens1f0np0" = "02:FA:00:00:00:01"\n"leaf1:swp1" = "02:fa:00:00:00:02"\n')
+    core = Config.coerce(path).to_core()
+    assert core["own_macs"] == [("ens1f0np0", 0x02FA00000001), ("leaf1:swp1", 0x02FA00000002)]
+    bad = Config().to_core()
+    bad["own_macs"] = [("ens1", 1 << 48)]
+    with pytest.raises((ValueError, RuntimeError), match="lldp.own_macs"):
+        _core.analyze([], bad, False, 1 << 10, None)
 
 
 def test_the_core_validates_for_embedders_too():

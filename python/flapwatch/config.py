@@ -141,6 +141,18 @@ _NUMBERS = {"job_budget_s": "seconds", "micro_flap_ms": "milliseconds", "hold_ti
             "ring_capacity": "records"}
 
 
+_MAC = re.compile(r"[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}")
+
+
+def _parse_mac(port, mac) -> int:
+    """own_macs' "02:fa:00:00:00:01" as the 48-bit integer the core compares."""
+    if not isinstance(port, str) or not port:
+        raise ConfigError(f"own_macs: a port name, not {_short(port)}")
+    if not isinstance(mac, str) or not _MAC.fullmatch(mac) or int(mac.replace(":", ""), 16) == 0:
+        raise ConfigError(f'own_macs["{port}"] must be a MAC like "02:fa:00:00:00:01", not {_short(mac)}')
+    return int(mac.replace(":", ""), 16)
+
+
 @dataclass
 class Config:
     # links
@@ -156,6 +168,8 @@ class Config:
     pause_window_s: float = 1.0
     default_speed: str | int = "100G"  # when neither LLDP nor port_speeds gives one
     port_speeds: dict = field(default_factory=dict)  # {"swp*": "400G"}: shell patterns, first match
+    # LLDP
+    own_macs: dict = field(default_factory=dict)  # {"ens1f0np0": "02:fa:00:00:00:01"}: a port's own address
     # pipeline
     ring_capacity: int = 1 << 14
 
@@ -168,6 +182,10 @@ class Config:
             raise ConfigError("window_policies and dampening_policies are lists (of preset names or tables)")
         if not isinstance(self.port_speeds, dict):
             raise ConfigError('port_speeds is a table of pattern = speed, e.g. [port_speeds] "swp*" = "400G"')
+        if not isinstance(self.own_macs, dict):
+            raise ConfigError('own_macs is a table of port = MAC, e.g. [own_macs] "ens1f0np0" = "02:fa:00:00:00:01"')
+        for port, mac in self.own_macs.items():
+            _parse_mac(port, mac)
         self.window_policies = [_window(p) for p in self.window_policies]
         self.dampening_policies = [_dampening(p) for p in self.dampening_policies]
         if self.storm_rule not in STORM_RULES:
@@ -219,4 +237,5 @@ class Config:
             "pause_window_ns": int(self.pause_window_s * NS),
             "default_speed_bps": parse_speed(self.default_speed),
             "port_speeds": [(pattern, parse_speed(v)) for pattern, v in self.port_speeds.items()],
+            "own_macs": [(port, _parse_mac(port, mac)) for port, mac in self.own_macs.items()],
         }

@@ -2,6 +2,10 @@
 // and its events (added, updated, changed, aged out at TTL expiry, shutdown).
 #include <doctest/doctest.h>
 
+#include <string>
+
+#include "flapwatch/engine.hpp"
+#include "flapwatch/string_table.hpp"
 #include "flapwatch/track/lldp_tracker.hpp"
 
 using namespace flapwatch;
@@ -103,4 +107,69 @@ TEST_CASE("a neighbor that stops sending is aged out at its TTL even when time p
   CHECK(e.event[3] == static_cast<uint8_t>(LldpEvent::aged_out));
   CHECK(e.port[3] == kPort + 1);
   CHECK(e.ts_ns[3] == 122 * kSec);
+}
+
+namespace {
+
+Record lldp_record(int64_t ts, int32_t port, uint64_t src_mac, const LldpRecord& r) {
+  Record rec{};
+  rec.ts_ns = ts;
+  rec.port = port;
+  rec.kind = RecordKind::lldp;
+  rec.lldp = r;
+  rec.lldp.src_mac = src_mac;
+  return rec;
+}
+
+constexpr uint64_t kOwn = 0x02fa00000001, kPeer = 0x02aa00000001;
+
+}  // namespace
+
+TEST_CASE("a port's own LLDPDUs are no neighbor when its address is known before its first link message") {
+  StringTable strings;
+  EngineConfig cfg;
+  cfg.lldp.own_macs = {{"ens1", kOwn}};  // configured (a port with no link capture)
+  Engine engine(cfg, strings);
+  const int32_t ens1 = strings.intern("ens1"), ens2 = strings.intern("ens2");
+  engine.add_own_mac(ens2, kOwn + 1);  // told before the replay (run_pipeline's pass over link captures)
+  for (int32_t port : {ens1, ens2}) {
+    uint64_t own = port == ens1 ? kOwn : kOwn + 1;
+    engine.on_record(lldp_record(1 * kSec, port, own, lldpdu(90, 91, 92, 4)));  // own, seen leaving: first
+    engine.on_record(lldp_record(2 * kSec, port, kPeer, lldpdu(10, 11, 12, 4)));
+    engine.on_record(lldp_record(3 * kSec, port, own, lldpdu(90, 91, 92, 4)));
+    engine.on_record(lldp_record(4 * kSec, port, kPeer, lldpdu(10, 11, 12, 4)));
+  }
+  engine.finish();
+  const auto& e = engine.detections().lldp_events;
+  REQUIRE(e.size() == 2);  // the real neighbor added once per port: no added/changed/aged_out of the own
+  for (size_t i = 0; i < 2; ++i) {
+    CHECK(int(e.event[i]) == int(LldpEvent::added));
+    CHECK(e.system_name[i] == 12);
+  }
+  CHECK(engine.own_lldp_frames() == 4);
+  CHECK(engine.warnings().empty());
+}
+
+TEST_CASE("no address known for a port that hears two senders: the own is a neighbor, and a warning says so") {
+  StringTable strings;
+  Engine engine(EngineConfig{}, strings);
+  const int32_t ens1 = strings.intern("ens1");
+  engine.on_record(lldp_record(1 * kSec, ens1, kOwn, lldpdu(90, 91, 92, 120)));
+  engine.on_record(lldp_record(2 * kSec, ens1, kPeer, lldpdu(10, 11, 12, 120)));
+  engine.finish();
+  CHECK(engine.detections().lldp_events.size() == 2);  // added (the own), changed
+  REQUIRE(engine.warnings().size() == 1);
+  CHECK(engine.warnings()[0].find("port ens1: LLDPDUs from 2 source MACs") == 0);
+}
+
+TEST_CASE("own_macs: validate() wants a port name and a 48-bit MAC") {
+  EngineConfig cfg;
+  cfg.lldp.own_macs = {{"ens1", kOwn}};
+  CHECK(cfg.validate().empty());
+  cfg.lldp.own_macs = {{"ens1", 0}};
+  CHECK(cfg.validate().find("lldp.own_macs[0] (\"ens1\").mac") == 0);
+  cfg.lldp.own_macs = {{"ens1", uint64_t(1) << 48}};
+  CHECK(!cfg.validate().empty());
+  cfg.lldp.own_macs = {{"", kOwn}};
+  CHECK(cfg.validate().find(".port must be a port name") != std::string::npos);
 }

@@ -268,6 +268,8 @@ TEST_CASE("pipeline: the same detections as a single-thread replay of the record
   EngineSink sink(engine);
   RecordGate gate(sink, strings, cfg);
   MergedCaptures source(c.paths, strings, false);
+  // run_pipeline's pass over the link messages first: every port's own address.
+  for (const auto& [port, mac] : link_addresses(c.paths, strings, {})) engine.add_own_mac(port, mac);
   Dispatcher dispatcher(strings);
   Frame f;
   DecodeError err;

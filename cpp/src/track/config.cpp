@@ -100,6 +100,12 @@ std::string EngineConfig::validate() const {
     const auto& [pattern, bps] = pfc.port_speeds[i];
     p.require(bps > 0, item("pfc.port_speeds", i, pattern) + ".bps", "> 0", bps);
   }
+  for (size_t i = 0; i < lldp.own_macs.size(); ++i) {
+    const auto& [port, mac] = lldp.own_macs[i];
+    p.require(!port.empty(), item("lldp.own_macs", i, port) + ".port", "a port name", "\"\"");
+    p.require(mac != 0 && mac >> 48 == 0, item("lldp.own_macs", i, port) + ".mac", "a 48-bit MAC, not 0",
+              std::to_string(mac));
+  }
   return p.first();
 }
 

@@ -70,6 +70,14 @@ struct PfcConfig {
   std::vector<std::pair<std::string, int64_t>> port_speeds;  // configured per port
 };
 
+// LLDP: each port's own MAC where the captures may not say it (a wire capture with no
+// link messages for its port): LLDPDUs from it are the port's own, never a neighbor.
+// Keyed by port name: the name as captured ("ens1f0np0"), which also names that
+// interface of every device, or "device:port" (docs/DECODE_RULES.md, LLDP).
+struct LldpConfig {
+  std::vector<std::pair<std::string, uint64_t>> own_macs;  // 48-bit MACs, as LldpRecord::src_mac
+};
+
 // What to look at: ports by shell pattern (empty: all), records in [since, until).
 struct Selection {
   std::vector<std::string> ports;
@@ -80,6 +88,7 @@ struct Selection {
 struct EngineConfig {
   LinkConfig link;
   PfcConfig pfc;
+  LldpConfig lldp;
   Selection selection;
 
   // "" when the trackers can run on this configuration, else the first problem,
