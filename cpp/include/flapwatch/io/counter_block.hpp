@@ -1,0 +1,124 @@
+// Counter samples in pcapng (docs/DECODE_RULES.md, "Counter samples in a recording"):
+// the live agent's --record writes each counter sample (polled or pushed) as a pcapng
+// Custom Block, block type 0x00000BAD (copyable), and the capture reader turns the
+// block back into the same counter records, so `replay` of a recording gives the
+// detections the agent gave. tshark, dpkt and every reader that does not know the
+// block skip it by its length.
+//
+// Block body (after type and length), in the section's byte order:
+//   u32 PEN 32473            (RFC 5612's documentation number; the magic says it is ours)
+//   u8[4] "FWcs"             magic, then u16 version (1) and u16 sample flags
+//   i64 ts_ns                the sample's read time, CLOCK_REALTIME ns
+//   i64 read_ns              the read's own duration
+//   i64 refresh_ns           the driver's copy period (bnxt 1 s), 0: fresh every read
+//   u32 seq                  the port's sample number
+//   u16 n, u16 name_len      classified values, interface name bytes
+//   u8[name_len]             the interface (UTF-8, no NUL), padded to 4
+//   n x 16 bytes             u8 meaning, i8 direction, i8 priority, u8 unit, u8 width,
+//                            u8[3] zero, u64 value (flapwatch/counters.hpp)
+// No options follow. A block with our PEN but another magic is someone else's and is
+// skipped; with our magic but a length that disagrees with n and name_len, a warning.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flapwatch/bytes.hpp"
+#include "flapwatch/counters.hpp"
+
+namespace flapwatch {
+
+constexpr uint32_t kPcapngCustomCopyable = 0x00000BAD, kPcapngCustomNoCopy = 0x40000BAD;
+constexpr uint32_t kCounterBlockPen = 32473;
+constexpr char kCounterBlockMagic[4] = {'F', 'W', 'c', 's'};
+constexpr uint16_t kCounterBlockVersion = 1;
+constexpr size_t kCounterBlockHeader = 4 + 4 + 2 + 2 + 8 + 8 + 8 + 4 + 2 + 2;  // through name_len
+constexpr size_t kCounterValueSize = 16;
+
+// The custom data of one sample (from the PEN on), little-endian.
+inline void encode_counter_block(const CounterSample& s, uint32_t seq, std::vector<uint8_t>& out) {
+  out.clear();
+  auto put = [&](auto x) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&x);
+    out.insert(out.end(), p, p + sizeof x);
+  };
+  std::string_view name(s.interface);
+  if (name.size() > 0xffff) name = name.substr(0, 0xffff);
+  size_t n = s.values.size() > 0xffff ? 0xffff : s.values.size();
+  put(kCounterBlockPen);
+  out.insert(out.end(), kCounterBlockMagic, kCounterBlockMagic + 4);
+  put(kCounterBlockVersion);
+  put(static_cast<uint16_t>(s.flags));
+  put(s.ts_ns);
+  put(s.read_ns);
+  put(s.refresh_ns);
+  put(seq);
+  put(static_cast<uint16_t>(n));
+  put(static_cast<uint16_t>(name.size()));
+  out.insert(out.end(), name.begin(), name.end());
+  while (out.size() % 4) out.push_back(0);
+  for (size_t i = 0; i < n; ++i) {
+    const CounterValue& v = s.values[i];
+    put(static_cast<uint8_t>(v.meaning));
+    put(v.direction);
+    put(v.priority);
+    put(static_cast<uint8_t>(v.unit));
+    put(v.width);
+    out.push_back(0), out.push_back(0), out.push_back(0);
+    put(v.value);
+  }
+}
+
+enum class CounterBlockParse { ok, not_ours, malformed };
+
+// Parses the custom data (from the PEN on, `n` bytes: the block less its type, length
+// and trailer) in the byte order `swap` says. `why` names a malformed block's fault.
+inline CounterBlockParse parse_counter_block(const uint8_t* p, size_t n, bool swap, CounterSample& s, uint32_t& seq,
+                                             std::string& why) {
+  if (n < 8 || bytes::load<uint32_t>(p, swap) != kCounterBlockPen || std::memcmp(p + 4, kCounterBlockMagic, 4) != 0)
+    return CounterBlockParse::not_ours;
+  if (n < kCounterBlockHeader) {
+    why = "flapwatch counter block too short (" + std::to_string(n) + " bytes)";
+    return CounterBlockParse::malformed;
+  }
+  uint16_t version = bytes::load<uint16_t>(p + 8, swap);
+  if (version != kCounterBlockVersion) {
+    why = "flapwatch counter block version " + std::to_string(version) + " (this reader knows 1)";
+    return CounterBlockParse::malformed;
+  }
+  s.flags = static_cast<uint8_t>(bytes::load<uint16_t>(p + 10, swap));
+  s.ts_ns = static_cast<int64_t>(bytes::load<uint64_t>(p + 12, swap));
+  s.read_ns = static_cast<int64_t>(bytes::load<uint64_t>(p + 20, swap));
+  s.refresh_ns = static_cast<int64_t>(bytes::load<uint64_t>(p + 28, swap));
+  seq = bytes::load<uint32_t>(p + 36, swap);
+  uint16_t count = bytes::load<uint16_t>(p + 40, swap);
+  uint16_t name_len = bytes::load<uint16_t>(p + 42, swap);
+  size_t values_at = (kCounterBlockHeader + name_len + 3) & ~size_t{3};
+  if (values_at + size_t{count} * kCounterValueSize > n) {
+    why = "flapwatch counter block: " + std::to_string(count) + " values and a " + std::to_string(name_len) +
+          "-byte name do not fit its " + std::to_string(n) + " bytes";
+    return CounterBlockParse::malformed;
+  }
+  s.interface.assign(reinterpret_cast<const char*>(p + kCounterBlockHeader), name_len);
+  s.values.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    const uint8_t* v = p + values_at + i * kCounterValueSize;
+    CounterValue& c = s.values[i];
+    if (v[0] >= kCounterMeanings || v[3] > 2 || (v[4] != 32 && v[4] != 64)) {
+      why = "flapwatch counter block: value " + std::to_string(i) + " has meaning " + std::to_string(v[0]) +
+            ", unit " + std::to_string(v[3]) + ", width " + std::to_string(v[4]);
+      return CounterBlockParse::malformed;
+    }
+    c.meaning = static_cast<CounterMeaning>(v[0]);
+    c.direction = static_cast<int8_t>(v[1]);
+    c.priority = static_cast<int8_t>(v[2]);
+    c.unit = static_cast<CounterUnit>(v[3]);
+    c.width = v[4];
+    c.value = bytes::load<uint64_t>(v + 8, swap);
+  }
+  return CounterBlockParse::ok;
+}
+
+}  // namespace flapwatch
