@@ -167,12 +167,15 @@ class _Switch:
             self.last = now
             self.write(now)
 
-    def oper(self, port: str, status: str) -> None:
+    def oper(self, port: str, *statuses: str) -> None:
+        """orchagent's writes for each transition, in one transaction (several: a flap that
+        came and went between two of the agent's polls)."""
         key = f"PORT_TABLE:{port}"
         pipe = self.appl.pipeline(transaction=True)
-        pipe.hset(key, "oper_status", status)
-        pipe.hincrby(key, "flap_count", 1)
-        pipe.hset(key, f"last_{status}_time", time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime()))
+        for status in statuses:
+            pipe.hset(key, "oper_status", status)
+            pipe.hincrby(key, "flap_count", 1)
+            pipe.hset(key, f"last_{status}_time", time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime()))
         pipe.execute()
 
 
@@ -202,8 +205,7 @@ def test_agent_sonic_reports_the_storm_and_flaps_driven_and_nothing_else(redis_s
         switch.oper("Ethernet16", "up")
         time.sleep(0.6)
         hidden = time.time_ns()
-        switch.oper("Ethernet36", "down")  # down and up between two of the agent's polls
-        switch.oper("Ethernet36", "up")
+        switch.oper("Ethernet36", "down", "up")  # down and up between two of the agent's polls
         err = proc.communicate(timeout=30)[1]
     finally:
         switch.stop.set()

@@ -150,6 +150,7 @@ class SonicSource:
         self._classified = [profile.counter(f) for f in self.fields]
         self._ports: dict[str, _Port] = {}
         self._last_stamp: int | None = None
+        self._last_ts = 0
         self._stamp_offset: int | None = None
         self.stats = SonicStats()
         self._thread: threading.Thread | None = None
@@ -215,7 +216,13 @@ class SonicSource:
             if self._last_stamp is not None and int(res[0]) == self._last_stamp:
                 self.stats.repeats += 1
                 return
+            if self._last_stamp is not None and int(res[0]) < self._last_stamp:
+                # syncd restarted (a new steady_clock origin): anchor again, never step back
+                self.stats.notices.append(f"{STAMP_KEY} went back (syncd restarted?); its clock anchored again")
+                self._stamp_offset = None
+                ts = max(self._stamp_ts(res[0], t1), self._last_ts + 1)
             self._last_stamp = int(res[0])
+            self._last_ts = ts
             refresh_s = 0.0  # every sample is a new read of syncd's: no repeats to allow for
         else:
             ts = t0
