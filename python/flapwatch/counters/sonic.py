@@ -159,10 +159,10 @@ class SonicSource:
 
     # redis
     def connect(self) -> "SonicSource":
+        self._counters_db = _connect(self.address, self.dbs["COUNTERS_DB"])  # ConfigError without redis-py
+        self._appl_db = _connect(self.address, self.dbs["APPL_DB"])
         import redis
 
-        self._counters_db = _connect(self.address, self.dbs["COUNTERS_DB"])
-        self._appl_db = _connect(self.address, self.dbs["APPL_DB"])
         try:
             self._counters_db.ping()
         except redis.RedisError as e:
