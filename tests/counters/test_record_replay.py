@@ -19,7 +19,7 @@ from flapwatch.counters.profiles import BNXT, I40E, MLX5
 from flapwatch.live.agent import Agent
 from flapwatch.sources.pcapng import PcapngWriter
 from flapwatch.wire.netlink import LINKTYPE_NETLINK, newlink_msg, nlmon_frame
-from test_counter_detections import MS, _mlx5_series, _rows, _samples, _t0
+from test_counter_detections import IFACE, MS, _link_events, _mlx5_series, _rows, _samples, _t0
 
 MAC = b"\x02\0\0\0\0\x01"
 TABLES = ("flaps", "pfc_storms", "policy_events", "link_down")
@@ -51,8 +51,10 @@ def _sorted(analysis, table):
     return sorted(_rows(analysis, table), key=lambda r: json.dumps(r, sort_keys=True, default=str))
 
 
-def _record(path, samples, **kw) -> flapwatch.Analysis:
+def _record(path, samples, links=(), **kw) -> flapwatch.Analysis:
     agent = Agent([], netlink=False, keep=True, record=path, **kw)
+    for ts, up, changes, ups, downs in links:
+        assert agent.push_link(ts, IFACE, up, carrier_changes=changes, carrier_up_count=ups, carrier_down_count=downs)
     for s in samples:
         assert agent.push_counters(s)
     agent.start()
@@ -86,6 +88,20 @@ def test_replay_of_the_recording_gives_the_identical_detections(recorded):
         (s["port"], s["priority"], s["start_ns"], s["end_ns"]) for s in _rows(replayed, "pfc_storms")]
     assert [(f["port"], f["down_ns"], f["up_ns"], f["source"]) for f in doc["flaps"]] == [
         (f["port"], f["down_ns"], f["up_ns"], f["source"]) for f in _rows(replayed, "flaps")]
+
+
+def test_pushed_link_events_are_recorded_too(tmp_path):
+    """An embedder's link events (push_link) go into the recording as well (magic FWle):
+    replay matches the netlink flap to the PHY count as the agent did, instead of taking
+    the PHY count for a flap of its own."""
+    t0 = _t0()
+    path = tmp_path / "rec.pcapng"
+    live = _record(path, _samples(_mlx5_series(t0)), links=_link_events(t0))
+    assert [f["source"] for f in _rows(live, "flaps")] == ["netlink", "PHY counter"]
+    replayed = flapwatch.analyze([path])
+    for table in TABLES:
+        assert _sorted(replayed, table) == _sorted(live, table), table
+    assert replayed.counts["link"] == 0  # events, not frames
 
 
 def test_every_sample_is_one_custom_block(recorded):

@@ -18,6 +18,12 @@
 //                            u8[3] zero, u64 value (flapwatch/counters.hpp)
 // No options follow. A block with our PEN but another magic is someone else's and is
 // skipped; with our magic but a length that disagrees with n and name_len, a warning.
+//
+// A link event an embedder pushed (LinkEvent: a vendor SDK, SAI notifications) is the
+// same kind of block with magic "FWle": u16 version (1), u16 flags (1: carrier up),
+// i64 ts_ns, i64 carrier_changes, i64 carrier_up_count, i64 carrier_down_count (-1:
+// unknown), i32 ifindex, u16 name_len, u16 zero, the interface padded to 4.
+// Replay turns it into the link record the push made.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -33,32 +39,52 @@ namespace flapwatch {
 constexpr uint32_t kPcapngCustomCopyable = 0x00000BAD, kPcapngCustomNoCopy = 0x40000BAD;
 constexpr uint32_t kCounterBlockPen = 32473;
 constexpr char kCounterBlockMagic[4] = {'F', 'W', 'c', 's'};
+constexpr char kLinkEventBlockMagic[4] = {'F', 'W', 'l', 'e'};
+constexpr size_t kLinkEventBlockHeader = 4 + 4 + 2 + 2 + 8 + 8 + 8 + 8 + 4 + 2 + 2;  // through the zero
 constexpr uint16_t kCounterBlockVersion = 1;
 constexpr size_t kCounterBlockHeader = 4 + 4 + 2 + 2 + 8 + 8 + 8 + 4 + 2 + 2;  // through name_len
 constexpr size_t kCounterValueSize = 16;
 
-// The custom data of one sample (from the PEN on), little-endian.
-inline void encode_counter_block(const CounterSample& s, uint32_t seq, std::vector<uint8_t>& out) {
-  out.clear();
-  auto put = [&](auto x) {
+namespace detail {
+// Starts a block's custom data: PEN, magic, version, flags; `put` appends a value.
+struct BlockOut {
+  std::vector<uint8_t>& out;
+  template <class T>
+  void put(T x) {
     const auto* p = reinterpret_cast<const uint8_t*>(&x);
     out.insert(out.end(), p, p + sizeof x);
-  };
-  std::string_view name(s.interface);
-  if (name.size() > 0xffff) name = name.substr(0, 0xffff);
+  }
+  BlockOut(std::vector<uint8_t>& o, const char (&magic)[4], uint16_t flags) : out(o) {
+    out.clear();
+    put(kCounterBlockPen);
+    out.insert(out.end(), magic, magic + 4);
+    put(kCounterBlockVersion);
+    put(flags);
+  }
+  void name(std::string_view n) {
+    out.insert(out.end(), n.begin(), n.end());
+    while (out.size() % 4) out.push_back(0);
+  }
+};
+inline std::string_view name16(const std::string& s) {
+  std::string_view n(s);
+  return n.size() > 0xffff ? n.substr(0, 0xffff) : n;
+}
+}  // namespace detail
+
+// The custom data of one sample (from the PEN on), little-endian.
+inline void encode_counter_block(const CounterSample& s, uint32_t seq, std::vector<uint8_t>& out) {
+  detail::BlockOut b(out, kCounterBlockMagic, s.flags);
+  auto put = [&](auto x) { b.put(x); };
+  std::string_view name = detail::name16(s.interface);
   size_t n = s.values.size() > 0xffff ? 0xffff : s.values.size();
-  put(kCounterBlockPen);
-  out.insert(out.end(), kCounterBlockMagic, kCounterBlockMagic + 4);
-  put(kCounterBlockVersion);
-  put(static_cast<uint16_t>(s.flags));
   put(s.ts_ns);
   put(s.read_ns);
   put(s.refresh_ns);
   put(seq);
   put(static_cast<uint16_t>(n));
   put(static_cast<uint16_t>(name.size()));
-  out.insert(out.end(), name.begin(), name.end());
-  while (out.size() % 4) out.push_back(0);
+  b.name(name);
   for (size_t i = 0; i < n; ++i) {
     const CounterValue& v = s.values[i];
     put(static_cast<uint8_t>(v.meaning));
@@ -69,6 +95,36 @@ inline void encode_counter_block(const CounterSample& s, uint32_t seq, std::vect
     out.push_back(0), out.push_back(0), out.push_back(0);
     put(v.value);
   }
+}
+
+inline void encode_link_event_block(const LinkEvent& e, std::vector<uint8_t>& out) {
+  detail::BlockOut b(out, kLinkEventBlockMagic, e.up ? 1 : 0);
+  std::string_view name = detail::name16(e.interface);
+  for (int64_t v : {e.ts_ns, e.carrier_changes, e.carrier_up_count, e.carrier_down_count}) b.put(v);
+  b.put(e.ifindex);
+  b.put(static_cast<uint16_t>(name.size()));
+  b.put(uint16_t{0});
+  b.name(name);
+}
+
+// A flapwatch block with the link-event magic: the event, or false (not one, or too short:
+// `why`).
+inline bool parse_link_event_block(const uint8_t* p, size_t n, bool swap, LinkEvent& e, std::string& why) {
+  if (n < 8 || bytes::load<uint32_t>(p, swap) != kCounterBlockPen || std::memcmp(p + 4, kLinkEventBlockMagic, 4) != 0)
+    return false;
+  uint16_t name_len = n >= kLinkEventBlockHeader ? bytes::load<uint16_t>(p + 48, swap) : 0;
+  if (n < kLinkEventBlockHeader || kLinkEventBlockHeader + name_len > n || bytes::load<uint16_t>(p + 8, swap) != 1) {
+    why = "flapwatch link-event block too short or of an unknown version (" + std::to_string(n) + " bytes)";
+    return false;
+  }
+  e.up = bytes::load<uint16_t>(p + 10, swap) & 1;
+  e.ts_ns = static_cast<int64_t>(bytes::load<uint64_t>(p + 12, swap));
+  e.carrier_changes = static_cast<int64_t>(bytes::load<uint64_t>(p + 20, swap));
+  e.carrier_up_count = static_cast<int64_t>(bytes::load<uint64_t>(p + 28, swap));
+  e.carrier_down_count = static_cast<int64_t>(bytes::load<uint64_t>(p + 36, swap));
+  e.ifindex = static_cast<int32_t>(bytes::load<uint32_t>(p + 44, swap));
+  e.interface.assign(reinterpret_cast<const char*>(p + kLinkEventBlockHeader), name_len);
+  return true;
 }
 
 enum class CounterBlockParse { ok, not_ours, malformed };
