@@ -7,12 +7,14 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "flapwatch/capture.hpp"
 #include "flapwatch/error.hpp"
 #include "flapwatch/follow_session.hpp"
 #include "flapwatch/io/pcapng_writer.hpp"
+#include "flapwatch/live/counter_source.hpp"
 #include "flapwatch/live/live_agent.hpp"
 #include "flapwatch/pipeline.hpp"
 
@@ -118,6 +120,7 @@ EngineConfig engine_config(const py::dict& d) {
   p.window_ns = get(d, "pause_window_ns", p.window_ns);
   p.default_speed_bps = get(d, "default_speed_bps", p.default_speed_bps);
   if (d.contains("port_speeds")) p.port_speeds = d["port_speeds"].cast<std::vector<std::pair<std::string, int64_t>>>();
+  if (d.contains("own_macs")) c.lldp.own_macs = d["own_macs"].cast<std::vector<std::pair<std::string, uint64_t>>>();
   Selection& sel = c.selection;
   if (d.contains("ports")) sel.ports = d["ports"].cast<std::vector<std::string>>();
   if (d.contains("since_ns") && !d["since_ns"].is_none()) sel.since_ns = d["since_ns"].cast<int64_t>();
@@ -178,6 +181,15 @@ py::dict default_config() {
   py::dict speeds;
   for (const auto& [pattern, bps] : c.pfc.port_speeds) speeds[py::str(pattern)] = speed_to_python(bps);
   d["port_speeds"] = speeds;
+  py::dict own_macs;  // "02:fa:00:00:00:01" as Config writes them
+  for (const auto& [port, mac] : c.lldp.own_macs) {
+    char text[18];
+    std::snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x", unsigned(mac >> 40 & 0xff),
+                  unsigned(mac >> 32 & 0xff), unsigned(mac >> 24 & 0xff), unsigned(mac >> 16 & 0xff),
+                  unsigned(mac >> 8 & 0xff), unsigned(mac & 0xff));
+    own_macs[py::str(port)] = text;
+  }
+  d["own_macs"] = own_macs;
   d["ring_capacity"] = PipelineOptions{}.ring_capacity;
   return d;
 }
@@ -202,6 +214,46 @@ std::vector<PortNaming> port_naming(const std::vector<std::pair<std::string, std
   return out;
 }
 
+// Counter samples from Python: (ts_ns, read_ns, interface, refresh_ns, flags, values),
+// values = [(meaning, direction, priority, unit, width, value), ...] with meaning and
+// unit as indices of counter_meanings() / ("frames", "us", "events"), direction 0 none,
+// 1 rx, 2 tx (flapwatch/counters.hpp).
+using PyCounterValue = std::tuple<int, int, int, int, int, uint64_t>;
+using PyCounterSample = std::tuple<int64_t, int64_t, std::string, int64_t, int, std::vector<PyCounterValue>>;
+CounterSample counter_sample(const PyCounterSample& t) {
+  CounterSample s;
+  const auto& [ts, read_ns, iface, refresh, flags, values] = t;
+  s.ts_ns = ts;
+  s.read_ns = read_ns;
+  s.interface = iface;
+  s.refresh_ns = refresh;
+  s.flags = static_cast<uint8_t>(flags);
+  for (const auto& [meaning, dir, prio, unit, width, value] : values) {
+    if (meaning < 0 || meaning >= kCounterMeanings || unit < 0 || unit > 2 || (width != 32 && width != 64))
+      throw std::invalid_argument("counter value: meaning, unit or width out of range");
+    s.values.push_back(CounterValue{static_cast<CounterMeaning>(meaning), static_cast<int8_t>(dir),
+                                    static_cast<int8_t>(prio), static_cast<CounterUnit>(unit),
+                                    static_cast<uint8_t>(width), value});
+  }
+  return s;
+}
+
+// Driver profiles from Python: (driver, aliases, refresh_ns, [(pattern, prio_group,
+// meaning, direction, unit, width), ...]), patterns in ECMAScript syntax.
+using PyRule = std::tuple<std::string, int, int, int, int, int>;
+using PyProfile = std::tuple<std::string, std::vector<std::string>, int64_t, std::vector<PyRule>>;
+std::vector<CounterProfile> counter_profiles(const std::vector<PyProfile>& in) {
+  std::vector<CounterProfile> out;
+  for (const auto& [driver, aliases, refresh, rules] : in) {
+    CounterProfile p{driver, aliases, refresh, {}};
+    for (const auto& [pattern, group, meaning, dir, unit, width] : rules)
+      p.rules.push_back(CounterRuleSpec{pattern, group, static_cast<CounterMeaning>(meaning), static_cast<int8_t>(dir),
+                                        static_cast<CounterUnit>(unit), static_cast<uint8_t>(width)});
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 // Captures merged by time through the trackers; returns detections as columns.
 // Bytes consumed by a running analyze(); read from another Python thread for progress.
 struct Progress {
@@ -209,16 +261,26 @@ struct Progress {
 };
 
 py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, bool strict, size_t ring_capacity,
-                 Progress* progress, const std::vector<std::pair<std::string, std::string>>& naming) {
+                 Progress* progress, const std::vector<std::pair<std::string, std::string>>& naming,
+                 const std::vector<PyCounterSample>& samples) {
   EngineConfig cfg = engine_config(config);
   StringTable strings;
   Engine engine(cfg, strings);
   PipelineResult result;
+  std::vector<Record> extra;  // the samples' records, in time order
+  std::vector<uint32_t> seq;
+  for (const auto& t : samples) {
+    CounterSample s = counter_sample(t);
+    int32_t port = strings.intern(s.interface);
+    if (static_cast<size_t>(port) >= seq.size()) seq.resize(static_cast<size_t>(port) + 1);
+    sample_records(s, port, ++seq[static_cast<size_t>(port)], [&](const Record& r) { extra.push_back(r); });
+  }
+  std::stable_sort(extra.begin(), extra.end(), [](const Record& a, const Record& b) { return a.ts_ns < b.ts_ns; });
   {
     py::gil_scoped_release release;
-    result = run_pipeline(paths, strings, engine, cfg,
-                          PipelineOptions{strict, ring_capacity, progress ? &progress->bytes : nullptr,
-                                          port_naming(naming)});
+    PipelineOptions opts{strict, ring_capacity, progress ? &progress->bytes : nullptr, port_naming(naming)};
+    opts.extra = &extra;
+    result = run_pipeline(paths, strings, engine, cfg, opts);
   }
   py::dict out;
   out["tables"] = to_python(engine.detections());
@@ -286,7 +348,55 @@ class PyLiveAgent {
     PortTable t = agent_.port_snapshot();
     return columns_to_python(t);
   }
+  // What the counters alone saw, per port (string index): the paused ns of slots 0..8
+  // (8: 802.3x PAUSE) and the PHY link-downs without a carrier change; the engine's
+  // totals since it started (or since the last reconfigure()).
+  py::list counter_totals() {
+    return agent_.with_engine([&](Engine& e) {
+      py::list out;
+      const CounterTracker& c = e.counters();
+      for (size_t p = 0; p < c.port_count(); ++p) {
+        auto port = static_cast<int32_t>(p);
+        if (!c.has_port(port)) continue;
+        std::vector<int64_t> paused(9);
+        for (int slot = 0; slot < 9; ++slot) paused[static_cast<size_t>(slot)] = c.paused_ns(port, slot);
+        out.append(py::make_tuple(port, paused, c.phy_flaps(port)));
+      }
+      return out;
+    });
+  }
   void reconfigure(const py::dict& config) { agent_.reconfigure(engine_config(config)); }
+  void configure_counters(std::vector<std::string> interfaces, int64_t interval_ns, const std::vector<PyProfile>& profiles,
+                          std::string driver, size_t keep_raw, bool netlink_extras) {
+    CounterOptions c;
+    c.enabled = true;
+    c.interfaces = std::move(interfaces);
+    c.interval_ns = interval_ns;
+    c.profiles = counter_profiles(profiles);
+    c.driver = std::move(driver);
+    c.keep_raw = keep_raw;
+    c.netlink_extras = netlink_extras;
+    agent_.configure_counters(std::move(c));
+  }
+  bool push_link(int64_t ts_ns, const std::string& iface, bool up, int64_t changes, int64_t ups, int64_t downs,
+                 bool baseline) {
+    LinkEvent e;
+    e.baseline = baseline;
+    e.ts_ns = ts_ns;
+    e.interface = iface;
+    e.up = up;
+    e.carrier_changes = changes;
+    e.carrier_up_count = ups;
+    e.carrier_down_count = downs;
+    return agent_.push_link(e);
+  }
+  bool push_counters(const PyCounterSample& t) { return agent_.push_counters(counter_sample(t)); }
+  py::list raw_counter_samples() {
+    py::list out;
+    for (auto& r : agent_.take_raw_counter_samples())
+      out.append(py::make_tuple(r.ts_ns, r.read_ns, r.interface, r.names_reread, *r.names, r.values));
+    return out;
+  }
   py::dict stats() {
     LiveStats s = agent_.stats();
     py::dict d;
@@ -302,6 +412,15 @@ class PyLiveAgent {
     d["record_rotations"] = s.record_rotations;
     d["record_errors"] = s.record_errors;
     d["reloads"] = s.reloads;
+    py::dict c;
+    c["samples"] = s.counters.samples;
+    c["reads_failed"] = s.counters.reads_failed;
+    c["name_rereads"] = s.counters.name_rereads;
+    c["dropped"] = s.counters.dropped;
+    c["pushed"] = s.counters.pushed;
+    c["push_dropped"] = s.counters.push_dropped;
+    c["read_ns_total"] = s.counters.read_ns_total;
+    d["counters"] = c;
     return d;
   }
   std::vector<std::string> strings_from(size_t start) { return agent_.strings().snapshot_from(start); }
@@ -353,8 +472,29 @@ PYBIND11_MODULE(_core, m) {
   m.def("analyze", &analyze, py::arg("paths"), py::arg("config"), py::arg("strict") = false,
         py::arg("ring_capacity") = PipelineOptions{}.ring_capacity, py::arg("progress") = nullptr,
         py::arg("naming") = std::vector<std::pair<std::string, std::string>>{},
+        py::arg("samples") = std::vector<PyCounterSample>{},
         "Run the captures, merged by time, through the trackers; returns {tables, strings, counts, ...}. "
-        "naming: one (device, iface) pair per path ('' for none) naming its ports (docs/DECODE_RULES.md, Ports).");
+        "naming: one (device, iface) pair per path ('' for none) naming its ports (docs/DECODE_RULES.md, Ports). "
+        "samples: counter samples (ts_ns, read_ns, interface, refresh_ns, flags, [(meaning, direction, priority, "
+        "unit, width, value), ...]) merged by time with the captures.");
+  m.def("counter_meanings", [] { return std::vector<std::string>(kCounterMeaningNames, kCounterMeaningNames + kCounterMeanings); },
+        "The counter meanings, in the order counter samples index them (flapwatch/counters.hpp).");
+  py::class_<EthtoolReader>(m, "EthtoolReader", "`ethtool -S IFACE` by ioctl (GSSET_INFO, GSTRINGS, GSTATS).")
+      .def(py::init<std::string>(), py::arg("interface"))
+      .def(
+          "read",
+          [](EthtoolReader& r) -> py::object {
+            bool ok;
+            {
+              py::gil_scoped_release release;
+              ok = r.read();
+            }
+            if (!ok) throw std::system_error(std::error_code(), r.interface() + ": " + r.error());
+            return py::make_tuple(r.ts_ns(), r.read_ns(), r.names(), r.values(), r.names_changed());
+          },
+          "(ts_ns, read_ns, names, values, names_changed); OSError when the interface has no statistics.")
+      .def("driver", &EthtoolReader::driver)
+      .def_property_readonly("name_rereads", &EthtoolReader::name_rereads);
 
   py::class_<PcapngWriter>(m, "PcapngWriter")
       .def(py::init<const std::string&, std::string_view>(), py::arg("path"), py::arg("application") = "flapwatch")
@@ -384,10 +524,25 @@ PYBIND11_MODULE(_core, m) {
       .def("stop", &PyLiveAgent::stop)
       .def("new_rows", &PyLiveAgent::new_rows, "Detection rows added since the last call, per table (copies).")
       .def("ports", &PyLiveAgent::ports, "The per-port table as of now.")
+      .def("counter_totals", &PyLiveAgent::counter_totals,
+           "Per port seen in counter samples: (port string index, paused ns of slots 0..8 (8: 802.3x PAUSE), "
+           "PHY link-downs without a carrier change).")
       .def("stats", &PyLiveAgent::stats)
       .def("reconfigure", &PyLiveAgent::reconfigure, py::arg("config"),
            "Validates the configuration (ValueError: the running one stays) and applies it between two records.")
-      .def("strings_from", &PyLiveAgent::strings_from, py::arg("start") = 0);
+      .def("strings_from", &PyLiveAgent::strings_from, py::arg("start") = 0)
+      .def("configure_counters", &PyLiveAgent::configure_counters, py::arg("interfaces"), py::arg("interval_ns"),
+           py::arg("profiles"), py::arg("driver") = "", py::arg("keep_raw") = 0, py::arg("netlink_extras") = true,
+           "Before start(): poll these interfaces' counters (empty: the capture interfaces) every interval_ns.")
+      .def("push_link", &PyLiveAgent::push_link, py::arg("ts_ns"), py::arg("interface"), py::arg("up"),
+           py::arg("carrier_changes") = -1, py::arg("carrier_up_count") = -1, py::arg("carrier_down_count") = -1,
+           py::arg("baseline") = false,
+           "An embedder's link event, into the trackers; False when the push ring is full. baseline: a state "
+           "read (a port's first is no edge), not a change seen.")
+      .def("push_counters", &PyLiveAgent::push_counters, py::arg("sample"),
+           "An embedder's counter sample (as analyze()'s samples), into the trackers; False when the ring is full.")
+      .def("raw_counter_samples", &PyLiveAgent::raw_counter_samples,
+           "The raw reads kept (keep_raw): (ts_ns, read_ns, interface, names_reread, names, values).");
 
   py::class_<PyFollowSession>(m, "FollowSession")
       .def(py::init<const std::vector<std::string>&, const py::dict&,

@@ -62,6 +62,7 @@ int64_t CaptureFile::read(RecordBatch& out, int64_t max_frames) {
     if (k == FrameKind::malformed && opts_.strict)
       throw CaptureError(reader_.path(), f.offset + err.pos, std::string("frame ") + std::to_string(f.index) + ": " +
                                                                  err.reason);
+    if (f.linktype == kLinkCounterBlock) continue;  // a counter sample, not a frame
     ++counts_.by_kind[static_cast<int>(k)];
     ++n;
   }

@@ -1,5 +1,8 @@
 #include "flapwatch/pipeline.hpp"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <thread>
@@ -84,13 +87,50 @@ class InterleaveCheck final : public RecordSink {
   std::vector<Seen> seen_;  // per port and kind (wire, link)
 };
 
+// The pass over link messages: keeps each port's addresses.
+struct AddressSink final : RecordSink {
+  void on_record(const Record& r) override {
+    if (r.kind != RecordKind::link || r.link.mac == 0 || is_loopback(r.link)) return;
+    std::pair<int32_t, uint64_t> a{r.port, r.link.mac};
+    if (std::find(found.begin(), found.end(), a) == found.end()) found.push_back(a);
+  }
+  std::vector<std::pair<int32_t, uint64_t>> found;
+};
+
 }  // namespace
+
+std::vector<std::pair<int32_t, uint64_t>> link_addresses(const std::vector<std::string>& paths, StringTable& strings,
+                                                         const std::vector<PortNaming>& naming) {
+  AddressSink sink;
+  Dispatcher dispatcher(strings);
+  for (size_t i = 0; i < paths.size(); ++i) {
+    struct stat st {};
+    if (stat(paths[i].c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;  // a pipe is read once, by the replay
+    CaptureReader reader(paths[i], strings, false, false, i < naming.size() ? naming[i] : PortNaming{});
+    Frame f;
+    DecodeError err;
+    while (reader.next(f)) {
+      if (f.linktype == kLinkNetlink) {
+        dispatcher.dispatch(f, sink, err);
+      } else if (f.linktype != kLinkCounterBlock && !reader.has_linktype(kLinkNetlink)) {
+        break;  // a wire capture: no link message in it
+      }
+    }
+  }
+  return sink.found;
+}
 
 PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& strings, Engine& engine,
                             const EngineConfig& cfg, PipelineOptions opts) {
   PipelineResult result;
   // Opening happens here, so open errors surface before any thread starts.
   MergedCaptures source(paths, strings, opts.strict, opts.naming);
+  // Every port's own address before the first LLDPDU is judged (docs/DECODE_RULES.md, LLDP).
+  for (const auto& [port, mac] : link_addresses(paths, strings, opts.naming)) engine.add_own_mac(port, mac);
+  for (const auto& n : opts.naming)
+    if (!n.device.empty())
+      for (const auto& [port, mac] : cfg.lldp.own_macs)
+        engine.add_own_mac(strings.intern(CaptureReader::qualify(n.device, port)), mac);
   RecordRing ring(opts.ring_capacity);
   std::atomic<bool> done{false};
   std::atomic<bool> abandon{false};  // set if the tracker side throws, so the reader stops waiting
@@ -106,15 +146,22 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
       RecordGate sink(check, strings, cfg);
       Frame f;
       DecodeError err;
+      size_t extra = 0;  // opts.extra's records go in before the first frame after them
+      auto extra_until = [&](int64_t ts) {
+        for (; opts.extra && extra < opts.extra->size() && (*opts.extra)[extra].ts_ns <= ts; ++extra)
+          sink.on_record((*opts.extra)[extra]);
+      };
       while (source.next(f)) {
+        extra_until(f.ts_ns);
         FrameKind k = dispatcher.dispatch(f, sink, err);
         if (k == FrameKind::malformed && opts.strict)
           throw CaptureError(source.current_path(), f.offset + err.pos,
                              "frame " + std::to_string(f.index) + ": " + err.reason);
-        ++result.counts.by_kind[static_cast<int>(k)];
+        if (f.linktype != kLinkCounterBlock) ++result.counts.by_kind[static_cast<int>(k)];  // a sample: no frame
         if (opts.progress_bytes && (f.index & 0xffff) == 0)
           opts.progress_bytes->store(source.bytes_read(), std::memory_order_relaxed);
       }
+      extra_until(INT64_MAX);
       ring_sink.flush();
       if (opts.progress_bytes) opts.progress_bytes->store(source.bytes_read(), std::memory_order_relaxed);
       full_waits = ring_sink.full_waits;

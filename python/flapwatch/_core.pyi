@@ -4,12 +4,27 @@ flapwatch C++ core: capture readers and decoders
 from __future__ import annotations
 import collections.abc
 import typing
-__all__: list[str] = ['CaptureFile', 'FollowSession', 'LiveAgent', 'PcapngWriter', 'Progress', 'analyze', 'column_pool_stats', 'default_config', 'presets', 'trim_column_pool']
+__all__: list[str] = ['CaptureFile', 'EthtoolReader', 'FollowSession', 'LiveAgent', 'PcapngWriter', 'Progress', 'analyze', 'column_pool_stats', 'counter_meanings', 'default_config', 'presets', 'trim_column_pool']
 class Progress:
     def __init__(self) -> None:
         ...
     @property
     def bytes(self) -> int:
+        ...
+class EthtoolReader:
+    """
+    `ethtool -S IFACE` by ioctl (GSSET_INFO, GSTRINGS, GSTATS).
+    """
+    def __init__(self, interface: str) -> None:
+        ...
+    def driver(self) -> str:
+        ...
+    def read(self) -> typing.Any:
+        """
+        (ts_ns, read_ns, names, values, names_changed); OSError when the interface has no statistics.
+        """
+    @property
+    def name_rereads(self) -> int:
         ...
 class PcapngWriter:
     def __init__(self, path: str, application: str = 'flapwatch') -> None:
@@ -30,6 +45,14 @@ class LiveAgent:
         """
         record: a pcapng of every consumed frame; it rotates when a file would pass rotate_bytes or has run rotate_interval_s (0: never), keeping FILE.1 (newest) .. FILE.keep besides FILE.
         """
+    def configure_counters(self, interfaces: collections.abc.Sequence[str], interval_ns: typing.SupportsInt | typing.SupportsIndex, profiles: collections.abc.Sequence[tuple[str, collections.abc.Sequence[str], typing.SupportsInt | typing.SupportsIndex, collections.abc.Sequence[tuple[str, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]]]], driver: str = '', keep_raw: typing.SupportsInt | typing.SupportsIndex = 0, netlink_extras: bool = True) -> None:
+        """
+        Before start(): poll these interfaces' counters (empty: the capture interfaces) every interval_ns.
+        """
+    def counter_totals(self) -> list:
+        """
+        Per port seen in counter samples: (port string index, paused ns of slots 0..8 (8: 802.3x PAUSE), PHY link-downs without a carrier change).
+        """
     def new_rows(self) -> dict:
         """
         Detection rows added since the last call, per table (copies).
@@ -37,6 +60,18 @@ class LiveAgent:
     def ports(self) -> dict:
         """
         The per-port table as of now.
+        """
+    def push_counters(self, sample: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, str, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, collections.abc.Sequence[tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]]]) -> bool:
+        """
+        An embedder's counter sample (as analyze()'s samples), into the trackers; False when the ring is full.
+        """
+    def push_link(self, ts_ns: typing.SupportsInt | typing.SupportsIndex, interface: str, up: bool, carrier_changes: typing.SupportsInt | typing.SupportsIndex = -1, carrier_up_count: typing.SupportsInt | typing.SupportsIndex = -1, carrier_down_count: typing.SupportsInt | typing.SupportsIndex = -1, baseline: bool = False) -> bool:
+        """
+        An embedder's link event, into the trackers; False when the push ring is full. baseline: a state read (a port's first is no edge), not a change seen.
+        """
+    def raw_counter_samples(self) -> list:
+        """
+        The raw reads kept (keep_raw): (ts_ns, read_ns, interface, names_reread, names, values).
         """
     def reconfigure(self, config: dict) -> None:
         """
@@ -100,13 +135,17 @@ class CaptureFile:
     @property
     def warnings(self) -> list[str]:
         ...
-def analyze(paths: collections.abc.Sequence[str], config: dict, strict: bool = False, ring_capacity: typing.SupportsInt | typing.SupportsIndex = 16384, progress: Progress = None, naming: collections.abc.Sequence[tuple[str, str]] = []) -> dict:
+def analyze(paths: collections.abc.Sequence[str], config: dict, strict: bool = False, ring_capacity: typing.SupportsInt | typing.SupportsIndex = 16384, progress: Progress = None, naming: collections.abc.Sequence[tuple[str, str]] = [], samples: collections.abc.Sequence[tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, str, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, collections.abc.Sequence[tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]]]] = []) -> dict:
     """
-    Run the captures, merged by time, through the trackers; returns {tables, strings, counts, ...}. naming: one (device, iface) pair per path ('' for none) naming its ports (docs/DECODE_RULES.md, Ports).
+    Run the captures, merged by time, through the trackers; returns {tables, strings, counts, ...}. naming: one (device, iface) pair per path ('' for none) naming its ports (docs/DECODE_RULES.md, Ports). samples: counter samples (ts_ns, read_ns, interface, refresh_ns, flags, [(meaning, direction, priority, unit, width, value), ...]) merged by time with the captures.
     """
 def column_pool_stats() -> dict:
     """
     Big column buffers mapped, reused from the pool, and kept for reuse now.
+    """
+def counter_meanings() -> list[str]:
+    """
+    The counter meanings, in the order counter samples index them (flapwatch/counters.hpp).
     """
 def default_config() -> dict:
     """

@@ -229,7 +229,10 @@ def test_bad_collector_never_blocks_and_every_record_is_counted(mode):
     dropped = counts["dropped"]
     assert counts["sent"] == 0 and counts["queued"] == 0
     assert sum(dropped.values()) == n  # every record counted
-    assert dropped["queue_full"] >= n - 64
+    if mode == "hang":  # the exporter is stuck on one request: everything past the queue is refused
+        assert dropped["queue_full"] >= n - 64
+    else:  # a fast failure frees the queue sooner: how the loss splits depends on timing, not its total
+        assert dropped["queue_full"] + dropped["export_failed"] >= n - 64
     assert rx.records == []
 
 

@@ -117,6 +117,9 @@ struct LinkEvent {
   bool up = false;
   int64_t carrier_changes = -1, carrier_up_count = -1, carrier_down_count = -1;
   int32_t ifindex = 0;
+  // A state read, not a change seen (the first poll of a table, as a netlink dump reply):
+  // a port's first one is its baseline (up or down is a state, no outage or flap).
+  bool baseline = false;
 };
 
 // The link record of an event, as an RTM_NEWLINK notification for an interface that
@@ -136,6 +139,7 @@ inline Record link_event_record(const LinkEvent& e, int32_t port) {
   l.carrier_changes = e.carrier_changes;
   l.carrier_up_count = e.carrier_up_count;
   l.carrier_down_count = e.carrier_down_count;
+  l.dump = e.baseline ? 1 : 0;
   return r;
 }
 

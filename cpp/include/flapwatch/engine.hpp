@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "flapwatch/counters.hpp"
 #include "flapwatch/records.hpp"
 #include "flapwatch/string_table.hpp"
 #include "flapwatch/track/config.hpp"
+#include "flapwatch/track/counter_tracker.hpp"
 #include "flapwatch/track/detections.hpp"
 #include "flapwatch/track/link_tracker.hpp"
 #include "flapwatch/track/lldp_tracker.hpp"
@@ -38,6 +40,11 @@ class Engine {
 
   void set_callback(Callback cb) { callback_ = std::move(cb); }
   void on_record(const Record& r);
+  // Push API, same thread (an embedder driving the engine itself; LiveAgent::push_*
+  // goes through the ring instead): the records of a counter sample or a link event,
+  // the port named by the interface.
+  void on_counter_sample(const CounterSample& s);
+  void on_link_event(const LinkEvent& e);
   // End of input: flushes open intervals, pending clears and the per-port table.
   void finish();
   // Live: lets time pass without a record (policy clears, LLDP ageing, storm ends).
@@ -55,6 +62,13 @@ class Engine {
   int64_t last_ns() const { return records_ ? now_ : -1; }  // the latest record's time (-1: none yet)
   int64_t records() const { return records_; }
   int64_t own_lldp_frames() const { return own_lldp_frames_; }
+  // Tells the engine a port's own MAC before its records come (offline: run_pipeline's
+  // pass over the link captures; the configuration's lldp.own_macs): its LLDPDUs from
+  // that address are the port's own, never a neighbor, even before its first link message.
+  void add_own_mac(int32_t port, uint64_t mac);
+  const CounterTracker& counters() const { return counters_; }
+  // The counter notices (wraps, resets, vanished names, changed lists) as text.
+  std::vector<std::string> counter_notices(size_t from = 0) const;
 
  private:
   void notify_new_rows();
@@ -67,15 +81,24 @@ class Engine {
   LinkTracker link_;
   PfcTracker pfc_;
   LldpTracker lldp_;
+  CounterTracker counters_;
+  std::vector<uint32_t> pushed_samples_;  // per port: on_counter_sample's sample numbers
   Callback callback_;
   std::vector<std::string> warnings_;
   int64_t now_ = 0;
   int64_t first_ns_ = -1;
   int64_t records_ = 0;
   size_t seen_rows_[kDetectionKinds] = {};
-  // Each port's own MAC, from its netlink messages: LLDPDUs it sent itself (a capture
-  // on the port sees both directions) are not neighbors.
-  std::vector<uint64_t> own_mac_;
+  bool is_own_mac(int32_t port, uint64_t mac) const;
+  void note_lldp_sender(int32_t port, uint64_t mac);
+
+  // Each port's own MACs (every address it had: IFLA_ADDRESS of its link messages,
+  // add_own_mac, the configuration): LLDPDUs it sent itself (a capture on the port sees
+  // both directions) are not neighbors.
+  std::vector<std::vector<uint64_t>> own_mac_;
+  // Per port: the source MACs of the LLDPDUs taken as a neighbor's (a few at most), for
+  // the warning about a port whose own address was never known.
+  std::vector<std::vector<uint64_t>> lldp_senders_;
   std::vector<int64_t> last_rx_ns_;  // per port: the last lldp_rx row's time
   int64_t own_lldp_frames_ = 0;
 };

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "flapwatch/engine.hpp"
@@ -30,10 +31,25 @@ struct PipelineOptions {
   std::atomic<uint64_t>* progress_bytes = nullptr;
   // One PortNaming per path (the device and interface that name its ports), or empty.
   std::vector<PortNaming> naming;
+  // Records from elsewhere (counter samples from `ethtool -S` logs, in time order),
+  // merged by time with the captures' records before the gate.
+  const std::vector<Record>* extra = nullptr;
 };
 
+// Each port's own MACs (IFLA_ADDRESS) from the link messages in `paths`, read before the
+// merged replay: a wire capture may start before a port's first link message, and the
+// port's own LLDPDUs must not be judged a neighbor's meanwhile. A file is read while its
+// frames are link messages, and past its first other frame only when it describes a
+// netlink interface (a pcapng holding both): wire-only captures cost one frame; a file
+// that is not a regular file (a pipe) is left to the replay. Ports
+// are named as the replay names them (interned into `strings`).
+std::vector<std::pair<int32_t, uint64_t>> link_addresses(const std::vector<std::string>& paths, StringTable& strings,
+                                                         const std::vector<PortNaming>& naming);
+
 // Reads `paths` merged by time through `engine` (constructed on `strings`), then
-// calls engine.finish().
+// calls engine.finish(). First tells the engine every port's own MACs: link_addresses(),
+// and the configuration's lldp.own_macs named "port" also as "device:port" for each
+// device the naming gives.
 PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& strings, Engine& engine,
                             const EngineConfig& cfg, PipelineOptions opts = {});
 

@@ -49,6 +49,7 @@ struct alignas(64) RingRecord {
     PackedLink link;
     MalformedRecord malformed;
     PortInfoRecord port_info;
+    CounterRecord counter;
   };
 };
 static_assert(sizeof(RingRecord) == 64, "one cache line per record");
@@ -64,6 +65,7 @@ inline void pack(const Record& r, RingRecord& out) noexcept {
     case RecordKind::pause: out.pause = r.pause; break;
     case RecordKind::malformed: out.malformed = r.malformed; break;
     case RecordKind::port_info: out.port_info = r.port_info; break;
+    case RecordKind::counter: out.counter = r.counter; break;
     case RecordKind::lldp: break;  // the payload goes on the side ring
     case RecordKind::link: {
       const LinkRecord& l = r.link;
@@ -100,6 +102,7 @@ inline void unpack(const RingRecord& r, Record& out) noexcept {
     case RecordKind::pause: out.pause = r.pause; break;
     case RecordKind::malformed: out.malformed = r.malformed; break;
     case RecordKind::port_info: out.port_info = r.port_info; break;
+    case RecordKind::counter: out.counter = r.counter; break;
     case RecordKind::lldp: break;
     case RecordKind::link: {
       const PackedLink& p = r.link;

@@ -19,7 +19,7 @@ using Column = std::vector<T, ColumnAllocator<T>>;
 // One decoded record: what the dispatcher emits, what the SPSC ring carries and what
 // the trackers consume. Plain data, fixed size, no pointers (strings are StringTable
 // indices), so it can be copied between threads and compared across runs.
-enum class RecordKind : uint8_t { pfc, pause, lldp, link, malformed, port_info };
+enum class RecordKind : uint8_t { pfc, pause, lldp, link, malformed, port_info, counter };
 
 struct PfcRecord {
   uint64_t src_mac;
@@ -69,6 +69,19 @@ struct PortInfoRecord {
   int64_t configured_speed_bps;  // 0: none configured
 };
 
+// One classified counter value of a counter sample (flapwatch/counters.hpp says why
+// one value per record); ts_ns is the sample's read time, frame -1.
+struct CounterRecord {
+  uint64_t value;
+  int64_t read_ns;      // the read's own duration
+  uint32_t sample;      // the port's sample number
+  uint16_t index, count;  // this value's place in the sample; count 0: a sample with no value
+  uint8_t meaning;      // CounterMeaning (0xff: none)
+  int8_t direction, priority;
+  uint8_t unit, width, flags;
+  uint16_t refresh_ms;  // the driver's copy period, 0: fresh on every read
+};
+
 struct Record {
   int64_t ts_ns;
   int64_t frame;
@@ -81,6 +94,7 @@ struct Record {
     LinkRecord link;
     MalformedRecord malformed;
     PortInfoRecord port_info;
+    CounterRecord counter;
   };
 };
 
@@ -329,6 +343,7 @@ inline void RecordBatch::append(const Record& r) {
       malformed.reason.push_back(r.malformed.reason);
       break;
     case RecordKind::port_info:
+    case RecordKind::counter:
       break;
   }
 }

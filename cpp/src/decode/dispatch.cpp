@@ -4,11 +4,13 @@
 #include "flapwatch/decode/lldp.hpp"
 #include "flapwatch/decode/mac_control.hpp"
 #include "flapwatch/decode/netlink.hpp"
+#include "flapwatch/io/counter_block.hpp"
 #include "flapwatch/text.hpp"
 
 namespace flapwatch {
 
 FrameKind Dispatcher::dispatch(const Frame& f, RecordSink& out, DecodeError& err) {
+  if (f.linktype == kLinkCounterBlock) return counter_block(f, out);
   rec_.ts_ns = f.ts_ns;
   rec_.frame = f.index;
   rec_.port = f.port;
@@ -21,6 +23,26 @@ FrameKind Dispatcher::dispatch(const Frame& f, RecordSink& out, DecodeError& err
     out.on_record(rec_);
   }
   return kind;
+}
+
+// A counter sample the capture reader read from a flapwatch Custom Block: its records,
+// as the live agent made them (the interface named as link messages name it).
+FrameKind Dispatcher::counter_block(const Frame& f, RecordSink& out) {
+  uint32_t seq = 0;
+  std::string why;
+  auto port_of = [&](const std::string& iface) {
+    if (f.device < 0 || iface.find(':') != std::string::npos) return strings_.intern(iface);
+    qualified_ = strings_[f.device];
+    qualified_ += ':';
+    qualified_ += iface;
+    return strings_.intern(qualified_);
+  };
+  if (parse_counter_block(f.data, f.caplen, false, counter_, seq, why) == CounterBlockParse::ok) {
+    sample_records(counter_, port_of(counter_.interface), seq, [&](const Record& r) { out.on_record(r); });
+  } else if (LinkEvent e; parse_link_event_block(f.data, f.caplen, false, e, why)) {
+    out.on_record(link_event_record(e, port_of(e.interface)));
+  }
+  return FrameKind::other;
 }
 
 FrameKind Dispatcher::ethernet_like(const Frame& f, RecordSink& out, DecodeError& err) {

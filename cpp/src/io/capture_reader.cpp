@@ -4,6 +4,7 @@
 
 #include "flapwatch/bytes.hpp"
 #include "flapwatch/error.hpp"
+#include "flapwatch/io/counter_block.hpp"
 #include "flapwatch/text.hpp"
 
 namespace flapwatch {
@@ -253,6 +254,39 @@ bool CaptureReader::next_pcapng(Frame& f) {
       if (ifaces_[0].snaplen) caplen = std::min(caplen, ifaces_[0].snaplen);
       data = b + 12;
       f.ts_ns = last_ts_;  // SPBs carry no time: keep the stream's clock
+    } else if ((type == kPcapngCustomCopyable || type == kPcapngCustomNoCopy) && sections_ > 0) {
+      // flapwatch's counter samples (io/counter_block.hpp); other custom blocks skipped.
+      uint32_t seq = 0;
+      std::string why;
+      auto parsed = parse_counter_block(b + 8, len - 12, swap_, counter_, seq, why);
+      bool link = false;
+      if (parsed == CounterBlockParse::not_ours && len - 12 >= 8 &&
+          std::memcmp(b + 12, kLinkEventBlockMagic, 4) == 0) {  // a pushed link event
+        link = parse_link_event_block(b + 8, len - 12, swap_, link_event_, why);
+        parsed = link ? CounterBlockParse::ok : CounterBlockParse::malformed;
+        if (link) counter_.ts_ns = link_event_.ts_ns;
+      }
+      if (parsed == CounterBlockParse::ok && (counter_.ts_ns > kMaxAbsTs || counter_.ts_ns < -kMaxAbsTs)) {
+        parsed = CounterBlockParse::malformed;
+        why = "flapwatch counter block: timestamp out of range";
+      }
+      if (parsed == CounterBlockParse::malformed) {
+        if (strict_) fail(off + 8, why);
+        warnings_.push_back(path_ + ": offset " + std::to_string(off) + ": " + why + "; block skipped");
+      }
+      in_.advance(len);
+      if (parsed != CounterBlockParse::ok) continue;
+      if (link) encode_link_event_block(link_event_, counter_buf_);  // native order: the dispatcher's
+      else encode_counter_block(counter_, seq, counter_buf_);
+      f.data = counter_buf_.data();
+      f.caplen = f.origlen = static_cast<uint32_t>(counter_buf_.size());
+      f.offset = off + 8;
+      f.ts_ns = counter_.ts_ns;
+      f.port = -1;  // the block names its interface
+      f.device = device_id_;
+      f.linktype = kLinkCounterBlock;
+      f.index = index_;  // not a frame: frame numbers stay tshark's
+      return true;
     } else {
       if (type == kShb) read_section_header(len);
       else if (type == kIdb) read_interface(b, len, off);

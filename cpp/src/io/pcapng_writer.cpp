@@ -92,6 +92,13 @@ void PcapngWriter::write_packet(uint32_t iface, int64_t ts_ns, const uint8_t* da
   ++packets_;
 }
 
+void PcapngWriter::write_custom(const std::vector<uint8_t>& data, bool copyable) {
+  scratch_.assign(data.begin(), data.end());
+  pad4(scratch_);
+  block(copyable ? 0x00000BADu : 0x40000BADu, scratch_);
+  ++custom_;
+}
+
 void PcapngWriter::flush() {
   if (f_ && std::fflush(f_) != 0) throw CaptureError(path_, bytes_, std::string("flush failed: ") + std::strerror(errno));
   flushed_ = bytes_;
@@ -215,6 +222,18 @@ bool RotatingPcapngWriter::write_packet(uint32_t iface, int64_t ts_ns, const uin
     file_->write_packet(iface, ts_ns, data, caplen, origlen);
     if (file_first_ts_ < 0) file_first_ts_ = ts_ns;
     packets_.fetch_add(1, std::memory_order_relaxed);
+    bytes_.store(file_base_bytes_ + file_->bytes_written(), std::memory_order_relaxed);
+    return true;
+  } catch (const std::exception& e) {
+    fail(e.what());
+    return false;
+  }
+}
+
+bool RotatingPcapngWriter::write_custom(const std::vector<uint8_t>& data) {
+  if (failed_.load(std::memory_order_relaxed) || !file_) return false;
+  try {
+    file_->write_custom(data);
     bytes_.store(file_base_bytes_ + file_->bytes_written(), std::memory_order_relaxed);
     return true;
   } catch (const std::exception& e) {

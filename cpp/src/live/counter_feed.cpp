@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "flapwatch/io/counter_block.hpp"
+
 namespace flapwatch {
 namespace {
 
@@ -75,6 +77,11 @@ bool CounterFeed::push_link(const LinkEvent& e) {
   pushed_sink_.ok = true;
   pushed_gate_.on_record(link_event_record(e, strings_.intern(e.interface)));
   bool ok = pushed_sink_.ok;
+  if (ok && recorder_) {
+    std::vector<uint8_t> block;
+    encode_link_event_block(e, block);
+    recorder_(std::move(block));
+  }
   {
     std::lock_guard<std::mutex> s(mu_);
     ++(ok ? stats_.pushed : stats_.push_dropped);
@@ -88,8 +95,14 @@ bool CounterFeed::push_counters(const CounterSample& smp) {
   int32_t port = strings_.intern(smp.interface);
   if (static_cast<size_t>(port) >= push_seq_.size()) push_seq_.resize(static_cast<size_t>(port) + 1);
   pushed_sink_.ok = true;
-  sample_records(smp, port, ++push_seq_[static_cast<size_t>(port)], [&](const Record& r) { pushed_gate_.on_record(r); });
+  uint32_t seq = ++push_seq_[static_cast<size_t>(port)];
+  sample_records(smp, port, seq, [&](const Record& r) { pushed_gate_.on_record(r); });
   bool ok = pushed_sink_.ok;
+  if (ok && recorder_) {  // what the engine gets is what the recording keeps
+    std::vector<uint8_t> block;
+    encode_counter_block(smp, seq, block);
+    recorder_(std::move(block));
+  }
   {
     std::lock_guard<std::mutex> s(mu_);
     ++(ok ? stats_.pushed : stats_.push_dropped);
@@ -171,6 +184,11 @@ void CounterFeed::poll(Iface& f) {
   }
   polled_sink_.ok = true;
   sample_records(s, f.port, ++f.seq, [&](const Record& r) { polled_gate_.on_record(r); });
+  if (polled_sink_.ok && recorder_) {
+    std::vector<uint8_t> block;
+    encode_counter_block(s, f.seq, block);
+    recorder_(std::move(block));
+  }
   std::lock_guard<std::mutex> g(mu_);
   ++stats_.samples;
   stats_.read_ns_total += rd.read_ns();

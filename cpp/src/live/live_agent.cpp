@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "flapwatch/decode/dispatch.hpp"
+#include "flapwatch/io/counter_block.hpp"
 #include "flapwatch/record_gate.hpp"
 
 namespace flapwatch {
@@ -89,6 +90,24 @@ LiveAgent::LiveAgent(const EngineConfig& cfg, LiveOptions opts)
     if (netlink_) netlink_iface_ = writer_->add_interface("netlink", kLinkNetlink);
     for (const auto& p : packets_) packet_iface_.push_back(writer_->add_interface(p->interface(), kLinkEthernet));
   }
+  configure_counters(opts_.counters);
+}
+
+void LiveAgent::configure_counters(CounterOptions c) {
+  if (running_.load()) throw std::logic_error("configure_counters: the agent is running");
+  if (c.interfaces.empty()) c.interfaces = opts_.interfaces;
+  opts_.counters = c;
+  feed_.reset();
+  feed_ = std::make_unique<CounterFeed>(std::move(c), strings_, cfg_, opts_.ring_capacity, [this] {
+    { std::lock_guard<std::mutex> g(wake_mu_); }
+    wake_.notify_one();
+  });
+  if (writer_)  // counter samples go into the recording as Custom Blocks (io/counter_block.hpp)
+    feed_->set_recorder([this](std::vector<uint8_t> block) {
+      std::lock_guard<std::mutex> g(record_mu_);
+      if (record_pending_.size() < (size_t(1) << 16)) record_pending_.push_back(std::move(block));
+      else ++record_pending_dropped_;
+    });
 }
 
 LiveAgent::~LiveAgent() {
@@ -103,6 +122,7 @@ void LiveAgent::start() {
   reader_done_ = false;
   tracker_ = std::thread([this] { tracker_loop(); });
   reader_ = std::thread([this] { reader_loop(); });
+  feed_->start(running_);
 }
 
 void LiveAgent::stop() {
@@ -113,8 +133,14 @@ void LiveAgent::stop() {
   }
   wake_.notify_all();
   if (tracker_.joinable()) tracker_.join();
+  feed_->stop();
+  write_pending_counters();  // the reader is done: this thread owns the writer now
   {
     std::lock_guard<std::mutex> g(engine_mu_);
+    feed_->consume([&](const Record& r) {  // what was pushed or polled last
+      remember(r);
+      engine_->on_record(r);
+    });
     engine_->finish();
     merge_counts(engine_->detections().ports, base_, +1);
   }
@@ -268,6 +294,7 @@ void LiveAgent::reader_loop() {
     // to EAGAIN): the tracker may let time pass up to here, not further.
     reader_seen_ns_.store(polled_at, std::memory_order_release);
     if (ring_sink.pushed) wake_.notify_one();
+    write_pending_counters();
     auto now = std::chrono::steady_clock::now();
     if (now - last_check > std::chrono::seconds(1)) {  // recording flushed; gone interfaces noticed
       last_check = now;
@@ -285,6 +312,22 @@ void LiveAgent::reader_loop() {
   }
   reader_done_ = true;
   wake_.notify_one();
+}
+
+// The counter samples queued since the last call, into the recording (the reader
+// thread's writer; after the reader stopped, stop()'s).
+void LiveAgent::write_pending_counters() {
+  if (!writer_) return;
+  std::vector<std::vector<uint8_t>> blocks;
+  {
+    std::lock_guard<std::mutex> g(record_mu_);
+    blocks.swap(record_pending_);
+  }
+  for (const auto& b : blocks)
+    if (!writer_->write_custom(b)) {
+      notice_record_failure();
+      break;
+    }
 }
 
 void LiveAgent::notice_record_failure() {
@@ -321,6 +364,12 @@ void LiveAgent::tracker_loop() {
             }
           },
           4096);
+      n += feed_->consume(  // counter samples and pushed events
+          [&](const Record& r) {
+            remember(r);
+            engine_->on_record(r);
+          },
+          4096);
       // Time passes behind the clock and behind the reader, and only with the ring drained:
       // a reader or tracker running late under a flood must not see a pause as over
       // early (live and replay would differ).
@@ -332,10 +381,10 @@ void LiveAgent::tracker_loop() {
     }
     records_.fetch_add(n, std::memory_order_relaxed);
     if (n) continue;
-    if (reader_done_.load() && ring_.empty()) break;
+    if (reader_done_.load() && ring_.empty() && feed_->empty()) break;
     std::unique_lock<std::mutex> lk(wake_mu_);
     wake_.wait_for(lk, std::chrono::nanoseconds(opts_.tick_ns),
-                   [this] { return !ring_.empty() || reader_done_.load() || has_pending_.load(); });
+                   [this] { return !ring_.empty() || !feed_->empty() || reader_done_.load() || has_pending_.load(); });
   }
 }
 
@@ -354,7 +403,9 @@ LiveStats LiveAgent::stats() {
     s.record_errors = writer_->errors();
   }
   s.reloads = reloads_.load();
+  s.counters = feed_->stats();
   std::lock_guard<std::mutex> g(notices_mu_);
+  for (auto& n : feed_->take_notices()) notices_.push_back(std::move(n));
   s.notices = notices_;
   return s;
 }

@@ -152,6 +152,13 @@ void CounterTracker::complete(int32_t port, PortState& s, int64_t ts) {
       notice(ts, port, CounterNotice::reset, &k);
       k.delta = -1;
     }
+    if (k.unit == static_cast<uint8_t>(CounterUnit::us) && k.delta > 0) {
+      const int64_t slack = std::max<int64_t>(dt / 10, int64_t(s.refresh_ms) * 1'000'000) + 1'000'000;
+      if (k.delta > (dt + slack) / 1000) {  // more pause than time: not one poll's pause
+        notice(ts, port, CounterNotice::jumped, &k);
+        k.delta = -1;
+      }
+    }
     k.eval_value = k.value;
   }
   if (dt > 0) evaluate(port, s, ts, dt, gap > 0 ? gap : dt);
@@ -167,6 +174,7 @@ void CounterTracker::evaluate(int32_t port, PortState& s, int64_t ts, int64_t dt
   struct Acc {
     bool any = false, unknown = false, has_dur = false, has_frames = false;
     int64_t paused_us = 0, frames = 0;
+    int64_t dur[3] = {0, 0, 0};  // per direction (none, rx, tx)
     int64_t xoff[3] = {0, 0, 0}, xon[3] = {0, 0, 0};
     bool has_xon[3] = {false, false, false};
   };
@@ -194,6 +202,7 @@ void CounterTracker::evaluate(int32_t port, PortState& s, int64_t ts, int64_t dt
       case kDuration:
         a.has_dur = true;
         a.paused_us = std::max(a.paused_us, k.delta);  // rx and tx together: the longer
+        a.dur[d] = std::max(a.dur[d], k.delta);
         break;
       case kPauseFrames:
         a.has_frames = true;
@@ -216,28 +225,44 @@ void CounterTracker::evaluate(int32_t port, PortState& s, int64_t ts, int64_t dt
     speed = p.speed_bps ? p.speed_bps : p.configured_bps ? p.configured_bps : speed;
   }
   const int64_t max_pause_ns = kMaxQuanta * kQuantumBits * 1'000'000'000 / speed;
-  // bnxt-style copies: the change happened somewhere in the last poll gap.
-  const int64_t dt_eff = s.refresh_ms ? std::max(dt - gap, dt / 2) : dt;
+  // A copying driver (bnxt 1 s, SONiC's flex counters): the values are the driver's
+  // copies, and two copies are a whole number of refresh periods apart whatever the
+  // polls' phase, so the interval the paused time covers is dt rounded to periods (as
+  // pfcwd measures its interval between syncd's copy stamps, not between its polls).
+  // Shrinking dt instead (less the last poll gap) let 90 % pauses pass for storms.
+  int64_t dt_eff = dt;
+  if (s.refresh_ms) {
+    const int64_t period = int64_t(s.refresh_ms) * 1'000'000;
+    dt_eff = std::max<int64_t>(1, (dt + period / 2) / period) * period;
+  }
+  (void)gap;
   for (int slot = 0; slot < 9; ++slot) {
     Acc& a = acc[static_cast<size_t>(slot)];
     if (!a.any) continue;
     bool frame_rule = false;
     int64_t bound = 0;
+    uint8_t storming = 0, active = 0;  // direction masks: qualifying, with PFC activity
     for (size_t d = 0; d < 3; ++d) {
+      if (a.has_frames ? a.xoff[d] + a.xon[d] > 0 : a.dur[d] > 0) active |= uint8_t(1u << d);
+      if (a.has_dur && static_cast<double>(a.dur[d]) * 1000 > kStormDuty * static_cast<double>(dt_eff))
+        storming |= uint8_t(1u << d);
       if (a.xoff[d] <= 0 || (a.has_xon[d] && a.xon[d] > 0)) continue;
       int64_t b = a.xoff[d] * max_pause_ns;
       bound = std::max(bound, b);
-      if (static_cast<double>(b) >= kStormDuty * static_cast<double>(dt_eff)) frame_rule = true;
+      if (static_cast<double>(b) >= kStormDuty * static_cast<double>(dt_eff)) {
+        frame_rule = true;
+        if (!a.has_dur) storming |= uint8_t(1u << d);
+      }
     }
     int64_t paused = a.has_dur ? a.paused_us * 1000 : std::min(bound, dt);
-    bool activity = a.has_frames ? a.frames > 0 : a.paused_us > 0;
     slot_poll(port, slot, s.slot[static_cast<size_t>(slot)], ts, dt, dt_eff, a.unknown, a.has_dur,
-              std::min(paused, dt), a.frames, frame_rule, activity);
+              std::min(paused, dt), a.frames, frame_rule, storming, active);
   }
 }
 
 void CounterTracker::slot_poll(int32_t port, int slot, Slot& q, int64_t ts, int64_t dt, int64_t dt_eff, bool unknown,
-                               bool has_dur, int64_t paused, int64_t frames, bool frame_rule, bool activity) {
+                               bool has_dur, int64_t paused, int64_t frames, bool frame_rule, uint8_t storming,
+                               uint8_t active) {
   if (unknown) {  // a new epoch: this poll says nothing; a storm neither grows nor restores
     if (!q.storm) q.acc = 0, q.run_start = -1, q.run_paused = q.run_frames = 0;
     return;
@@ -246,7 +271,8 @@ void CounterTracker::slot_poll(int32_t port, int slot, Slot& q, int64_t ts, int6
   bool qualifies =
       has_dur ? static_cast<double>(paused) > kStormDuty * static_cast<double>(dt_eff) : frame_rule;
   if (qualifies) {
-    if (q.run_start < 0) q.run_start = ts - dt, q.acc = 0, q.run_paused = q.run_frames = 0;
+    if (q.run_start < 0) q.run_start = ts - dt, q.acc = 0, q.run_paused = q.run_frames = 0, q.dirs = 0;
+    q.dirs |= storming;
     q.acc += dt;
     q.run_paused += paused;
     q.run_frames += frames;
@@ -269,6 +295,9 @@ void CounterTracker::slot_poll(int32_t port, int slot, Slot& q, int64_t ts, int6
     q.acc = 0, q.run_start = -1, q.run_paused = q.run_frames = 0;
   }
   if (!q.storm) return;
+  // pfc_restore.lua watches the storming queue's own PFC: the direction(s) that
+  // stormed, not the other (a port pausing its peer says nothing about being paused).
+  bool activity = (active & (q.dirs ? q.dirs : uint8_t(7))) != 0;
   if (activity) {  // pfc_restore.lua: any new PFC frame restarts the restoration countdown
     q.quiet = 0;
     q.storm_end = ts;
@@ -292,7 +321,7 @@ void CounterTracker::emit_storm(int32_t port, int slot, Slot& q, int64_t clear_t
   append_policy_event(out_.policy_events, clear_ts, port, storm_policy_[static_cast<size_t>(slot)], false,
                       static_cast<double>(q.storm_paused));
   q.storm = q.tripped = false;
-  q.acc = 0, q.run_start = -1, q.run_paused = q.run_frames = 0, q.quiet = 0;
+  q.acc = 0, q.run_start = -1, q.run_paused = q.run_frames = 0, q.quiet = 0, q.dirs = 0;
 }
 
 void CounterTracker::on_link_downs(int64_t ts, int32_t port, int64_t n) {

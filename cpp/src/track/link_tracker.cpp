@@ -144,6 +144,7 @@ void LinkTracker::write_flap(int32_t port, PortState& s, int64_t ts, int64_t dow
   bool over = duration >= 0 && duration > cfg_.job_budget_ns;
   f.over_budget.push_back(over);
   f.open_at_start.push_back(open_at_start);
+  f.source.push_back(hidden ? 1 : 0);  // carrier counters : netlink (flaps.source)
   if (up < 0) return;  // still down: an outage, not (yet) a flap
   ++s.flaps;
   s.hidden += hidden;

@@ -17,6 +17,7 @@ EXAMPLE = """examples:
   flapwatch agent -i swp1 -i swp2 --metrics 127.0.0.1:9477 --events /var/log/flapwatch.jsonl
   flapwatch agent -i eth0 --record /var/tmp/eth0.pcapng --events -   # then: flapwatch replay /var/tmp/eth0.pcapng
   flapwatch agent -i swp1 --otlp http://collector:4318 --metrics 127.0.0.1:9477
+  flapwatch agent --sonic --metrics 127.0.0.1:9477 --events -   # on a SONiC switch: COUNTERS_DB + APPL_DB
   flapwatch agent -i 'swp*' --record /var/tmp/swp.pcapng --rotate-size 50MB --keep 10 --config /etc/flapwatch.toml
       # then: flapwatch replay /var/tmp/swp.pcapng.* /var/tmp/swp.pcapng ;  kill -HUP <pid> reloads the config
 
@@ -134,7 +135,24 @@ def run(args) -> int:
     if args.metrics:
         _address(args.metrics)  # a usage error before anything starts
     rotation = _rotation(args)
-    names = interfaces(args.interface)
+    if not args.interface and args.sonic is None:
+        raise UsageError("the following arguments are required: -i/--interface (or --sonic: a SONiC switch's redis)")
+    names = interfaces(args.interface or [])
+    sonic = None
+    if args.sonic is not None:
+        from flapwatch.counters.sonic import SonicSource, connection_kwargs
+        from flapwatch.counters.samples import interval_ns
+        from flapwatch.errors import ConfigError
+
+        try:
+            connection_kwargs(args.sonic)
+            interval_ns(args.sonic_interval)
+        except ConfigError as e:
+            raise UsageError(str(e)) from None
+        try:
+            sonic = SonicSource(args.sonic, interval=args.sonic_interval).connect()
+        except ConfigError as e:
+            raise StartError(str(e)) from None
     stop, reload = threading.Event(), threading.Event()
 
     def on_signal(signum, frame):
@@ -165,13 +183,21 @@ def run(args) -> int:
                 events.flush()  # a pipe is block-buffered: a link_down must not wait for 8 KB of others
 
     try:
-        agent = Agent(names, cfg, record=args.record, rotation=rotation, netlink=not args.no_netlink,
-                      on_detection=handle, otlp=args.otlp)
+        # --sonic: APPL_DB's PORT_TABLE is the switch's link state (the kernel's netdevs only
+        # mirror it), so netlink stays off unless interfaces are watched too.
+        agent = Agent(names, cfg, record=args.record, rotation=rotation,
+                      netlink=not args.no_netlink and not (sonic is not None and not names),
+                      on_detection=handle, otlp=args.otlp, counters=args.counters,
+                      counter_interval=args.counter_interval, counter_driver=args.driver, sonic=sonic)
     except RuntimeError as e:
         raise _start_error(e) from None
     collector = AgentCollector(agent)
     collector.events = log
-    where = [f"watching {', '.join(names)}" + ("" if args.no_netlink else " and netlink link messages")]
+    where = [f"watching {', '.join(names)}" + ("" if args.no_netlink else " and netlink link messages")] if names \
+        else []
+    if sonic is not None:
+        where.append(f"reading SONiC's COUNTERS_DB and APPL_DB at {sonic.address} every "
+                     f"{sonic.interval_ns / 1e6:g} ms")
     if args.metrics:
         where.append(f"metrics on {_metrics_server(args.metrics, collector)}")
     try:
@@ -188,6 +214,7 @@ def run(args) -> int:
     print(f"flapwatch agent: {'; '.join(where)}", file=sys.stderr, flush=True)
     deadline = time.monotonic() + args.duration if args.duration else None
     log_noticed = False
+    sonic_noticed = 0
     try:
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
             agent.poll(timeout=0.2)
@@ -197,6 +224,10 @@ def run(args) -> int:
             for notice in agent.stats.get("notices", [])[len(collector.notices):]:
                 collector.notices.append(notice)
                 print(f"flapwatch agent: {notice}", file=sys.stderr)
+            if sonic is not None:
+                for notice in sonic.stats.notices[sonic_noticed:]:
+                    print(f"flapwatch agent: {notice}", file=sys.stderr)
+                sonic_noticed = len(sonic.stats.notices)
             if log is not None and log.error and not log_noticed:
                 log_noticed = True
                 print(f"flapwatch agent: event log stopped: {log.error}; detection goes on", file=sys.stderr)
@@ -228,7 +259,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    g.add_argument("-i", "--interface", action="append", required=True, metavar="IFACE",
+    g.add_argument("-i", "--interface", action="append", metavar="IFACE",
                    help="capture PFC/PAUSE/LLDP on this interface (repeatable; a shell pattern such as 'swp*' "
                         "takes every matching interface)")
     g.add_argument("--metrics", metavar="HOST:PORT", help="serve Prometheus metrics here")
@@ -246,6 +277,19 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    "OTLP/HTTP collector (http://collector:4318; needs flapwatch[otlp])")
     g.add_argument("--config", metavar="FILE", help="TOML configuration (SIGHUP re-reads it)")
     g.add_argument("--no-netlink", action="store_true", help="do not listen to netlink link messages")
+    g.add_argument("--counters", action="store_true",
+                   help="also poll the interfaces' counters (ethtool -S by ioctl, ethtool netlink PAUSE and PHY "
+                        "link-down counts): PFC storms and PHY flaps the MAC hides from a capture")
+    g.add_argument("--counter-interval", default="100ms", metavar="DURATION",
+                   help="how often --counters reads each interface (default 100ms; one thread for all)")
+    g.add_argument("--driver", metavar="NAME", help="the counter profile (mlx5_core, bnxt_en, ice, i40e, sonic); "
+                                                    "default: the interface's driver")
+    g.add_argument("--sonic", nargs="?", const="/var/run/redis/redis.sock", metavar="REDIS",
+                   help="a SONiC switch: read its PFC counters (COUNTERS_DB, SAI names, durations in µs) and port "
+                        "link state (APPL_DB PORT_TABLE oper_status, flap_count) from redis at REDIS (a unix socket, "
+                        "default /var/run/redis/redis.sock, or HOST:PORT); needs flapwatch[sonic]")
+    g.add_argument("--sonic-interval", default="200ms", metavar="DURATION",
+                   help="how often --sonic reads the databases (default 200ms, pfcwd's cadence)")
     g.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     g.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     g.set_defaults(func=run)

@@ -168,7 +168,7 @@ def run(args) -> int:
         warnings.simplefilter("ignore", CaptureWarning)  # reported with the results
         analysis = bar.run(
             lambda: analyze(args.captures, cfg, strict=args.strict, ports=args.port, since_ns=args.since,
-                            until_ns=args.until, progress=progress, device=args.device),
+                            until_ns=args.until, progress=progress, device=args.device, counter_driver=args.driver),
             progress,
         )
     return _finish(args, analysis)
@@ -187,6 +187,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "a capture's device and a classic pcap's interface")
     r.add_argument("--device", metavar="NAME",
                    help="the device of every capture no FILE=DEVICE names: ports become NAME:IFACE")
+    r.add_argument("--driver", metavar="NAME",
+                   help="the counter profile of timestamped `ethtool -S` logs among the inputs (mlx5_core, bnxt_en, "
+                        "ice, i40e, sonic); default: the profile that knows the logs' names")
     r.add_argument("--config", metavar="FILE", help="TOML configuration (see README)")
     r.add_argument("--speed", metavar="SPEED", help="link speed where LLDP does not say, e.g. 400G")
     r.add_argument("--port", action="append", metavar="GLOB", help="only ports matching (repeatable)")

@@ -127,6 +127,7 @@ def analyze(
     devices: Mapping[str | os.PathLike, str] | None = None,
     device: str | None = None,
     counter_driver: str | None = None,
+    counter_samples: Iterable[tuple] | None = None,
 ) -> Analysis:
     """Run captures (one per device, say; merged by timestamp) through the link, PFC
     and LLDP trackers. ``config``: a Config, a dict of its fields, or a TOML path.
@@ -139,17 +140,26 @@ def analyze(
     every other capture; without either, a directory given names its captures' device.
     Timestamped `ethtool -S` logs among the paths (recognised by content) are counter
     samples merged by time with the captures (flapwatch.counters.samples); their driver
-    profile is ``counter_driver``'s, else detected from the names."""
+    profile is ``counter_driver``'s, else detected from the names. ``counter_samples``:
+    sample tuples (flapwatch.counters.samples.sample(): a simulator's, an embedder's),
+    merged by time the same way."""
     config = Config.coerce(config)
     from flapwatch import _core
 
-    resolved = resolve_captures(captures, devices, device)
+    if counter_samples is not None and not captures:  # samples alone: no files
+        from flapwatch.sources.devices import Resolved
+
+        resolved = Resolved([])
+    else:
+        resolved = resolve_captures(captures, devices, device)
     paths = [require_file(p) for p in resolved.paths]
     core = config.to_core()
     core.update(ports=list(ports or []), until_ns=until_ns)
     from flapwatch.counters.samples import split_counter_logs
 
     captures, naming, samples, counter_notices = split_counter_logs(paths, resolved.naming(), driver=counter_driver)
+    if counter_samples is not None:
+        samples = samples + list(counter_samples)
     raw = _core.analyze(captures, core, strict, config.ring_capacity, progress, naming, samples)
     strings = raw["strings"]
     columns = {name: sorted_by_time(raw["tables"][name]) for name in schema.DETECTION_TABLES}

@@ -16,6 +16,7 @@ from flapwatch.tables.table import Table, table_rows
 from flapwatch.config import Config
 
 if TYPE_CHECKING:
+    from flapwatch.counters.sonic import SonicSource
     from flapwatch.live.otlp import OtlpLogs
     from flapwatch.live.recording import Rotation
 
@@ -66,6 +67,13 @@ class Agent:
         poll_s: float = 0.05,
         keep: bool = False,
         otlp: "str | OtlpLogs | None" = None,
+        counters: bool = False,
+        counter_interval: float | str = 0.1,
+        counter_interfaces: list[str] | None = None,
+        counter_driver: str | None = None,
+        counter_profiles: dict | None = None,
+        keep_counter_samples: int = 0,
+        sonic: "str | SonicSource | None" = None,
     ):
         from flapwatch import _core
 
@@ -81,7 +89,17 @@ class Agent:
         self._core = _core.LiveAgent(config.to_core(), self.interfaces, netlink, os.fspath(record or ""), ring_capacity,
                                      rotation.max_bytes if rotation.on else 0, rotation.interval_s if rotation.on else 0.0,
                                      rotation.keep)
+        if counters:
+            self._configure_counters(counter_interval, counter_interfaces, counter_driver, counter_profiles,
+                                     keep_counter_samples)
         self._started = self._stopped = False
+        # ``sonic``: a SONiC switch's redis (an address, or a flapwatch.counters.sonic.SonicSource):
+        # its PFC counters and PORT_TABLE link state are pushed in, at pfcwd's cadence.
+        self.sonic = None
+        if sonic is not None:
+            from flapwatch.counters.sonic import SonicSource
+
+            self.sonic = sonic if isinstance(sonic, SonicSource) else SonicSource(sonic)
         self.final: Analysis | None = None
         self.otlp = None
         if otlp is not None:
@@ -89,11 +107,56 @@ class Agent:
 
             self.otlp = otlp if isinstance(otlp, OtlpLogs) else OtlpLogs(otlp)
 
+    # counters and the push API
+    def _configure_counters(self, interval, interfaces, driver, profiles, keep_raw) -> None:
+        """``counters``: poll `ethtool -S` (ioctl) and the ethtool netlink PAUSE / link-down
+        counts of ``counter_interfaces`` (default: the capture interfaces) every
+        ``counter_interval`` (seconds, or "100ms"), one thread for all; names are
+        classified by ``counter_driver``'s profile, else by the driver's own
+        (flapwatch.counters.profiles; ``counter_profiles`` from load_profiles)."""
+        from flapwatch.counters.samples import core_profiles, interval_ns
+
+        self._core.configure_counters(list(interfaces or []), interval_ns(interval), core_profiles(profiles), driver or "",
+                                      keep_raw)
+
+    def push_link(self, ts_ns: int, interface: str, up: bool, *, carrier_changes: int = -1,
+                  carrier_up_count: int = -1, carrier_down_count: int = -1, baseline: bool = False) -> bool:
+        """An embedder's own link event (a vendor SDK, SAI notifications) into the same
+        ring and trackers as netlink messages; False when the ring was full (dropped).
+        ``baseline``: a state read, not a change seen (a port's first is no edge: no
+        outage, no flap), as a netlink dump reply."""
+        return self._core.push_link(int(ts_ns), interface, bool(up), carrier_changes, carrier_up_count,
+                                    carrier_down_count, bool(baseline))
+
+    def push_counters(self, sample: tuple) -> bool:
+        """An embedder's counter sample (flapwatch.counters.samples.sample() builds one)
+        into the same ring and trackers as the agent's own counter reads."""
+        return self._core.push_counters(sample)
+
+    def counter_totals(self) -> dict[str, dict]:
+        """What the counters alone saw, per port: ``paused_ns`` {priority (0..7, or
+        "pause" for 802.3x PAUSE): ns} and ``phy_link_downs`` (PHY link-downs with no
+        carrier change: the flaps of source "PHY counter"), since start (or the last reconfigure)."""
+        strings = self._refresh_strings()
+        out = {}
+        for port, paused, phy in self._core.counter_totals():
+            out[strings[port]] = {"paused_ns": {("pause" if slot == 8 else str(slot)): ns
+                                                for slot, ns in enumerate(paused) if ns},
+                                  "phy_link_downs": phy}
+        return out
+
+    def counter_samples(self) -> list[tuple]:
+        """The raw counter reads kept (``keep_counter_samples``), oldest first, and
+        forgotten: (ts_ns, read_ns, interface, names_reread, names, values)."""
+        return self._core.raw_counter_samples()
+
     # lifecycle
     def start(self) -> "Agent":
         if not self._started:
             self._core.start()
             self._started = True
+            if self.sonic is not None:
+                self.sonic.start(self)
         return self
 
     def stop(self) -> Analysis:
@@ -101,6 +164,8 @@ class Agent:
         if self._stopped:
             return self.final
         self._stopped = True
+        if self.sonic is not None:
+            self.sonic.stop()  # its last pushes reach the trackers before they finish
         pending = self._core.new_rows()
         self._core.stop()
         final = self._core.new_rows()  # what finishing flushed (ports, pending clears)

@@ -21,7 +21,8 @@ class AgentCollector:
         self._lock = threading.Lock()
         self._ports: list[dict] = []
         self._stats: dict = {}
-        self._pause_ns: dict[tuple[str, str], int] = {}
+        self._pause_ns: dict[tuple[str, str], int] = {}  # from the PFC/PAUSE frames' pause_stats rows
+        self._counters: dict[str, dict] = {}  # what the counters alone saw (Agent.counter_totals)
         self._tripped: dict[tuple[str, str], int] = {}
         self._storm: dict[tuple[str, str], int] = {}
         self._neighbors: dict[str, dict] = {}
@@ -90,8 +91,10 @@ class AgentCollector:
 
     def refresh(self) -> None:
         ports, stats = self.agent.ports(), self.agent.stats
+        totals = getattr(self.agent, "counter_totals", None)
+        counters = totals() if totals is not None else {}
         with self._lock:
-            self._ports, self._stats = ports, stats
+            self._ports, self._stats, self._counters = ports, stats, counters
 
     def _down_since(self) -> dict[str, float]:
         """Ports down now, since when (Unix seconds): from the link_down events, so the time
@@ -109,6 +112,7 @@ class AgentCollector:
             neighbors, risk, risk_peak = dict(self._neighbors), dict(self._risk), self._risk_peak.peaks()
             trips, lldp, storm_count = dict(self._trips), dict(self._lldp), dict(self._storms)
             down_since = self._down_since()
+            counters = dict(self._counters)
         flaps = CounterMetricFamily("flapwatch_link_flaps", "Link flaps (down and up again)", labels=["port"])
         hidden = CounterMetricFamily("flapwatch_hidden_flaps", "Flaps seen only as carrier counter jumps",
                                      labels=["port"])
@@ -139,11 +143,24 @@ class AgentCollector:
         yield from (flaps, hidden, down, up, since, over, storms, lldp_events)
         yield GaugeMetricFamily("flapwatch_job_budget_seconds", "The outage a job survives (job_budget_s)",
                                 value=self.agent.config.job_budget_s)
-        paused = CounterMetricFamily("flapwatch_pfc_pause_seconds", "Time paused by PFC/PAUSE, per priority",
-                                     labels=["port", "priority"])
+        # source: "frames" from the PFC/PAUSE frames a capture saw, "counters" from the NIC's or
+        # switch's pause counters (durations, or frame counts as a bound). Where both see one
+        # port they measure the same pauses: compare them, never sum over source.
+        paused = CounterMetricFamily("flapwatch_pfc_pause_seconds",
+                                     "Time paused by PFC/PAUSE, per priority (\"pause\": 802.3x) and source",
+                                     labels=["port", "priority", "source"])
         for (port, prio), ns in sorted(pause.items()):
-            paused.add_metric([port, prio], ns / 1e9)
+            paused.add_metric([port, prio, "frames"], ns / 1e9)
+        for port, c in sorted(counters.items()):
+            for prio, ns in sorted(c["paused_ns"].items()):
+                paused.add_metric([port, prio, "counters"], ns / 1e9)
         yield paused
+        phy = CounterMetricFamily("flapwatch_phy_link_downs",
+                                  "Link-downs a PHY counter counted with no carrier change (flaps of source "
+                                  "\"PHY counter\"; mlx5 link_down_events_phy)", labels=["port", "source"])
+        for port, c in sorted(counters.items()):  # from 0, so the first one is an increase
+            phy.add_metric([port, "counters"], c["phy_link_downs"])
+        yield phy
         active = GaugeMetricFamily("flapwatch_pfc_storm_active", "1 while a PFC storm is on", labels=["port", "priority"])
         for (port, prio), on in sorted(storm.items()):
             active.add_metric([port, prio], on)

@@ -104,6 +104,10 @@ DETECTION_TABLES: dict[str, list[tuple[str, object]]] = {
         # 1: already down when the capture began (the port's first message, a notification,
         # said up): down_ns is the capture's start, a bound; the real down is earlier
         ("open_at_start", np.uint8),
+        # what showed it (FLAP_SOURCES): a down and an up over netlink, only the carrier
+        # counters (hidden), or a PHY link-down counter with no carrier change (bounded by
+        # two counter samples; docs/DESIGN.md, "Counters")
+        ("source", np.uint8),
     ],
     # An outage opening, written at the down (before the link is back): what an alert
     # needs while the port is down. Its flaps row follows when it closes.
@@ -163,11 +167,13 @@ DETECTION_TABLES: dict[str, list[tuple[str, object]]] = {
 
 LLDP_EVENTS = ("added", "updated", "changed", "aged_out", "shutdown")
 POLICY_EVENTS = ("clear", "trip")
+FLAP_SOURCES = ("netlink", "carrier counters", "PHY counter")  # kFlapSourceNames (track/counter_tracker.hpp)
 
 # Enum columns: stored as small integers, named in every row-form output.
 ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("lldp_events", "event"): LLDP_EVENTS,
     ("policy_events", "event"): POLICY_EVENTS,
+    ("flaps", "source"): FLAP_SOURCES,
 }
 
 # The one list of detection tables by role (every output, the agent and the risk model

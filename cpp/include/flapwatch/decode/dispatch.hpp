@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "flapwatch/counters.hpp"
 #include "flapwatch/decode/decode_error.hpp"
 #include "flapwatch/io/source.hpp"
 #include "flapwatch/records.hpp"
@@ -37,6 +38,7 @@ class Dispatcher {
   FrameKind ethernet_like(const Frame& f, RecordSink& out, DecodeError& err);
   FrameKind lldp(const uint8_t* p, uint32_t n, uint64_t src, RecordSink& out, DecodeError& err);
   FrameKind netlink(const Frame& f, RecordSink& out, DecodeError& err);
+  FrameKind counter_block(const Frame& f, RecordSink& out);  // kLinkCounterBlock: counter records
   int32_t intern_scratch(bool present) { return present ? strings_.intern(scratch_) : -1; }
 
   StringTable& strings_;
@@ -46,6 +48,7 @@ class Dispatcher {
   // netlink frames hold several link messages; they are emitted only once the whole
   // frame decoded, so a malformed frame yields no partial rows.
   std::vector<Record> links_;  // reused: grows to the largest frame, then no allocation
+  CounterSample counter_;  // reused for counter blocks
 };
 
 }  // namespace flapwatch

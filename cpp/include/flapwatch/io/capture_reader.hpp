@@ -3,7 +3,9 @@
 // pcap: magic a1b2c3d4 (µs) / a1b23c4d (ns), either byte order.
 // pcapng: several sections, either byte order each; several interfaces, each with its
 // own if_tsresol (power of 10 or 2) and if_tsoffset; EPB, SPB and the obsolete
-// Packet Block carry frames; every other block is skipped by its length.
+// Packet Block carry frames; flapwatch's counter-sample Custom Blocks
+// (io/counter_block.hpp) come out as a Frame of link type kLinkCounterBlock, not
+// numbered as a frame; every other block is skipped by its length.
 //
 // Errors name the file offset. A record cut short by the end of the file is a
 // warning that ends the read (strict: an error), so what came before is kept.
@@ -13,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "flapwatch/counters.hpp"
 #include "flapwatch/io/block_buffer.hpp"
 #include "flapwatch/io/source.hpp"
 #include "flapwatch/string_table.hpp"
@@ -49,6 +52,13 @@ class CaptureReader {
   const std::string& path() const { return path_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
   bool is_pcapng() const { return pcapng_; }
+  // Whether the file (pcap) or an interface described so far (pcapng) has this link type.
+  bool has_linktype(uint16_t linktype) const {
+    if (!pcapng_) return linktype_ == linktype;
+    for (const auto& i : ifaces_)
+      if (i.linktype == linktype) return true;
+    return false;
+  }
   bool compressed() const { return in_.compressed(); }
   uint64_t offset() const { return in_.offset(); }
   // The file's size on disk (compressed size for gzip), for sizing output up front.
@@ -100,6 +110,10 @@ class CaptureReader {
   std::string stem_;       // the name for unnamed interfaces: PortNaming::iface, else the file stem
   std::string device_;     // PortNaming::device
   int32_t device_id_ = -1;  // its string-table index, -1 without a device
+  // the last flapwatch counter block (io/counter_block.hpp), re-encoded in native order
+  CounterSample counter_;
+  LinkEvent link_event_;
+  std::vector<uint8_t> counter_buf_;
 };
 
 }  // namespace flapwatch

@@ -33,6 +33,10 @@ class PcapngWriter {
   // Adds an interface (IDB) and returns its id.
   uint32_t add_interface(std::string_view name, uint16_t linktype, uint32_t snaplen = 262144);
   void write_packet(uint32_t interface_id, int64_t ts_ns, const uint8_t* data, uint32_t caplen, uint32_t origlen);
+  // A Custom Block (type 0x00000BAD copyable, else 0x40000BAD): `data` from the PEN on
+  // (io/counter_block.hpp's counter samples), padded to 4 here.
+  void write_custom(const std::vector<uint8_t>& data, bool copyable = true);
+  uint64_t custom_blocks() const { return custom_; }
   void flush();
   void close();
   // After a failed write: closes without throwing and cuts the file back to the last
@@ -51,7 +55,7 @@ class PcapngWriter {
   std::string path_;
   std::FILE* f_ = nullptr;
   uint32_t interfaces_ = 0;
-  uint64_t packets_ = 0, bytes_ = 0, flushed_ = 0;
+  uint64_t packets_ = 0, bytes_ = 0, flushed_ = 0, custom_ = 0;
   std::vector<uint8_t> scratch_;
 };
 
@@ -73,6 +77,9 @@ class RotatingPcapngWriter {
   uint32_t add_interface(std::string_view name, uint16_t linktype, uint32_t snaplen = 262144);
   // false when the recording has stopped (now or before) on an error.
   bool write_packet(uint32_t interface_id, int64_t ts_ns, const uint8_t* data, uint32_t caplen, uint32_t origlen);
+  // A Custom Block into the current file (no rotation decision: a sample follows the
+  // packets it came between); false when the recording has stopped.
+  bool write_custom(const std::vector<uint8_t>& data);
   bool flush();
   void close();  // never throws; a close error stops the recording like a write error
 

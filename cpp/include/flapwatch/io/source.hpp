@@ -11,6 +11,9 @@ enum LinkType : uint16_t {
   kLinkNetlink = 253,
   kLinkSll = 113,
   kLinkSll2 = 276,
+  // Not a pcap link type: a counter sample read from a flapwatch Custom Block
+  // (io/counter_block.hpp), `data` its custom data in native byte order. Never written.
+  kLinkCounterBlock = 0xfc5a,
 };
 
 struct Frame {

@@ -63,6 +63,11 @@ class CounterFeed {
   // Any thread. False when the push ring is full (the event is dropped and counted).
   bool push_link(const LinkEvent& e);
   bool push_counters(const CounterSample& s);
+  // Before start(): called with the Custom Block (io/counter_block.hpp) of every sample
+  // and pushed link event that reached the ring (polled: the counter thread; pushed: the
+  // pusher's thread, serialised), e.g. to record it.
+  using Recorder = std::function<void(std::vector<uint8_t> block)>;
+  void set_recorder(Recorder r) { recorder_ = std::move(r); }
 
   // Tracker thread: records from the counter thread and the pushes.
   template <class F>
@@ -94,6 +99,7 @@ class CounterFeed {
   StringTable& strings_;
   const EngineConfig& cfg_;
   std::function<void()> wake_;
+  Recorder recorder_;
   RecordRing polled_, pushed_;
   struct Sink final : RecordSink {
     explicit Sink(RecordRing& r) : ring(r) {}

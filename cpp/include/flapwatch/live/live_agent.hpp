@@ -27,6 +27,7 @@
 #include "flapwatch/engine.hpp"
 #include "flapwatch/io/pcapng_writer.hpp"
 #include "flapwatch/live/afpacket_source.hpp"
+#include "flapwatch/live/counter_feed.hpp"
 #include "flapwatch/live/netlink_source.hpp"
 #include "flapwatch/record_ring.hpp"
 
@@ -43,6 +44,9 @@ struct LiveOptions {
   // kernel block (retired after 10 ms) or in the ring must reach the trackers before
   // time passes over it, or live and replay would differ (a pause seen as over early).
   int64_t tick_lag_ns = 250'000'000;
+  // Counters (live/counter_feed.hpp): counters.enabled polls counters.interfaces (empty:
+  // the capture interfaces) every counters.interval_ns from one thread.
+  CounterOptions counters;
 };
 
 struct LiveStats {
@@ -57,6 +61,7 @@ struct LiveStats {
   bool recording = false;
   uint64_t record_packets = 0, record_bytes = 0, record_rotations = 0, record_errors = 0;
   uint64_t reloads = 0;  // configurations applied by reconfigure()
+  CounterFeedStats counters;  // counter samples read, failed, dropped; events pushed
 };
 
 class LiveAgent {
@@ -93,12 +98,23 @@ class LiveAgent {
   // time). Sockets, rings, recording and the string table are kept; detection rows not
   // yet handed out are handed out. The port selection stays the one the agent started with.
   void reconfigure(const EngineConfig& cfg);
+  // Push API (any thread, before or after start()): an embedder's own link events and
+  // counter samples, into the trackers through a ring like every record. False when
+  // that ring is full (dropped, counted in stats().counters.push_dropped).
+  // Before start(): poll counters on these terms (replaces opts.counters; events
+  // pushed before are dropped).
+  void configure_counters(CounterOptions c);
+  bool push_link(const LinkEvent& e) { return feed_->push_link(e); }
+  bool push_counters(const CounterSample& s) { return feed_->push_counters(s); }
+  // The last raw counter reads (every name), with opts.counters.keep_raw.
+  std::vector<RawCounterSample> take_raw_counter_samples() { return feed_->take_raw(); }
   LiveStats stats();
   StringTable& strings() { return strings_; }
   bool running() const { return running_.load(); }
 
  private:
   void reader_loop();
+  void write_pending_counters();
   void tracker_loop();
   void on_row(DetectionKind kind, const Detections& d, size_t row);
   void remember(const Record& r);  // what a reconfigured engine is primed with
@@ -125,6 +141,9 @@ class LiveAgent {
   std::unique_ptr<NetlinkSource> netlink_;
   std::vector<std::unique_ptr<AfPacketSource>> packets_;
   std::unique_ptr<RotatingPcapngWriter> writer_;
+  std::mutex record_mu_;  // counter samples for the recording, from the counter and pushing threads
+  std::vector<std::vector<uint8_t>> record_pending_;
+  uint64_t record_pending_dropped_ = 0;
   uint32_t netlink_iface_ = 0;
   std::vector<uint32_t> packet_iface_;
   RecordRing ring_;
@@ -136,6 +155,7 @@ class LiveAgent {
   std::mutex notices_mu_;
   std::vector<std::string> notices_;
   std::thread reader_, tracker_;
+  std::unique_ptr<CounterFeed> feed_;  // last: its thread goes first
 };
 
 }  // namespace flapwatch

@@ -5,7 +5,10 @@
 // turns each poll into deltas: a 32-bit counter that went down by a wrap's worth is a
 // wrap (the delta goes on); any other decrease is a reset (driver reload: a new epoch,
 // no delta that poll); a counter absent from a sample, or back after being absent,
-// starts a new epoch too. None of them ever makes a storm or a flap; each is a notice.
+// starts a new epoch too, and so does a pause duration that grew by more than the time
+// passed (plus a tenth, or a refresh period): a count that moved while it was out of
+// sight (a log that dropped the empty dumps of a vanished counter). None of them ever
+// makes a storm or a flap; each is a notice.
 //
 // Storms follow SONiC pfcwd's counter rules, per port and priority (slot 8: 802.3x
 // PAUSE), rx and tx together (a priority paused or pausing, as the frame tracker sees
@@ -18,12 +21,14 @@
 //   cover 99 % of the interval: the frame count bounds the paused time from above;
 // - a storm trips when qualifying polls have lasted 99 % of the detection time, and
 //   restores (pfc_restore.lua) once no new PFC frame (or no pause time, where only
-//   durations exist) came for the restoration time.
+//   durations exist) came for the restoration time in the direction(s) that stormed
+//   (the port's healthy PFC the other way does not hold a storm open).
 // A driver that copies its counters every refresh period (bnxt 1 s) returns repeats in
 // between: a sample whose values all equal the last evaluated one within 1.5 refresh
-// periods is a repeat, not a poll with "no pause"; when values move, the interval is
-// measured from the last change, less the last poll gap (the change happened somewhere
-// in that gap).
+// periods is a repeat, not a poll with "no pause"; when values move, the interval the
+// paused time covers is the time since the last change rounded to whole refresh
+// periods (two copies are whole periods apart, whatever the polls' phase: pfcwd too
+// measures between the copies' stamps).
 // Where the frame tracker has seen PFC frames of the same port and priority, frames
 // speak for it: the counters do not trip a second storm.
 //
@@ -53,10 +58,11 @@ enum FlapSource : uint8_t { kFlapNetlink = 0, kFlapCarrierCounters = 1, kFlapPhy
 constexpr const char* kFlapSourceNames[] = {"netlink", "carrier counters", "PHY counter"};
 
 // What a notice reports.
-enum class CounterNotice : uint8_t { wrap, reset, vanished, reappeared, list_changed };
+enum class CounterNotice : uint8_t { wrap, reset, vanished, reappeared, list_changed, jumped };
 constexpr const char* kCounterNoticeNames[] = {"wrapped (32-bit)", "reset (went backwards: a new epoch)",
                                                "vanished from the sample", "reappeared (a new epoch)",
-                                               "name list changed (re-read)"};
+                                               "name list changed (re-read)",
+                                               "jumped by more pause than time passed (a new epoch)"};
 
 class CounterTracker {
  public:
@@ -83,6 +89,12 @@ class CounterTracker {
   int64_t samples() const { return samples_; }
   // The paused time counted per port (all priorities), for the ports table.
   int64_t paused_ns(int32_t port) const;
+  // The same for one slot: 0..7 a priority, 8 802.3x PAUSE (the live metrics, by priority).
+  int64_t paused_ns(int32_t port, int slot) const {
+    return static_cast<size_t>(port) < ports_.size() && slot >= 0 && slot < 9
+               ? ports_[static_cast<size_t>(port)].slot[static_cast<size_t>(slot)].paused_total
+               : 0;
+  }
   size_t port_count() const { return ports_.size(); }
   bool has_port(int32_t port) const {
     return static_cast<size_t>(port) < ports_.size() && ports_[static_cast<size_t>(port)].samples > 0;
@@ -108,6 +120,7 @@ class CounterTracker {
   struct Slot {
     int64_t acc = 0, run_start = -1, run_paused = 0, run_frames = 0, trip_ts = 0;
     bool storm = false, tripped = false;
+    uint8_t dirs = 0;  // directions (bit 0 none, 1 rx, 2 tx) whose polls qualified: restoration watches them
     int64_t storm_start = 0, storm_end = 0, storm_paused = 0, storm_frames = 0, quiet = 0;
     int64_t paused_total = 0;
   };
@@ -130,7 +143,7 @@ class CounterTracker {
   void complete(int32_t port, PortState& s, int64_t ts);
   void evaluate(int32_t port, PortState& s, int64_t ts, int64_t dt, int64_t gap);
   void slot_poll(int32_t port, int slot, Slot& q, int64_t ts, int64_t dt, int64_t gap, bool unknown, bool has_dur,
-                 int64_t paused, int64_t frames, bool frame_rule_ok, bool activity);
+                 int64_t paused, int64_t frames, bool frame_rule_ok, uint8_t storming, uint8_t active);
   void emit_storm(int32_t port, int slot, Slot& q, int64_t ts);
   void judge_phy(int32_t port, PortState& s, int64_t now, bool all);
   void notice(int64_t ts, int32_t port, CounterNotice what, const Key* k);

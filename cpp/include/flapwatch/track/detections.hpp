@@ -26,6 +26,9 @@ struct FlapTable : TimePortColumns, TableBase<FlapTable> {
   // The outage was already open when the capture began (the port's first message, a
   // notification, said up): down_ns is the capture's start, a bound; the real down is earlier.
   Column<uint8_t> open_at_start;
+  // What showed it: 0 netlink (a down and an up), 1 carrier counters (hidden), 2 a PHY
+  // link-down counter with no carrier change (track/counter_tracker.hpp, kFlapSourceNames)
+  Column<uint8_t> source;
   template <class F>
   void for_each_column(F&& f) {
     f("ts_ns", ts_ns);
@@ -37,6 +40,7 @@ struct FlapTable : TimePortColumns, TableBase<FlapTable> {
     f("held", held);
     f("over_budget", over_budget);
     f("open_at_start", open_at_start);
+    f("source", source);
   }
 };
 
