@@ -40,7 +40,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python"))
+try:  # the installed package; a checkout without an install uses the source tree
+    import flapwatch  # noqa: F401
+except ImportError:
+    sys.path.insert(0, str(ROOT / "python"))
 import flapwatch  # noqa: E402
 from flapwatch import simulate  # noqa: E402
 from flapwatch.assess import risk  # noqa: E402

@@ -32,7 +32,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+try:  # the installed package; a checkout without an install uses the source tree
+    import flapwatch  # noqa: F401
+except ImportError:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 import flapwatch  # noqa: E402
 from flapwatch import simulate
 from flapwatch.assess import risk  # noqa: E402
