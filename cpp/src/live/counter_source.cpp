@@ -29,7 +29,7 @@ std::string trimmed(const char* p, size_t n) {
   return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
 }
 
-// The ethtool netlink numbers (uapi ethtool_netlink.h; ../shared/COUNTERS.md §1.2).
+// The ethtool netlink numbers (the kernel's uapi linux/ethtool_netlink.h).
 constexpr uint8_t kMsgLinkstateGet = 6, kMsgPauseGet = 21;
 constexpr uint16_t kHeaderDevName = 2, kHeaderFlags = 3, kFlagStats = 4;
 constexpr uint16_t kLinkstateExtDownCnt = 7, kPauseStats = 5, kPauseStatTxFrames = 2, kPauseStatRxFrames = 3;

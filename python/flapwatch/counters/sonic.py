@@ -1,5 +1,5 @@
 """The SONiC switch source: a switch's own PFC counters and port link state, read from its
-redis databases (../shared/COUNTERS.md section 3; docs/DESIGN.md, "Counters"), pushed into
+redis databases (sonic-swss-common's database_config.json and the COUNTERS_DB layout; docs/DESIGN.md, "Counters"), pushed into
 the agent as the same records every other source gives (counter samples and link events).
 
 - COUNTERS_DB (2): ``COUNTERS_PORT_NAME_MAP`` (port alias -> ``oid:0x...``), then per port

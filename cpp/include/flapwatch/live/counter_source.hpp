@@ -1,4 +1,4 @@
-// The live counter source (docs/DESIGN.md, "Counters"; ../shared/COUNTERS.md §1):
+// The live counter source (docs/DESIGN.md, "Counters"; the kernel's uapi linux/ethtool.h, ethtool_netlink.h):
 // `ethtool -S` through the SIOCETHTOOL ioctls, for each watched interface, from one
 // thread per agent (LiveAgent runs it), plus the ethtool netlink extras where the
 // kernel and the driver have them (802.3x PAUSE frame counts, PAUSE_GET with stats;
