@@ -16,35 +16,9 @@ import math
 
 import numpy as np
 
-from flapwatch.assess.joins import count_within
-from flapwatch.kernel.linkwatch import HZ_NS, JIFFY_NS, NOTIFY_DELAY_NS
-from flapwatch.tables.units import NS_PER_MS, NS_PER_US
+from flapwatch.kernel.bounds import NOTIFY_NS, TICK_NS, flap_bounds  # noqa: F401 (the classifier's names)
 
-# linkwatch's timing, widened by margins for what its model leaves out (messages queued behind
-# others in one run, a busy kworker, the recorder's timestamps).
-TICK_NS = (HZ_NS - 1 * NS_PER_MS, HZ_NS + JIFFY_NS + 2 * NS_PER_MS)  # a delayed run: 1 s (+ a jiffy) after an earlier run
-NOTIFY_NS = NOTIFY_DELAY_NS[1] + 600 * NS_PER_US  # a run at once follows the change by 0.3-0.9 ms
 OPEN_END_NS = np.iinfo(np.int64).max // 4  # the up time of a flap still down at the end: after everything
-
-
-def flap_bounds(port: np.ndarray, device: np.ndarray, down_ns: np.ndarray, up_ns: np.ndarray,
-                hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(earliest, latest) possible true down time of each flap, from what linkwatch allows.
-
-    A message is a delayed run ("tick") when its device sent one a second (+ a jiffy) earlier;
-    otherwise it ran at once, within ~1 ms of the change it reports. A visible down's message
-    is its latest; at a tick it may have been pending since the second before. Hidden flaps lie
-    between the port's previous message and the revealing one, and within the second before
-    it at a tick, or the millisecond before it otherwise (then they were sub-millisecond)."""
-    msg_dev = np.concatenate([device[~hidden], device[up_ns >= 0]])
-    msg_t = np.concatenate([down_ns[~hidden], up_ns[up_ns >= 0]])
-    observed = np.where(hidden, up_ns, down_ns)
-    mid, half = (TICK_NS[0] + TICK_NS[1]) // 2, (TICK_NS[1] - TICK_NS[0]) // 2
-    tick = count_within(device, observed - mid, msg_dev, msg_t, half) > 0
-    hi = observed.astype(np.int64)
-    lo = hi - np.where(tick, TICK_NS[1], NOTIFY_NS)
-    lo = np.where(hidden, np.maximum(lo, down_ns), lo)  # a hidden flap's down_ns is the previous message
-    return lo, hi
 
 
 def estimate_flap_times(port: np.ndarray, down_ns: np.ndarray, up_ns: np.ndarray, hidden: np.ndarray,
