@@ -1,21 +1,30 @@
 """flapwatch: link-flap, PFC storm and LLDP neighbor-change detection for AI cluster NICs."""
 
-from flapwatch.detect.analysis import Analysis, analyze
-from flapwatch.sources.capture import Capture, Table, iter_capture, read_capture
-from flapwatch.config import Config, DampeningPolicy, WindowPolicy
 from flapwatch.errors import CaptureError, CaptureWarning
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from flapwatch.detect.analysis import Analysis, analyze
+    from flapwatch.sources.capture import Capture, Table, iter_capture, read_capture
+    from flapwatch.config import Config, DampeningPolicy, WindowPolicy
     from flapwatch.live.agent import Agent, Detection
     from flapwatch import sim as simulate  # flapwatch.simulate.simulate writes one scenario
     from flapwatch.assess.risk import RiskModel, score_analysis
     from flapwatch.assess.episodes import Episodes, SignatureConfig
     from flapwatch.assess.signatures import classify
 
-# Loaded on first use (PEP 562 module __getattr__): `flapwatch inspect` needs none of
-# them, and the assessment costs most of `import flapwatch`.
+# Loaded on first use (PEP 562 module __getattr__): the command line imports this package
+# first, and `flapwatch inspect` needs none of them (not even numpy: tests/layout holds it).
 _LAZY = {
+    "Analysis": ("detect.analysis", "Analysis"),
+    "analyze": ("detect.analysis", "analyze"),
+    "Capture": ("sources.capture", "Capture"),
+    "Table": ("sources.capture", "Table"),
+    "iter_capture": ("sources.capture", "iter_capture"),
+    "read_capture": ("sources.capture", "read_capture"),
+    "Config": ("config", "Config"),
+    "DampeningPolicy": ("config", "DampeningPolicy"),
+    "WindowPolicy": ("config", "WindowPolicy"),
     "Agent": ("live.agent", "Agent"),
     "Detection": ("live.agent", "Detection"),
     "RiskModel": ("assess.risk", "RiskModel"),

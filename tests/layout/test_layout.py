@@ -124,6 +124,19 @@ def test_inspect_loads_no_assessment_simulator_or_agent(tmp_path):
     assert banned == []
 
 
+def test_cli_import_loads_only_the_parser():
+    """`import flapwatch.cli` is every command's start-up: it loads no module a command
+    imports when it runs (numpy alone costs ~80 ms; issue 16 allows 20 ms over it)."""
+    script = "import sys, flapwatch.cli\nprint(' '.join(sorted(sys.modules)))\n"
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    loaded = set(proc.stdout.split())
+    assert "flapwatch.cli.replay_cmd" in loaded  # the parser's modules are there
+    not_yet = ["numpy", "tomllib", "flapwatch._core", "flapwatch.config", "flapwatch.tables.schema",
+               "flapwatch.sources.capture", "flapwatch.sources.devices", "flapwatch.detect.analysis",
+               "flapwatch.present.summary"]
+    assert sorted(loaded & set(not_yet)) == []
+
+
 def _definitions(pattern: str) -> list[str]:
     rx = re.compile(pattern, re.M)
     return sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if rx.search(p.read_text()))

@@ -14,7 +14,6 @@ import warnings
 from flapwatch.cli.exits import EXIT_MATCH, EXIT_OK, UsageError
 from flapwatch.cli.inspect_cmd import warn
 from flapwatch.errors import CaptureWarning
-from flapwatch.tables import schema
 
 EXAMPLE = """examples:
   flapwatch replay captures/lab.pcapng
@@ -60,6 +59,21 @@ def _fail_on(text: str) -> list[tuple[str, str, float]]:
     if not terms:
         raise argparse.ArgumentTypeError(f"--fail-on takes {FAIL_ON_HELP}; got nothing")
     return [_fail_on_term(t) for t in terms]
+
+
+class _OutputTables:
+    """--table's choices, read from the schema when argparse looks (the schema imports
+    numpy, which `import flapwatch.cli` must not: tests/layout)."""
+
+    def __contains__(self, name: object) -> bool:
+        from flapwatch.tables import schema
+
+        return name in schema.OUTPUT_TABLES
+
+    def __iter__(self):
+        from flapwatch.tables import schema
+
+        return iter(schema.OUTPUT_TABLES)
 
 
 def _time(text: str) -> int:
@@ -115,6 +129,7 @@ def _finish(args, analysis) -> int:
 def follow(args, cfg) -> int:
     from flapwatch.detect.follow import POLL_S, Follower
     from flapwatch.present.text import describe
+    from flapwatch.tables import schema
     import time
 
     paths = list(args.captures)
@@ -197,7 +212,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     r.add_argument("--until", type=_time, metavar="T", help="ISO 8601 or epoch seconds")
     r.add_argument("--format", choices=["table", "json", "jsonl", "csv", "parquet"], default="table")
     r.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout (csv/parquet: FILE or DIR/)")
-    r.add_argument("--table", default="ports", metavar="TABLE", choices=schema.OUTPUT_TABLES,
+    r.add_argument("--table", default="ports", metavar="TABLE", choices=_OutputTables(),
                    help="the table csv/parquet write to one file (default ports)")
     r.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
     r.add_argument("--fail-on", type=_fail_on, metavar="CONDITIONS",
