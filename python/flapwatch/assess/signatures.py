@@ -122,11 +122,12 @@ class _Runs:
     """The flaps in (port, time) order, cut into episodes: ``ep_of`` per flap, ``starts`` /
     ``ends`` per episode."""
 
-    def __init__(self, port, t_est, u_est, duration, hidden, lo, hi, up_ns, cfg: SignatureConfig):
+    def __init__(self, port, t_est, u_est, duration, hidden, lo, hi, up_ns, open_start, cfg: SignatureConfig):
         order = np.lexsort((t_est, port))
         self.port, self.t, self.u = port[order], t_est[order], u_est[order]
         self.dur, self.hidden, self.lo, self.hi, self.up_raw = (duration[order], hidden[order], lo[order], hi[order],
                                                                 up_ns[order])
+        self.open_start = open_start[order]
         n = self.n = self.port.size
         new_port = np.r_[True, self.port[1:] != self.port[:-1]] if n else np.zeros(0, bool)
         self.interval = np.r_[0, np.diff(self.t)] if n else np.zeros(0, np.int64)  # down to down, from the previous
@@ -162,12 +163,13 @@ def _flap_columns(r: _Runs, micro_ns: int, budget_ns: int) -> tuple[dict, np.nda
     """Per-episode counts and durations; also which flaps had their down time measured."""
     visible = ~r.hidden & (r.dur >= 0)
     # A down reported at a linkwatch tick may have begun up to a second earlier: its measured
-    # duration is only a lower bound. A hidden flap lies wholly within its bounds.
-    measured = visible & (r.hi - r.lo <= NOTIFY_NS)
+    # duration is only a lower bound. So is the duration of an outage already open when the
+    # capture began (its down is the capture's start). A hidden flap lies wholly within its bounds.
+    measured = visible & (r.hi - r.lo <= NOTIFY_NS) & ~r.open_start
     micro = (measured & (r.dur < micro_ns)) | (r.hidden & (r.hi - r.lo < micro_ns))
     big = np.iinfo(np.int64).max
     end = r.extreme(r.u, "max")
-    min_down = r.extreme(np.where(visible, r.dur, np.where(micro, r.hi - r.lo, big)), "min")
+    min_down = r.extreme(np.where(visible & ~r.open_start, r.dur, np.where(micro, r.hi - r.lo, big)), "min")
     cols = {
         "port": r.port[r.starts].astype(np.int32), "start_ns": r.t[r.starts],
         "end_ns": np.where(end >= OPEN_END_NS, NO_TIME, end),  # -1: still down at the end of the capture
@@ -211,7 +213,7 @@ def _shape_labels(r: _Runs, cols: dict, visible, measured, lab: _Labels, cfg: Si
     with np.errstate(invalid="ignore", divide="ignore"):
         typical_down = np.where(n_measured > 0, r.sum(r.dur, measured) / n_measured, np.nan)
     d0 = typical_down[r.ep_of] if r.n else np.zeros(0)
-    placed = visible & ~measured & (r.up_raw >= 0) & np.isfinite(d0)
+    placed = visible & ~measured & ~r.open_start & (r.up_raw >= 0) & np.isfinite(d0)
     lo = np.where(placed, np.maximum(r.lo, r.up_raw - (1 + DOWN_TOLERANCE) * d0 - 2e6), r.lo).astype(np.int64)
     hi = np.where(placed, np.minimum(r.hi, r.up_raw - (1 - DOWN_TOLERANCE) * d0 + 2e6), r.hi).astype(np.int64)
     contradicted = r.sum(placed & (lo > hi)) > 0
@@ -459,11 +461,14 @@ def classify(analysis, config: SignatureConfig | dict | None = None) -> Episodes
     down_ns, up_ns = np.asarray(f["down_ns"], np.int64), np.asarray(f["up_ns"], np.int64)
     duration = np.asarray(f["duration_ns"], np.int64)
     hidden = np.asarray(f["hidden"]).astype(bool)
+    # already down when the capture began: its down_ns is the capture's start, a bound
+    open_start = (np.asarray(f["open_at_start"]).astype(bool) if "open_at_start" in f
+                  else np.zeros(hidden.size, bool))
     device = dev_of[np.minimum(port, n_strings)]
     lo, hi = flap_bounds(port, device, down_ns, up_ns, hidden)
     t_est, u_est = estimate_flap_times(port, down_ns, up_ns, hidden, lo)
 
-    runs = _Runs(port, t_est, u_est, duration, hidden, lo, hi, up_ns, cfg)
+    runs = _Runs(port, t_est, u_est, duration, hidden, lo, hi, up_ns, open_start, cfg)
     cols, visible, measured = _flap_columns(runs, int(micro_ms * 1e6), budget_ns)
     cols["device"] = dev_of[np.minimum(cols["port"].astype(np.int64), n_strings)].astype(np.int32)
     lab = _Labels(runs.n_ep)
