@@ -19,7 +19,8 @@ How flaps become episodes
 
 Shapes: an oscillation is a run for which one period fits every flap's bounds (within a jitter
 that grows as the square root of the number of intervals); a burst is a run of many flaps for
-which none does; degrading is a clear fall of log(interval) over half a minute or more.
+which none does; degrading is a clear fall of log(interval) over half a minute or more, or
+from a first interval over a second (a burst chatters from its start).
 The rules in words are in ``rules()``; thresholds in SignatureConfig and columns in
 EPISODE_COLUMNS (episodes.py); the as-of joins in joins.py.
 """
@@ -60,7 +61,8 @@ def rules(cfg: SignatureConfig, micro_ms: float) -> dict[str, str]:
                                  "episode (first down to last up)"),
         "device-wide": f"another port of the same device starts an episode within {cfg.together_s:g} s",
         "both-ends": f"the LLDP peer port (system name:port id) starts an episode within {cfg.together_s:g} s",
-        "degrading": (f">= {cfg.degrading_min_flaps} flaps over >= {cfg.degrading_min_span_s:g} s, log-interval slope "
+        "degrading": (f">= {cfg.degrading_min_flaps} flaps over >= {cfg.degrading_min_span_s:g} s or from a first "
+                      f"interval >= {cfg.degrading_min_first_gap_s:g} s, log-interval slope "
                       f"<= {cfg.degrading_max_slope:g} per flap with t <= {cfg.degrading_max_t:g}"),
     }
 
@@ -220,8 +222,14 @@ def _shape_labels(r: _Runs, cols: dict, visible, measured, lab: _Labels, cfg: Si
     p_lo, p_hi = period_range(lo, np.maximum(hi, lo), r.ep_of, r.starts, r.ends, cfg.period_jitter)
     regular = (p_lo <= p_hi) & (p_hi > 0) & ~contradicted
 
+    # A short run qualifies when its flaps began over a second apart: a burst's chatter is
+    # sub-second from its start (and a hidden flap's estimated interval is within linkwatch's
+    # second), while a port going bad flaps seconds apart first (issue 12: gaps 2.0 -> 0.5 s).
+    first_gap = _pick(r.interval, np.minimum(r.starts + 1, r.n - 1)) if r.n else np.zeros(0, np.int64)
+    long_enough = (cols["span_ns"] >= cfg.degrading_min_span_s * S) | (
+        (flaps >= 2) & (first_gap >= cfg.degrading_min_first_gap_s * S))
     degrading = ((flaps >= cfg.degrading_min_flaps) & (slope <= cfg.degrading_max_slope)
-                 & (t_stat <= cfg.degrading_max_t) & (cols["span_ns"] >= cfg.degrading_min_span_s * S))
+                 & (t_stat <= cfg.degrading_max_t) & long_enough)
     lab.mark("degrading", degrading, _sigmoid(-(np.nan_to_num(t_stat) - cfg.degrading_max_t) / 2))
     oscillation = (flaps >= cfg.oscillation_min_flaps) & regular & ~degrading
     with np.errstate(invalid="ignore", divide="ignore"):
