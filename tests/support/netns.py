@@ -17,18 +17,48 @@ import it by path.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PREFIX = "fw"
+
+# linkwatch's rate limit and work queue are one per kernel, shared by every namespace: a flap
+# in one lab delays the notifications of another lab's flaps. Labs therefore run one at a
+# time machine-wide (pytest runs them one after the other anyway; this keeps concurrent
+# sessions, benches and scripts from skewing each other's link-message timing). Reentrant
+# within a process: a fixture's lab may be open while a test opens another.
+KERNEL_LOCK = Path(tempfile.gettempdir()) / "flapwatch-netns.lock"
+_kernel_lock: dict = {"fd": None, "depth": 0}
+
+
+def _hold_kernel() -> None:
+    if _kernel_lock["depth"] == 0:
+        fd = os.open(KERNEL_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"netns: waiting for another lab to finish ({KERNEL_LOCK}: linkwatch is kernel-wide)",
+                  file=sys.stderr, flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        _kernel_lock["fd"] = fd
+    _kernel_lock["depth"] += 1
+
+
+def _release_kernel() -> None:
+    _kernel_lock["depth"] -= 1
+    if _kernel_lock["depth"] == 0:
+        os.close(_kernel_lock["fd"])  # closing the only descriptor drops the flock
+        _kernel_lock["fd"] = None
 
 
 def require_root_and_tools(*tools: str) -> None:
@@ -117,6 +147,7 @@ class Lab:
     procs: list[subprocess.Popen] = field(default_factory=list)
     workdir: Path | None = None
     tag: str = field(default_factory=lambda: secrets.token_hex(3))
+    holds_kernel: bool = False
 
     def __enter__(self) -> "Lab":
         return self
@@ -133,6 +164,9 @@ class Lab:
 
     def namespace(self, role: str) -> Namespace:
         """A fresh namespace `fw<tag>-<role>`, lo up, IPv6 off (no DAD/MLD chatter on the wire)."""
+        if not self.holds_kernel:
+            _hold_kernel()
+            self.holds_kernel = True
         ns = Namespace(f"{PREFIX}{self.tag}-{role}")
         _run(["ip", "netns", "add", ns.name])
         self.namespaces.append(ns)
@@ -253,6 +287,9 @@ class Lab:
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
+        if self.holds_kernel:
+            self.holds_kernel = False
+            _release_kernel()
 
 
 def wait_for(cond, timeout: float, what: str, interval: float = 0.05) -> None:
