@@ -20,7 +20,7 @@ How flaps become episodes
 Shapes: an oscillation is a run for which one period fits every flap's bounds (within a jitter
 that grows as the square root of the number of intervals); a burst is a run of many flaps for
 which none does; degrading is a clear fall of log(interval) over half a minute or more, or
-from a first interval over a second (a burst chatters from its start).
+from a first interval over a second (a burst chatters from its start) to a much faster rate.
 The rules in words are in ``rules()``; thresholds in SignatureConfig and columns in
 EPISODE_COLUMNS (episodes.py); the as-of joins in joins.py.
 """
@@ -61,9 +61,10 @@ def rules(cfg: SignatureConfig, micro_ms: float) -> dict[str, str]:
                                  "episode (first down to last up)"),
         "device-wide": f"another port of the same device starts an episode within {cfg.together_s:g} s",
         "both-ends": f"the LLDP peer port (system name:port id) starts an episode within {cfg.together_s:g} s",
-        "degrading": (f">= {cfg.degrading_min_flaps} flaps over >= {cfg.degrading_min_span_s:g} s or from a first "
-                      f"interval >= {cfg.degrading_min_first_gap_s:g} s, log-interval slope "
-                      f"<= {cfg.degrading_max_slope:g} per flap with t <= {cfg.degrading_max_t:g}"),
+        "degrading": (f">= {cfg.degrading_min_flaps} flaps, log-interval slope <= {cfg.degrading_max_slope:g} per flap, "
+                      f"with t <= {cfg.degrading_max_t:g} over >= {cfg.degrading_min_span_s:g} s or from a first interval "
+                      f">= {cfg.degrading_min_first_gap_s:g} s; or from such a first interval to a mean interval over the "
+                      f"later half <= {cfg.degrading_late_ratio:g} x it"),
     }
 
 
@@ -133,7 +134,12 @@ class _Runs:
         n = self.n = self.port.size
         new_port = np.r_[True, self.port[1:] != self.port[:-1]] if n else np.zeros(0, bool)
         self.interval = np.r_[0, np.diff(self.t)] if n else np.zeros(0, np.int64)  # down to down, from the previous
-        quiet = np.r_[0, self.t[1:] - np.minimum(self.u[:-1], self.t[1:])] if n else np.zeros(0, np.int64)
+        # The quiet before a flap as its bounds make certain: from the latest the previous one can
+        # have ended to the earliest this one can have begun (a hidden flap's estimated time is
+        # only a guess within its bounds; a quiet made of guesses must not split an episode).
+        first = np.where(self.hidden, self.lo, self.t)
+        last = np.where(self.hidden, self.hi, self.u)
+        quiet = np.r_[0, first[1:] - np.minimum(last[:-1], first[1:])] if n else np.zeros(0, np.int64)
         # The intervals either side of each gap: a gap much longer than its neighbours ends an episode.
         left, right = np.full(n, np.inf), np.full(n, np.inf)
         if n > 2:
@@ -225,11 +231,18 @@ def _shape_labels(r: _Runs, cols: dict, visible, measured, lab: _Labels, cfg: Si
     # A short run qualifies when its flaps began over a second apart: a burst's chatter is
     # sub-second from its start (and a hidden flap's estimated interval is within linkwatch's
     # second), while a port going bad flaps seconds apart first (issue 12: gaps 2.0 -> 0.5 s).
+    # Its later flaps are often hidden, their times guesses within a linkwatch second, which
+    # blurs the slope's t; the mean interval over its later half (a difference of two times
+    # over several flaps) still shows the rate risen well above the first interval's.
     first_gap = _pick(r.interval, np.minimum(r.starts + 1, r.n - 1)) if r.n else np.zeros(0, np.int64)
-    long_enough = (cols["span_ns"] >= cfg.degrading_min_span_s * S) | (
-        (flaps >= 2) & (first_gap >= cfg.degrading_min_first_gap_s * S))
-    degrading = ((flaps >= cfg.degrading_min_flaps) & (slope <= cfg.degrading_max_slope)
-                 & (t_stat <= cfg.degrading_max_t) & long_enough)
+    began_slow = (flaps >= 2) & (first_gap >= cfg.degrading_min_first_gap_s * S)
+    mid = r.starts + (flaps - 1) // 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        late_mean = (_pick(r.t, r.ends - 1) - _pick(r.t, mid)) / np.maximum(r.ends - 1 - mid, 1)
+    accelerated = began_slow & (late_mean <= cfg.degrading_late_ratio * first_gap)
+    trend = (flaps >= cfg.degrading_min_flaps) & (slope <= cfg.degrading_max_slope)
+    degrading = trend & (((t_stat <= cfg.degrading_max_t) & ((cols["span_ns"] >= cfg.degrading_min_span_s * S)
+                                                             | began_slow)) | accelerated)
     lab.mark("degrading", degrading, _sigmoid(-(np.nan_to_num(t_stat) - cfg.degrading_max_t) / 2))
     oscillation = (flaps >= cfg.oscillation_min_flaps) & regular & ~degrading
     with np.errstate(invalid="ignore", divide="ignore"):
