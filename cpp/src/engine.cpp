@@ -63,6 +63,15 @@ bool Engine::is_own_mac(int32_t port, uint64_t mac) const {
   return std::find(macs.begin(), macs.end(), mac) != macs.end();
 }
 
+void Engine::note_received(int64_t ts, int32_t port) {
+  // A neighbor's LLDPDU arrived, so the link was up then (it bounds a down linkwatch held
+  // back). Only once the port's own address is known: a frame seen leaving (a capture
+  // taps transmissions even on a link that is down) says nothing of the carrier. PFC and
+  // PAUSE frames are not used: a generator may send them from any source address.
+  const auto p = static_cast<size_t>(port);
+  if (p < own_mac_.size() && !own_mac_[p].empty()) link_.on_rx(ts, port);
+}
+
 void Engine::note_lldp_sender(int32_t port, uint64_t mac) {
   const auto p = static_cast<size_t>(port);
   if (p >= lldp_senders_.size()) lldp_senders_.resize(p + 1);
@@ -149,7 +158,7 @@ void Engine::on_record(const Record& r) {
           return p < lp.size() ? lp[p].flaps + (lp[p].down_since >= 0 ? 1 : 0) : 0;
         };
         int64_t before = downs();
-        link_.on_link(r.ts_ns, r.port, r.link);
+        link_.on_link(r.ts_ns, r.port, r.link, r.frame < 0);  // frame -1: a pushed event
         if (int64_t n = downs() - before; n > 0) counters_.on_link_downs(r.ts_ns, r.port, n);
       }
       break;
@@ -162,6 +171,7 @@ void Engine::on_record(const Record& r) {
       }
       note_lldp_sender(r.port, r.lldp.src_mac);
       note_lldp_rx(r.ts_ns, r.port, r.lldp.ttl);
+      note_received(r.ts_ns, r.port);
       lldp_.on_lldp(r.ts_ns, r.port, r.lldp);
       pfc_.set_speed(r.port, r.lldp.speed_bps);
       break;

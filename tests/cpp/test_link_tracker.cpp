@@ -391,3 +391,107 @@ TEST_CASE("engine: an outage open at the capture's start is bounded by the first
   CHECK(f.duration_ns[0] == 3 * kSec);
   CHECK(f.open_at_start[0] == 1);
 }
+
+// Each flap's true down, up and duration as ranges (track/link_tracker.hpp): linkwatch may
+// hold a carrier down back until its next run, an up after a notified down is urgent.
+namespace {
+
+struct Range {
+  int64_t down_earliest, down_latest, up_earliest, up_latest, duration_min, duration_max;
+};
+
+void check_range(const FlapTable& f, size_t i, const Range& want) {
+  CAPTURE(i);
+  REQUIRE(i < f.size());
+  CHECK(f.down_earliest_ns[i] == want.down_earliest);
+  CHECK(f.down_latest_ns[i] == want.down_latest);
+  CHECK(f.up_earliest_ns[i] == want.up_earliest);
+  CHECK(f.up_latest_ns[i] == want.up_latest);
+  CHECK(f.duration_min_ns[i] == want.duration_min);
+  CHECK(f.duration_max_ns[i] == want.duration_max);
+}
+
+constexpr int64_t kDelay = LinkTracker::kMaxDelayNs, kNotify = LinkTracker::kNotifyNs;
+
+}  // namespace
+
+TEST_CASE("a carrier down may have waited for linkwatch's next run; the up after it was notified at once") {
+  Fixture fx(no_policies());
+  fx.feed(1 * kSec, link(true, 1, 0));  // baseline (a dump reply)
+  fx.feed(5 * kSec, notification(false, 1, 1));
+  fx.feed(5 * kSec + 300 * kMs, notification(true, 2, 1));
+  // Right after the up: the next down can only have happened after the up's message.
+  fx.feed(5 * kSec + 900 * kMs, notification(false, 2, 2));
+  fx.feed(6 * kSec, notification(true, 3, 2));
+  REQUIRE(fx.out.flaps.size() == 2);
+  check_range(fx.out.flaps, 0, {5 * kSec - kDelay, 5 * kSec, 5 * kSec + 300 * kMs - kNotify, 5 * kSec + 300 * kMs,
+                                300 * kMs - kNotify, 300 * kMs + kDelay});
+  check_range(fx.out.flaps, 1, {5 * kSec + 300 * kMs, 5 * kSec + 900 * kMs, 6 * kSec - kNotify, 6 * kSec,
+                                100 * kMs - kNotify, 700 * kMs});
+  CHECK(fx.out.flaps.duration_ns[0] == 300 * kMs);  // what the messages say, as before
+}
+
+TEST_CASE("the neighbor's last frame before a down bounds it; an admin down is notified at once") {
+  Fixture fx(no_policies());
+  fx.feed(1 * kSec, link(true, 1, 0));
+  fx.tracker.on_rx(4 * kSec + 800 * kMs, kPort);  // an LLDPDU received: the link was up
+  fx.feed(5 * kSec, notification(false, 1, 1));
+  fx.feed(5 * kSec + 50 * kMs, notification(true, 2, 1));
+  constexpr uint32_t kChangeUp = 0x1;
+  LinkRecord admin_down = notification(false, 2, 1, kChangeUp);
+  admin_down.flags = 0;  // IFF_UP cleared: `ip link set dev eth0 down` on the port itself
+  fx.feed(8 * kSec, admin_down);
+  fx.feed(9 * kSec, notification(true, 2, 1, kChangeUp));
+  REQUIRE(fx.out.flaps.size() == 2);
+  const int64_t rx = 4 * kSec + 800 * kMs - LinkTracker::kRxMarginNs;
+  check_range(fx.out.flaps, 0, {rx, 5 * kSec, 5 * kSec + 50 * kMs - kNotify, 5 * kSec + 50 * kMs,
+                                50 * kMs - kNotify, 5 * kSec + 50 * kMs - rx});
+  check_range(fx.out.flaps, 1, {8 * kSec - kNotify, 8 * kSec, 9 * kSec - kNotify, 9 * kSec, 1 * kSec - kNotify,
+                                1 * kSec + kNotify});
+}
+
+TEST_CASE("hidden flaps lie within linkwatch's delay before the message that revealed them") {
+  Fixture fx(no_policies());
+  fx.feed(1 * kSec, link(true, 1, 0));
+  fx.feed(1 * kSec + 600 * kMs, notification(true, 3, 2));  // 2 hidden, the previous message 600 ms before
+  fx.feed(5 * kSec, notification(true, 4, 3));  // 1 hidden, its previous message 3.4 s before
+  REQUIRE(fx.out.flaps.size() == 3);
+  for (size_t i : {0, 1})
+    check_range(fx.out.flaps, i, {1 * kSec, 1 * kSec + 600 * kMs, 1 * kSec, 1 * kSec + 600 * kMs, 0, 600 * kMs});
+  check_range(fx.out.flaps, 2, {5 * kSec - kDelay, 5 * kSec, 5 * kSec - kDelay, 5 * kSec, 0, kDelay});
+}
+
+TEST_CASE("an outage open at either end: what is unknown is -1, a lower bound where there is one") {
+  Fixture fx(no_policies());
+  fx.tracker.set_start(1 * kSec);
+  fx.feed(3 * kSec, notification(true, 5, 5));  // first message: an up closing an outage open at the start
+  fx.feed(4 * kSec, notification(false, 5, 6));
+  fx.tracker.finish(10 * kSec);  // still down
+  REQUIRE(fx.out.flaps.size() == 2);
+  // The down may have been pending when the capture began and the up folded into it.
+  check_range(fx.out.flaps, 0, {-1, 3 * kSec, 3 * kSec - kDelay, 3 * kSec, 0, -1});
+  check_range(fx.out.flaps, 1, {3 * kSec, 4 * kSec, -1, -1, 6 * kSec, -1});
+}
+
+TEST_CASE("engine: a pushed link event is bounded by the port's previous event alone") {
+  StringTable strings;
+  Engine engine(EngineConfig{}, strings);
+  auto push = [&](int64_t t, bool up, int64_t changes, bool baseline = false) {
+    LinkEvent e;
+    e.ts_ns = t;
+    e.interface = "Ethernet0";
+    e.up = up;
+    e.carrier_changes = changes;
+    e.baseline = baseline;
+    engine.on_link_event(e);
+  };
+  push(1 * kSec, true, 0, true);
+  push(2 * kSec, true, 0);  // a poll: unchanged
+  push(2 * kSec + 200 * kMs, false, 1);
+  push(3 * kSec, false, 1);
+  push(3 * kSec + 200 * kMs, true, 2);
+  engine.finish();
+  const FlapTable& f = engine.detections().flaps;
+  REQUIRE(f.size() == 1);
+  check_range(f, 0, {2 * kSec, 2 * kSec + 200 * kMs, 3 * kSec, 3 * kSec + 200 * kMs, 800 * kMs, 1200 * kMs});
+}

@@ -373,3 +373,47 @@ def test_merged_pcapng_gives_the_same_detections(run):
                 assert a.text(col) == b.text(col), (name, col)
             else:
                 assert np.array_equal(a[col], b[col]), (name, col)
+
+
+# -- durations with their uncertainty (issue 12) -------------------------------------------------
+
+def _meets(lo: int, hi: int, t_lo: int, t_hi: int) -> bool:
+    """Whether a reported range [lo, hi] (hi -1: unbounded) admits a value of the driven window."""
+    return lo <= t_hi and (hi < 0 or hi >= t_lo)
+
+
+def test_every_true_duration_lies_in_its_reported_range(run):
+    """The kernel applied each change between a command's start and the `link show` reply
+    after it (the driver's clock, as driven_bounds): the true down lies in [down_ns,
+    down_done_ns], the true duration in driven_bounds. Each flap's reported ranges must admit
+    them; a range wider than 2 ms must read as a bound wherever a duration is shown."""
+    from flapwatch.present.timefmt import flap_duration
+
+    exp = expected_from(run.msgs)
+    f = run.flaps()
+    flaps = run.truth["flaps"]
+    rows = [{k: int(v[i]) for k, v in f.items()} for i in range(len(f["ts_ns"]))]
+    seen = sorted((r for r in rows if not r["hidden"]), key=lambda r: r["down_ns"])
+    hidden = sorted((r for r in rows if r["hidden"]), key=lambda r: r["ts_ns"])
+    pairs = []
+    for r in seen:  # the driven flap a down message belongs to: the last one started before it
+        pairs.append((max((d for d in flaps if d["down_ns"] <= r["down_ns"]), key=lambda d: d["down_ns"]), r))
+    driven_hidden = [d for d in flaps if not any(d["down_ns"] <= dn <= d["up_done_ns"] + READ_LATENCY_NS
+                                                 for dn, _ in exp.notified)]
+    assert len(driven_hidden) == len(hidden), run.describe()
+    pairs += list(zip(driven_hidden, hidden))
+    assert len(pairs) == N_FLAPS, run.describe()
+    wide, widest = 0, 0
+    for d, r in pairs:
+        where = f"{d['kind']}: driven {d}, row {r}"
+        assert _meets(r["down_earliest_ns"], r["down_latest_ns"], d["down_ns"], d["down_done_ns"]), where
+        assert _meets(r["up_earliest_ns"], r["up_latest_ns"], d["up_ns"], d["up_done_ns"]), where
+        assert _meets(r["duration_min_ns"], r["duration_max_ns"], *driven_bounds(d)), where
+        width = r["duration_max_ns"] - r["duration_min_ns"] if r["duration_max_ns"] >= 0 else -1
+        text = flap_duration(r)
+        if width < 0 or width > 2 * MS:
+            wide += 1
+            assert text.startswith(("≥ ", "≤ ")) or "±" in text, (text, where)
+        widest = max(widest, width)
+    print(f"\n{run.name}: {len(pairs)} flaps, every true duration inside its range; {wide} ranges wider "
+          f"than 2 ms (said as bounds), the widest {widest / MS:.1f} ms", file=sys.stderr)

@@ -91,6 +91,7 @@ class Engine {
   size_t seen_rows_[kDetectionKinds] = {};
   bool is_own_mac(int32_t port, uint64_t mac) const;
   void note_lldp_sender(int32_t port, uint64_t mac);
+  void note_received(int64_t ts, int32_t port);  // a neighbor's LLDPDU: the link was up
 
   // Each port's own MACs (every address it had: IFLA_ADDRESS of its link messages,
   // add_own_mac, the configuration): LLDPDUs it sent itself (a capture on the port sees

@@ -360,6 +360,10 @@ void CounterTracker::judge_phy(int32_t port, PortState& s, int64_t now, bool all
         else if (c == "hidden") v = 1;
         else if (c == "held") v = static_cast<T>(link_.hold_down_ns > 0 ? -1 : 0);
         else if (c == "source") v = static_cast<T>(kFlapPhyCounter);
+        // Down and up again between the two samples: that is all the counter says.
+        else if (c == "down_earliest_ns" || c == "up_earliest_ns") v = static_cast<T>(p.t0);
+        else if (c == "down_latest_ns" || c == "up_latest_ns") v = static_cast<T>(p.t1);
+        else if (c == "duration_max_ns") v = static_cast<T>(p.t1 - p.t0);
         col.push_back(v);
       });
     }

@@ -53,10 +53,27 @@ LinkTracker::PortState& LinkTracker::state(int32_t port) {
   return s;
 }
 
-void LinkTracker::on_link(int64_t ts, int32_t port, const LinkRecord& r) {
+namespace {
+
+// The duration's range from the down's and the up's (-1: unknown / unbounded).
+void close_bounds(LinkTracker::Bounds& b) {
+  b.duration_min = b.up_earliest < 0 ? -1 : std::max<int64_t>(0, b.up_earliest - b.down_latest);
+  b.duration_max = b.up_latest < 0 || b.down_earliest < 0 ? -1 : b.up_latest - b.down_earliest;
+}
+
+}  // namespace
+
+void LinkTracker::on_link(int64_t ts, int32_t port, const LinkRecord& r, bool pushed) {
   PortState& s = state(port);
   ++s.messages;
   bool up = link_is_up(r);
+  // The earliest a change this message reports can have happened (-1: no limit). The port's
+  // own admin change is notified at once; a carrier change may have waited for linkwatch's
+  // next run; a pushed event (an embedder's, SONiC's poll) has no timing we know: only its
+  // previous message bounds it.
+  const int64_t reach = pushed ? -1 : ts - ((r.change & kIffUp) ? kNotifyNs : kMaxDelayNs);
+  const int64_t up_reach = pushed ? -1 : ts - kNotifyNs;  // an urgent up
+  auto known = [](int64_t t) { return t >= 0 ? t : int64_t{-1}; };
   if (!s.known) {  // no history to compare with: counter jumps before it are unknowable
     s.known = true;
     s.up = up;
@@ -68,11 +85,17 @@ void LinkTracker::on_link(int64_t ts, int32_t port, const LinkRecord& r) {
     if (!first_is_edge(r)) return;
     if (!up) {  // the notification of a down: the outage starts now
       s.down_since = ts;
+      s.down_earliest = known(std::min(ts, std::max(reach, s.last_rx - kRxMarginNs)));
+      s.down_latest = ts;
       write_link_down(port, ts);
       flap_instant(port, s, ts);
     } else {  // an up: it closes an outage already open when the capture began
       int64_t start = start_ns_ >= 0 ? std::min(start_ns_, ts) : ts;
-      write_flap(port, s, ts, start, ts, false, true);
+      // The down may have been pending in linkwatch when the capture began, and the up
+      // folded into it: both lie before this message, the up within reach of it.
+      Bounds b{-1, ts, known(reach), ts};
+      close_bounds(b);
+      write_flap(port, s, ts, start, ts, false, b, true);
     }
     return;
   }
@@ -84,18 +107,30 @@ void LinkTracker::on_link(int64_t ts, int32_t port, const LinkRecord& r) {
   } else if (int64_t c = delta(r.carrier_changes, s.changes); c >= 0) {
     hidden = (c - (went_down ? 1 : 0) - (came_up ? 1 : 0)) / 2;
   }
+  // Changes since the previous message (its state was read then) and no earlier than
+  // linkwatch allows.
+  const int64_t since = std::min(ts, std::max(reach, s.last_ts));
   // Hidden flaps happened between the previous message and this one, before any
-  // transition this message shows.
+  // transition this message shows; linkwatch may have held them whatever sent it.
+  const int64_t hidden_since = std::min(ts, std::max(pushed ? -1 : ts - kMaxDelayNs, s.last_ts));
   for (int64_t i = 0; i < hidden; ++i) {
     flap_instant(port, s, ts);
-    write_flap(port, s, ts, s.last_ts, ts, true);
+    Bounds b{hidden_since, ts, hidden_since, ts};
+    close_bounds(b);
+    write_flap(port, s, ts, s.last_ts, ts, true, b);
   }
   if (went_down) {
     s.down_since = ts;
+    // The neighbor's last frame: the link was still up then.
+    s.down_earliest = std::min(ts, std::max(since, s.last_rx - kRxMarginNs));
+    s.down_latest = ts;
     write_link_down(port, ts);
     flap_instant(port, s, ts);
   } else if (came_up && s.down_since >= 0) {
-    write_flap(port, s, ts, s.down_since, ts, false);
+    // The down was notified, so the up was urgent: linkwatch ran at once.
+    Bounds b{s.down_earliest, s.down_latest, std::max(since, up_reach), ts};
+    close_bounds(b);
+    write_flap(port, s, ts, s.down_since, ts, false, b);
     s.down_since = -1;
   } else if (came_up) {
     s.down_since = -1;
@@ -125,7 +160,7 @@ void LinkTracker::flap_instant(int32_t port, PortState& s, int64_t t) {
 }
 
 void LinkTracker::write_flap(int32_t port, PortState& s, int64_t ts, int64_t down, int64_t up, bool hidden,
-                             bool open_at_start) {
+                             const Bounds& b, bool open_at_start) {
   // open_at_start: the duration is a lower bound; what it decides stays decided.
   int64_t duration = hidden || up < 0 ? -1 : up - down;
   auto& f = out_.flaps;
@@ -145,6 +180,12 @@ void LinkTracker::write_flap(int32_t port, PortState& s, int64_t ts, int64_t dow
   f.over_budget.push_back(over);
   f.open_at_start.push_back(open_at_start);
   f.source.push_back(hidden ? 1 : 0);  // carrier counters : netlink (flaps.source)
+  f.down_earliest_ns.push_back(b.down_earliest);
+  f.down_latest_ns.push_back(b.down_latest);
+  f.up_earliest_ns.push_back(b.up_earliest);
+  f.up_latest_ns.push_back(b.up_latest);
+  f.duration_min_ns.push_back(b.duration_min);
+  f.duration_max_ns.push_back(b.duration_max);
   if (up < 0) return;  // still down: an outage, not (yet) a flap
   ++s.flaps;
   s.hidden += hidden;
@@ -199,7 +240,9 @@ void LinkTracker::finish(int64_t t) {
     PortState& s = ports_[p];
     if (!s.known || s.up || s.down_since < 0) continue;
     // Still down: an open outage; it counts against the budget once it has outlasted it.
-    write_flap(static_cast<int32_t>(p), s, s.down_since, s.down_since, -1, false);
+    // Down at least since its latest possible down; how long in all is unbounded.
+    Bounds b{s.down_earliest, s.down_latest, -1, -1, std::max<int64_t>(0, t - s.down_latest), -1};
+    write_flap(static_cast<int32_t>(p), s, s.down_since, s.down_since, -1, false, b);
     bool over = t - s.down_since > cfg_.job_budget_ns;
     out_.flaps.over_budget.back() = over;
     s.over_budget += over;

@@ -6,12 +6,16 @@ from __future__ import annotations
 import threading
 import time
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, InfoMetricFamily
 
 from flapwatch.assess.risk import PEAK_WINDOW_S, PeakTracker
 from flapwatch.live import recording
 from flapwatch.live.agent import Detection
-from flapwatch.tables.schema import LLDP_EVENTS
+from flapwatch.tables.schema import DURATION_EXACT_NS, LLDP_EVENTS
+
+# flapwatch_flap_duration_seconds' buckets: micro-flaps (< 10 ms), linkwatch's one-second
+# delay, the 7 s job budget, long outages.
+DURATION_BUCKETS_S = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 7.0, 10.0, 30.0, 60.0, 300.0)
 
 
 class AgentCollector:
@@ -40,6 +44,10 @@ class AgentCollector:
         # rows in time order, so a down and its up can come in one poll).
         self._down_at: dict[str, int] = {}
         self._up_at: dict[str, int] = {}
+        # Per port: the closed flaps' durations, each its lower bound (what is sure), as a
+        # histogram; and how many of them were known only as a range wider than 2 ms.
+        self._durations: dict[str, list] = {}  # port -> [bucket counts..., sum]
+        self._uncertain: dict[str, int] = {}
 
     def configured(self) -> None:
         """The agent's configuration (at start, and after a reload): its policies' kinds."""
@@ -71,6 +79,7 @@ class AgentCollector:
             elif d.kind == "flaps":
                 if not r["hidden"] and r["up_ns"] >= 0:  # an outage closing (a hidden flap says nothing of now)
                     self._up_at[r["port"]] = max(self._up_at.get(r["port"], -1), r["up_ns"])
+                    self._observe_duration(r)
             elif d.kind == "lldp_events":
                 self._lldp[(r["port"], r["event"])] = self._lldp.get((r["port"], r["event"]), 0) + 1
                 if r["event"] in ("aged_out", "shutdown"):  # no neighbor now
@@ -81,6 +90,23 @@ class AgentCollector:
                         "port_id": r["port_id"] or "",
                         "system_name": r["system_name"] or "",
                     }
+
+    def _observe_duration(self, r: dict) -> None:
+        """A closed flap's duration into the histogram: its lower bound, so a down linkwatch
+        held back never makes an outage look longer than it surely was; a range wider than
+        DURATION_EXACT_NS counts as uncertain (caller holds the lock)."""
+        lo, hi = r.get("duration_min_ns", -1), r.get("duration_max_ns", -1)
+        if lo < 0:
+            return
+        seconds = lo / 1e9
+        counts = self._durations.setdefault(r["port"], [0] * (len(DURATION_BUCKETS_S) + 1) + [0.0])
+        for i, le in enumerate(DURATION_BUCKETS_S):
+            if seconds <= le:
+                counts[i] += 1
+        counts[len(DURATION_BUCKETS_S)] += 1  # +Inf: every observation
+        counts[-1] += seconds
+        if hi < 0 or hi - lo > DURATION_EXACT_NS:
+            self._uncertain[r["port"]] = self._uncertain.get(r["port"], 0) + 1
 
     def set_risk(self, port: str, score: float, now_ns: int | None = None) -> None:
         """The current score; its peak over the last PEAK_WINDOW_S follows (a spike between
@@ -113,6 +139,8 @@ class AgentCollector:
             trips, lldp, storm_count = dict(self._trips), dict(self._lldp), dict(self._storms)
             down_since = self._down_since()
             counters = dict(self._counters)
+            durations = {port: list(c) for port, c in self._durations.items()}
+            uncertain = dict(self._uncertain)
         flaps = CounterMetricFamily("flapwatch_link_flaps", "Link flaps (down and up again)", labels=["port"])
         hidden = CounterMetricFamily("flapwatch_hidden_flaps", "Flaps seen only as carrier counter jumps",
                                      labels=["port"])
@@ -141,6 +169,19 @@ class AgentCollector:
             for policy in self._policy_kind:
                 tripped.setdefault((p["port"], policy), 0)
         yield from (flaps, hidden, down, up, since, over, storms, lldp_events)
+        hist = HistogramMetricFamily("flapwatch_flap_duration_seconds",
+                                     "Closed flaps' down time, each its lower bound (a down linkwatch may have "
+                                     "held back up to a second counts from its message)", labels=["port"])
+        vague = CounterMetricFamily("flapwatch_flap_duration_uncertain",
+                                    "Closed flaps whose down time is known only as a range wider than 2 ms "
+                                    "(the histogram has their lower bound)", labels=["port"])
+        for port, c in sorted(durations.items()):
+            n = len(DURATION_BUCKETS_S)
+            hist.add_metric([port], [(f"{le:g}", c[i]) for i, le in enumerate(DURATION_BUCKETS_S)] + [("+Inf", c[n])],
+                            sum_value=c[-1])
+            vague.add_metric([port], uncertain.get(port, 0))
+        yield hist
+        yield vague
         yield GaugeMetricFamily("flapwatch_job_budget_seconds", "The outage a job survives (job_budget_s)",
                                 value=self.agent.config.job_budget_s)
         # source: "frames" from the PFC/PAUSE frames a capture saw, "counters" from the NIC's or

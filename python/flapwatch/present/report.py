@@ -16,7 +16,7 @@ from importlib import resources
 
 from flapwatch.present.evidence import sentences
 from flapwatch.present.report_figures import port_figure
-from flapwatch.present.timefmt import duration, iso_us
+from flapwatch.present.timefmt import duration, flap_duration, iso_us
 
 TABLE_ROWS = 2000  # rows per table in the page; every row is in --format json / csv / parquet
 
@@ -61,12 +61,12 @@ def _script_json(data) -> str:
 
 
 def _flap_duration(f: dict, end_ns: int) -> str:
+    if f["up_ns"] < 0:  # down at least since the latest its down can have been
+        down = f["down_latest_ns"] if f.get("down_latest_ns", -1) >= 0 else f["down_ns"]
+        return f"≥ {duration(end_ns - down)} (still down at the end)"
     if f["hidden"]:
-        hi = f["up_ns"] if f["up_ns"] >= 0 else f["ts_ns"]
-        return f"≤ {duration(hi - f['down_ns'])} (hidden: between two link messages)"
-    if f["duration_ns"] >= 0:
-        return duration(f["duration_ns"])
-    return f"≥ {duration(end_ns - f['down_ns'])} (still down at the end)"
+        return f"{flap_duration(f)} (hidden: between two link messages)"
+    return flap_duration(f)
 
 
 def _table(rows: list[dict], columns: list[tuple[str, object]]) -> str:

@@ -22,7 +22,7 @@ import html
 import numpy as np
 
 from flapwatch.present.evidence import clock, sentences
-from flapwatch.present.timefmt import duration, iso_us
+from flapwatch.present.timefmt import duration, flap_duration, iso_us
 
 PFC_POINTS = 1200  # windows per PFC lane before merging
 RISK_POINTS = 1500  # points per risk curve before decimating
@@ -107,7 +107,10 @@ def _link_lane(fig, port, flaps, end_ns) -> int | None:
     for f in shown:
         down, up, dur = f["down_ns"], f["up_ns"], f["duration_ns"]
         if up >= 0 and dur >= 0:
-            text = f"<b>flap</b>: down {_at(down)} for <b>{duration(dur)}</b><br>up {_at(up)}"
+            text = f"<b>flap</b>: down {_at(down)} for <b>{flap_duration(f)}</b><br>up {_at(up)}"
+            if f.get("down_earliest_ns", -1) >= 0 and down - f["down_earliest_ns"] > 1_000_000:
+                # linkwatch may have held the down back: the message is its latest time
+                text += f"<br>the down itself from {_at(f['down_earliest_ns'])} on (linkwatch delays)"
             end = up
         else:
             end = end_ns
@@ -124,16 +127,19 @@ def _link_lane(fig, port, flaps, end_ns) -> int | None:
     hidden = [f for f in flaps if f["hidden"]]
     if hidden:
         hidden_lane = fig.lane("hidden")
-        groups: dict[tuple[int, int], int] = {}
+        groups: dict[tuple[int, int, int], int] = {}
         for f in hidden:
-            key = (f["down_ns"], f["up_ns"] if f["up_ns"] >= 0 else f["ts_ns"])
+            hi = f["up_ns"] if f["up_ns"] >= 0 else f["ts_ns"]
+            # where linkwatch lets them lie: after the previous message, within its delay
+            lo = f["down_earliest_ns"] if f.get("down_earliest_ns", -1) >= 0 else f["down_ns"]
+            key = (f["down_ns"], lo, hi)
             groups[key] = groups.get(key, 0) + 1
         starts, ends, texts = [], [], []
-        for (lo, hi), n in groups.items():
+        for (prev, lo, hi), n in groups.items():
             starts.append(lo), ends.append(hi)
             texts.append(f"<b>{n} hidden flap{'s' if n > 1 else ''}</b>: only the carrier counters moved<br>"
-                         f"between the link messages at {_at(lo)} and {_at(hi)}<br>"
-                         f"each down <b>≤ {duration(hi - lo)}</b> (somewhere in that interval)")
+                         f"between the link messages at {_at(prev)} and {_at(hi)}<br>"
+                         f"each down <b>≤ {duration(hi - lo)}</b>, from {_at(lo)} on")
         _bars(fig, hidden_lane, starts, ends, texts, ORANGE, "hidden bounds", opacity=0.35)
         _marks(fig, hidden_lane, ends, texts, ORANGE, "hidden", symbol="x-thin-open", size=12)
     return hidden_lane

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 import json
 
-from flapwatch.present.timefmt import duration, iso_us
+from flapwatch.present.timefmt import duration, flap_duration, iso_us
 from flapwatch.tables.schema import OPERSTATES
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def write_text(result: "ReplayResult", out, style: Style) -> None:
         print("\nFlaps", file=out)
         rows: list[list[str]] = []
         for f in flaps:
-            row = [f["port"], iso_us(f["down_ns"]), iso_us(f["up_ns"]), duration(f["duration_ns"]),
+            row = [f["port"], iso_us(f["down_ns"]), iso_us(f["up_ns"]), flap_duration(f),
                    "hidden" if f["hidden"] else "", "over budget" if f["over_budget"] else ""]
             if f["hidden"] and rows and rows[-1][:6] == row:  # k hidden flaps of one counter jump: one row, x k
                 rows[-1][6] = f"x{int(rows[-1][6][1:]) + 1}"
@@ -186,9 +186,9 @@ def describe(table: str, r: dict) -> str:
         if r["up_ns"] < 0:
             return f"{iso_us(r['ts_ns'])}  {r['port']}  DOWN since {iso_us(r['down_ns'])}"
         if r.get("open_at_start"):
-            return (f"{iso_us(r['ts_ns'])}  {r['port']}  flap: down >= {duration(r['duration_ns'])} "
+            return (f"{iso_us(r['ts_ns'])}  {r['port']}  flap: down {flap_duration(r)} "
                     "(already down when the capture began)")
-        return f"{iso_us(r['ts_ns'])}  {r['port']}  flap: down {duration(r['duration_ns'])}"
+        return f"{iso_us(r['ts_ns'])}  {r['port']}  flap: down {flap_duration(r)}"
     if table == "link_down":
         return f"{iso_us(r['ts_ns'])}  {r['port']}  DOWN since {iso_us(r['down_ns'])}"
     if table == "policy_events":

@@ -108,6 +108,18 @@ DETECTION_TABLES: dict[str, list[tuple[str, object]]] = {
         # counters (hidden), or a PHY link-down counter with no carrier change (bounded by
         # two counter samples; docs/DESIGN.md, "Counters")
         ("source", np.uint8),
+        # Where the true down and up lie and how long the flap truly was (docs/DESIGN.md,
+        # "Durations with their uncertainty"): a message may report a change linkwatch held
+        # back up to a second, so down_ns/up_ns/duration_ns are what the messages say and
+        # these the kernel's limits. -1: unknown (a down before the capture began, an up
+        # that has not come, a duration with no upper bound). duration_max_ns -
+        # duration_min_ns over DURATION_EXACT_NS: every output gives the duration as a bound.
+        ("down_earliest_ns", np.int64),
+        ("down_latest_ns", np.int64),
+        ("up_earliest_ns", np.int64),
+        ("up_latest_ns", np.int64),
+        ("duration_min_ns", np.int64),  # an outage still open: down at least this long by the end
+        ("duration_max_ns", np.int64),
     ],
     # An outage opening, written at the down (before the link is back): what an alert
     # needs while the port is down. Its flaps row follows when it closes.
@@ -186,8 +198,12 @@ OUTPUT_TABLES = ("ports", "episodes") + STREAM_TABLES
 # Columns that are instants (int64 ns since the epoch; -1 unknown), as opposed to durations
 # and counts: Parquet writes them as timestamp[ns, UTC], the report as ISO times.
 TIME_COLUMNS = frozenset(
-    {"ts_ns", "down_ns", "up_ns", "start_ns", "end_ns", "first_ns", "last_ns", "risk_peak_ns", "down_since_ns"}
+    {"ts_ns", "down_ns", "up_ns", "start_ns", "end_ns", "first_ns", "last_ns", "risk_peak_ns", "down_since_ns",
+     "down_earliest_ns", "down_latest_ns", "up_earliest_ns", "up_latest_ns"}
 )
+# A flap's duration is given as a figure when its range is at most this wide, else as a
+# bound ("≥ 183.00 ms (≤ 1.183 s)", "50.56 ms ±1.50 ms"): what linkwatch leaves unknown is said.
+DURATION_EXACT_NS = 2_000_000
 
 # A row's "type" in JSON lines, the agent's event log and --follow: the table, singular.
 ROW_TYPES = {name: name.removesuffix("s") for name in OUTPUT_TABLES}

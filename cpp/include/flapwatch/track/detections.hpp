@@ -29,6 +29,15 @@ struct FlapTable : TimePortColumns, TableBase<FlapTable> {
   // What showed it: 0 netlink (a down and an up), 1 carrier counters (hidden), 2 a PHY
   // link-down counter with no carrier change (track/counter_tracker.hpp, kFlapSourceNames)
   Column<uint8_t> source;
+  // The true down and up lie in [earliest, latest], the true duration in [min, max]: a
+  // message may report a change linkwatch held back up to a second (track/link_tracker.hpp).
+  // -1: unknown (a down before the capture began; an up that has not come; no upper bound).
+  Column<int64_t> down_earliest_ns;
+  Column<int64_t> down_latest_ns;
+  Column<int64_t> up_earliest_ns;
+  Column<int64_t> up_latest_ns;
+  Column<int64_t> duration_min_ns;
+  Column<int64_t> duration_max_ns;
   template <class F>
   void for_each_column(F&& f) {
     f("ts_ns", ts_ns);
@@ -41,6 +50,12 @@ struct FlapTable : TimePortColumns, TableBase<FlapTable> {
     f("over_budget", over_budget);
     f("open_at_start", open_at_start);
     f("source", source);
+    f("down_earliest_ns", down_earliest_ns);
+    f("down_latest_ns", down_latest_ns);
+    f("up_earliest_ns", up_earliest_ns);
+    f("up_latest_ns", up_latest_ns);
+    f("duration_min_ns", duration_min_ns);
+    f("duration_max_ns", duration_max_ns);
   }
 };
 

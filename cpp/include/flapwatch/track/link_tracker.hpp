@@ -14,7 +14,22 @@
 // the policies do not count it, its down instant is unknown). A notification for a flag
 // that is not the link's state (ifi_change without IFF_UP, e.g. promiscuity as a
 // capture starts) is a baseline too. Counter jumps are counted from the first message on.
+//
+// A message is not the change (net/core/link_watch.c; docs/DESIGN.md, "Durations with
+// their uncertainty"). Each flap carries the range its true down and up can lie in, and
+// its duration's. Linkwatch holds a non-urgent event (a carrier down on a NIC-like port)
+// until its next run, at most a second after the previous one anywhere in the kernel, so
+// a down's message can be up to kMaxDelayNs late: the down lies after the port's previous
+// message (it was up then) and the last LLDPDU the port received from its neighbor
+// (on_rx), within kMaxDelayNs of its message. An up after a down already notified is
+// urgent: notified within kNotifyNs. A change of the port's own admin state (ifi_change
+// has IFF_UP) is notified by rtnetlink at once. Hidden flaps lie between the previous
+// message and the one revealing them, within kMaxDelayNs of it. Which runs the kernel made
+// for devices the capture does not show (other namespaces) is unknowable, so no message
+// is taken as a run at once, except as said. A pushed event (not the kernel's) is bounded
+// by the port's previous message alone.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -30,7 +45,14 @@ class LinkTracker {
  public:
   LinkTracker(const LinkConfig& cfg, StringTable& strings, Detections& out);
 
-  void on_link(int64_t ts, int32_t port, const LinkRecord& r);
+  // pushed: an embedder's link event (Engine::on_link_event, LiveAgent::push_link; frame
+  // -1), not a kernel message: linkwatch's timing says nothing of it.
+  void on_link(int64_t ts, int32_t port, const LinkRecord& r, bool pushed = false);
+  // The port received a frame from its neighbor at ts: the link was up then.
+  void on_rx(int64_t ts, int32_t port) {
+    PortState& s = state(port);
+    s.last_rx = std::max(s.last_rx, ts);
+  }
   // Emits policy clears due by t (call before each record, in time order). The first
   // call's t is the capture's start unless set_start() said otherwise.
   void advance(int64_t t);
@@ -50,17 +72,38 @@ class LinkTracker {
     int64_t down_since = -1;
     int64_t up_count = -1, down_count = -1, changes = -1;
     int64_t messages = 0, flaps = 0, hidden = 0, micro = 0, down_total = 0, longest = 0, over_budget = 0;
+    int64_t last_rx = -1;  // the last frame received from the neighbor
+    int64_t down_earliest = -1, down_latest = -1;  // the open outage's true down
+
     std::vector<WindowCounter> windows;
     std::vector<Dampener> dampeners;
   };
   const std::vector<PortState>& ports() const { return ports_; }
   int64_t next_deadline() const { return next_deadline_; }
 
+  // linkwatch's timing (kernel/linkwatch.py models it), with margins for a busy kworker and
+  // the recorder's timestamps. A run at once follows its change by 0.3-0.9 ms. A held-back
+  // event waits for linkwatch_nextevent (the previous non-urgent run + HZ), and the timer
+  // wheel fires a one-second timer up to one level-1 bucket late: 8 jiffies, 32 ms at
+  // HZ=250, 80 ms at HZ=100 (runs 1.020 s apart seen on a HZ=250 kernel).
+  static constexpr int64_t kNotifyNs = 1'500'000;
+  static constexpr int64_t kMaxDelayNs = 1'000'000'000 + 80'000'000 + 10'000'000;
+  // A neighbor's frame is stamped as the receiver takes it, which may be shortly after
+  // the carrier went down on a NIC whose driver drains its ring late.
+  static constexpr int64_t kRxMarginNs = 1'000'000;
+
+  // Where a flap's true down and up can lie, and its duration (-1: unknown / unbounded).
+  struct Bounds {
+    int64_t down_earliest = -1, down_latest = -1, up_earliest = -1, up_latest = -1;
+    int64_t duration_min = -1, duration_max = -1;
+  };
+
  private:
   PortState& state(int32_t port);
   void flap_instant(int32_t port, PortState& s, int64_t t);  // feeds the policies
-  void write_flap(int32_t port, PortState& s, int64_t ts, int64_t down, int64_t up, bool hidden,
+  void write_flap(int32_t port, PortState& s, int64_t ts, int64_t down, int64_t up, bool hidden, const Bounds& b,
                   bool open_at_start = false);
+
   void write_link_down(int32_t port, int64_t ts);
   void refresh_deadline();
 
