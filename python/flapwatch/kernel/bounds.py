@@ -1,6 +1,6 @@
 """Each flap's true down time, bounded by what linkwatch allows (kernel/linkwatch.py).
 
-A message is a delayed run ("tick") when its device sent one a second (+ a jiffy) before;
+A message is a delayed run ("tick") when its device sent one a second (+ up to 36 ms) before;
 otherwise it ran at once, within ~1 ms of the change. A visible down's message is its latest
 possible start; at a tick it may have waited a second. Hidden flaps lie between the port's
 previous message and the one revealing them, within the second before it at a tick - or the
@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from flapwatch.kernel.linkwatch import HZ_NS, JIFFY_NS, NOTIFY_DELAY_NS
+from flapwatch.kernel.linkwatch import HZ_NS, NOTIFY_DELAY_NS, TICK_LATE_NS
 from flapwatch.tables.units import NS_PER_MS, NS_PER_US
 
 # linkwatch's timing, widened by margins for what its model leaves out (messages queued behind
 # others in one run, a busy kworker, the recorder's timestamps).
-TICK_NS = (HZ_NS - 1 * NS_PER_MS, HZ_NS + JIFFY_NS + 2 * NS_PER_MS)  # a delayed run: 1 s (+ a jiffy) after an earlier run
+# a delayed run: 1 s after an earlier run, plus its timer's rounding on the jiffies wheel (up to 36 ms at HZ=250)
+TICK_NS = (HZ_NS - 1 * NS_PER_MS, HZ_NS + TICK_LATE_NS + 2 * NS_PER_MS)
 NOTIFY_NS = NOTIFY_DELAY_NS[1] + 600 * NS_PER_US  # a run at once follows the change by 0.3-0.9 ms
 
 
@@ -46,7 +47,7 @@ def flap_bounds(port: np.ndarray, device: np.ndarray, down_ns: np.ndarray, up_ns
                 hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(earliest, latest) possible true down time of each flap, from what linkwatch allows.
 
-    A message is a delayed run ("tick") when its device sent one a second (+ a jiffy) earlier;
+    A message is a delayed run ("tick") when its device sent one a second (+ up to 36 ms) earlier;
     otherwise it ran at once, within ~1 ms of the change it reports. A visible down's message
     is its latest; at a tick it may have been pending since the second before. Hidden flaps lie
     between the port's previous message and the revealing one, and within the second before

@@ -1,10 +1,12 @@
 """Each captured device's nlmon recording: an RTM_GETLINK dump, promiscuity changes as the
 captures start, then the RTM_NEWLINK notifications its kernel's linkwatch sends for the
-carrier changes the faults drove (kernel/linkwatch.py: one kernel per device)."""
+carrier changes the faults drove (kernel/linkwatch.py: one kernel per device, its jiffies at
+a phase of its own; every port a physical NIC outside a LAG, ifindex == iflink, so only an
+up after a processed down is urgent)."""
 
 from __future__ import annotations
 
-from flapwatch.kernel.linkwatch import notifications
+from flapwatch.kernel.linkwatch import Jiffies, notifications
 from flapwatch.sim.output import Frames
 from flapwatch.sim.world import World
 from flapwatch.sources.pcapng import LINKTYPE_NETLINK
@@ -30,7 +32,7 @@ def render_netlink(w: World, out: Frames) -> dict[str, list]:
                 transitions.append((down, i, False))
                 if up is not None:
                     transitions.append((up, i, True))
-        msgs = notifications(transitions, [True] * len(names), ups, downs, rng)
+        msgs = notifications(transitions, [True] * len(names), ups, downs, rng, jiffies=Jiffies.random(rng))
         iface = f"{dev.name}:nlmon0"
         pid, seq = rng.randint(2000, 60000), w.t0 // S
         t = w.t0 + rng.randint(1 * MS, 40 * MS)
