@@ -33,7 +33,8 @@ class SignatureConfig:
     degrading_max_t: float = -4.0  # and clearly so (t statistic of the slope)
     degrading_min_span_s: float = 30.0  # over half a minute or more: a trend, not a burst ...
     degrading_min_first_gap_s: float = 1.2  # ... or one that began with flaps this far apart (a burst chatters)
-    degrading_late_ratio: float = 0.4  # ... and whose later half's mean interval is at most this x the first
+    degrading_slow_max_t: float = -2.0  # ... and then a weaker t (hidden flaps' guessed times blur it) ...
+    degrading_late_ratio: float = 0.4  # ... or a later half's mean interval at most this x the first
     pfc_link_s: float = 5.0  # a storm overlapping the episode or ending this soon before it
     neighbor_after_up_s: float = 40.0  # the new neighbor's first LLDPDU after the link is back
     together_s: float = 1.5  # device-wide / both-ends: episode starts this close
