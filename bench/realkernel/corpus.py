@@ -125,26 +125,27 @@ class SessionPlan:
         return self.profile == "same-ifindex"
 
 
-def plan_episode(family: str, rng: random.Random) -> EpisodePlan:
-    """One family's episode with randomised parameters (seconds, relative to its start)."""
+def plan_episode(family: str, rng: random.Random, compact: bool = False) -> EpisodePlan:
+    """One family's episode with randomised parameters (seconds, relative to its start).
+    compact: the shorter end of each range (the CI subset)."""
     if family == "single":
-        return EpisodePlan(family, [(0.0, log_uniform(rng, 0.02, 4.0))])
+        return EpisodePlan(family, [(0.0, log_uniform(rng, 0.02, 1.5 if compact else 4.0))])
     if family == "micro-flap":
         return EpisodePlan(family, [(0.0, rng.uniform(0.001, 0.009))])
     if family == "long-outage":
-        return EpisodePlan(family, [(0.0, rng.uniform(JOB_BUDGET_S + 0.5, JOB_BUDGET_S + 3.0))])
+        return EpisodePlan(family, [(0.0, rng.uniform(JOB_BUDGET_S + 0.5, JOB_BUDGET_S + (1.0 if compact else 3.0)))])
     if family == "oscillation":
         period = log_uniform(rng, 0.1, 2.0)
-        n = rng.randint(3, max(3, min(12, int(9.0 / period))))
+        n = rng.randint(3, max(3, min(8 if compact else 12, int((4.0 if compact else 9.0) / period))))
         pat = oscillation_pattern(rng, int(period * S), n, micro=rng.random() < 0.25)
         return EpisodePlan(family, [(o / S, d / S) for o, d in pat], {"period_s": period})
     if family == "burst":
-        pat = burst_pattern(rng, rng.randint(10, 20))
+        pat = burst_pattern(rng, rng.randint(10, 12 if compact else 20))
         return EpisodePlan(family, [(o / S, d / S) for o, d in pat])
     if family == "degrading":
         # Issue 12's degrading port: flaps coming faster and faster, gaps shrinking from
         # about two seconds towards half of one.
-        gap, q, n = rng.uniform(1.6, 2.6), rng.uniform(0.6, 0.8), rng.randint(6, 8)
+        gap, q, n = rng.uniform(1.6, 2.6), rng.uniform(0.6, 0.8), rng.randint(6, 6 if compact else 8)
         down = rng.uniform(0.02, 0.06)
         flaps, t = [], 0.0
         for _ in range(n):
@@ -185,9 +186,9 @@ def _order(families: list[str], rng: random.Random, mid_outage: bool) -> list[st
 
 
 def plan_session(name: str, seed: int, profile: str, dump: bool, wire_tool: str, mid_outage: bool,
-                 families: list[str]) -> SessionPlan:
+                 families=FAMILIES, compact: bool = False) -> SessionPlan:
     rng = random.Random(f"realkernel/{seed}")
-    eps = [plan_episode(f, rng) for f in _order([f for f in families if f != "mid-outage"], rng, mid_outage)]
+    eps = [plan_episode(f, rng, compact) for f in _order([f for f in families if f != "mid-outage"], rng, mid_outage)]
     if mid_outage:
         eps.insert(0, EpisodePlan("mid-outage", [(0.0, rng.uniform(0.5, 2.0))], {"edge": "start"}))
         eps.append(EpisodePlan("mid-outage", [(0.0, None)], {"edge": "end", "tail_s": rng.uniform(0.5, 2.0)}))
@@ -295,11 +296,16 @@ class Session:
     def _signal_lldpd(self, sig: int) -> None:
         """Every lldpd process of the switch end (monitor and its privilege-separated child) at
         once: a daemon that dies or hangs sends no shutdown LLDPDU."""
-        for pid in self._lldpd_pids():
+        pids = self._lldpd_pids()
+        for pid in pids:
             try:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass
+        if sig == signal.SIGKILL:  # gone (its control socket closed) before another starts
+            self.sw_lldpd.proc.wait(5)
+            netns.wait_for(lambda: not any(Path(f"/proc/{p}/comm").exists() for p in pids if p != self.sw_lldpd.proc.pid),
+                           5.0, "the killed lldpd to exit")
 
     # -- recording
     def _start_recorders(self, lab) -> None:

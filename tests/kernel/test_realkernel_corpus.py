@@ -1,0 +1,83 @@
+"""The CI subset of the real-kernel corpus (bench/realkernel/, issue 12): one session per veth
+profile at a fixed seed, each driving every family once or more (single, micro-flap,
+oscillation, burst, degrading, a long outage over the job budget, pfc-linked, a neighbor
+change, a silent neighbor loss, and a capture that starts and ends mid-outage), recorded by
+tcpdump or dumpcap and nlrecord (one with its initial dump, one without, as nlmon records).
+flapwatch.analyze + classify must find every driven flap (shown, or hidden in a counter jump)
+and nothing else, and give every episode the labels its ground truth (the driver's clock, the
+recording's own link records for which flaps the kernel hid) says. The whole corpus is a
+bench: `python bench/realkernel/run.py --episodes 60`. About four minutes; needs root and the
+tools, fails without them."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import require_tools
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench" / "realkernel"))
+import corpus  # noqa: E402
+
+pytestmark = [pytest.mark.root, pytest.mark.tools, pytest.mark.slow]
+
+SEED = 12
+# (profile, nlrecord --dump, wire tool): both profiles, both link-capture starts, both tools
+SESSIONS = (("same-ifindex", False, "tcpdump"), ("different-ifindex", True, "dumpcap"))
+
+
+@pytest.fixture(scope="session")
+def corpus_run(tmp_path_factory) -> list[dict]:
+    if os.geteuid() != 0:
+        pytest.fail("network namespaces need root")
+    require_tools(*corpus.TOOLS)
+    results = []
+    for i, (profile, dump, tool) in enumerate(SESSIONS):
+        plan = corpus.plan_session(f"ci-{profile}", SEED + i, profile, dump, tool, mid_outage=True, compact=True)
+        t0 = time.monotonic()
+        r = corpus.run_session(plan, tmp_path_factory.mktemp(profile), log=lambda m: None)
+        r["seconds"] = time.monotonic() - t0
+        print(f"\n{plan.name}: {r['seconds']:.0f} s", file=sys.stderr)
+        results.append(r)
+    print("\n" + corpus.format_table(corpus.summarize(results)), file=sys.stderr)
+    return results
+
+
+def test_every_family_in_both_profiles(corpus_run):
+    for r in corpus_run:
+        assert {m["family"] for m in r["matches"]} == set(corpus.FAMILIES), r["name"]
+        assert r["over_budget"]["driven"] == 1
+    assert {r["profile"] for r in corpus_run} == set(corpus.PROFILES)
+
+
+def test_every_driven_flap_found_and_nothing_else(corpus_run):
+    for r in corpus_run:
+        f = r["flaps"]
+        assert f["missed"] == [] and f["extra"] == [], (r["name"], f["missed"], f["extra"])
+        assert f["found"] == f["driven"] > 30, r["name"]
+    same = next(r for r in corpus_run if r["profile"] == "same-ifindex")
+    different = next(r for r in corpus_run if r["profile"] == "different-ifindex")
+    assert same["flaps"]["found_hidden"] > 0  # linkwatch coalesced the fast ones
+    assert different["flaps"]["found_hidden"] == 0  # every change notified
+
+
+def test_the_long_outage_is_over_the_budget(corpus_run):
+    for r in corpus_run:
+        assert r["over_budget"]["reported"] == r["over_budget"]["driven"], r["name"]
+
+
+def test_every_episode_labelled_as_its_truth(corpus_run):
+    wrong = [(r["name"], m["family"], m["truth"], m["predicted"]) for r in corpus_run for m in r["matches"]
+             if m["truth"] != m["predicted"]]
+    spurious = [(r["name"], m) for r in corpus_run for m in r["unmatched"]]
+    assert not wrong and not spurious, (wrong, spurious)
+
+
+def test_no_warnings(corpus_run):
+    for r in corpus_run:
+        assert r["warnings"] == [], r["name"]
