@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 from flapwatch.tables.schema import DURATION_EXACT_NS
 from flapwatch.tables.units import NS_PER_S as NS  # noqa: E402
 
-# A range this narrow reads as a figure and its margin ("50.56 ms ±1.50 ms"); a wider one
+# A range this narrow reads as a figure and its margin ("50.56 ms ±5.00 ms"); a wider one
 # as the bound that is sure, with the other in brackets ("≥ 298.90 ms (≤ 1.001 s)").
-PLUS_MINUS_NS = 10_000_000
+PLUS_MINUS_NS = 20_000_000
 
 
 def iso_us(ts_ns: int | None) -> str:
@@ -43,7 +43,7 @@ def duration(ns: int | None) -> str:
 def flap_duration(row: dict) -> str:
     """A flap's duration as far as it is known (flaps' duration_min_ns / duration_max_ns): the
     figure when its range is at most DURATION_EXACT_NS wide, else said as a bound - "≥ 183.00
-    ms" (no upper bound), "≤ 1.090 s" (a hidden flap), "50.56 ms ±1.50 ms", "≥ 298.90 ms
+    ms" (no upper bound), "≤ 1.090 s" (a hidden flap), "50.56 ms ±5.00 ms", "≥ 298.90 ms
     (≤ 1.001 s)"; '-' for an outage still open. A row from before the bounds (an old event
     log: -1) gives its measured duration."""
     lo, hi = row.get("duration_min_ns", -1), row.get("duration_max_ns", -1)

@@ -202,7 +202,7 @@ TIME_COLUMNS = frozenset(
      "down_earliest_ns", "down_latest_ns", "up_earliest_ns", "up_latest_ns"}
 )
 # A flap's duration is given as a figure when its range is at most this wide, else as a
-# bound ("≥ 183.00 ms (≤ 1.183 s)", "50.56 ms ±1.50 ms"): what linkwatch leaves unknown is said.
+# bound ("≥ 183.00 ms (≤ 1.183 s)", "50.56 ms ±5.00 ms"): what linkwatch leaves unknown is said.
 DURATION_EXACT_NS = 2_000_000
 
 # A row's "type" in JSON lines, the agent's event log and --follow: the table, singular.
