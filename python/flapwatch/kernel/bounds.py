@@ -6,8 +6,12 @@ possible start; at a tick it may have waited a second. Hidden flaps lie between 
 previous message and the one revealing them, within the second before it at a tick - or the
 millisecond before it otherwise, which makes them micro-flaps.
 
-Here (not in assess/) because `flapwatch inspect` reports these bounds too and loads nothing
-of the assessment (docs/DESIGN.md, Layout).
+Here (not in assess/) so that anything `flapwatch inspect` loads may use it (it loads nothing
+of the assessment; docs/DESIGN.md, Layout). The flaps table's own ranges (down_earliest_ns ..
+duration_max_ns) are the core's (track/link_tracker.hpp): they bound, these place. Measured
+here, delayed runs came 1.020 s after the previous one (the timer wheel's level-1 bucket), past
+TICK_NS; and runs for devices of other namespaces are not seen at all (docs/DESIGN.md,
+"Durations with their uncertainty").
 """
 
 from __future__ import annotations
