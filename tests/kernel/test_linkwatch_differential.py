@@ -85,12 +85,14 @@ SCHEDULES = (
 # make_captures.py). A rate-limited run: the model knows the jiffy its timer fires at - or,
 # as the kernel here sometimes did, the next one (the model takes the one holding a real
 # message) - and puts it 50-250 us after the tick; the kernel ran 250-500 us after it. The
-# driver's change time is known within its command's window (model input: the middle). So:
-# within a jiffy (4 ms at HZ=250, linkwatch's granularity) plus half that window late, and
-# never more than 1 ms (plus half the window) early. Seen: at most 0.6 ms either way.
-LATE_NS = 4 * MS
+# driver's change time is known within its command's window (model input: the middle). The
+# kworker runs at normal priority: with other sessions' test suites at 90 % CPU on this 2-core
+# machine a run at once came 6 ms after the change (otherwise within 0.7 ms). So: within a
+# jiffy (4 ms at HZ=250, linkwatch's granularity) plus a jiffy of kworker latency, plus half
+# the command window, late; never more than 1 ms (plus half the window) early.
+LATE_NS = 8 * MS
 EARLY_NS = 1 * MS
-RUN_AFTER_TICK_NS = 1 * MS  # a delayed run's message: its tick's softirq, the kworker, nlrecord
+RUN_AFTER_TICK_NS = 2 * MS  # a delayed run's message after its tick: softirq, kworker, nlrecord
 
 
 def kernel_jiffies() -> Jiffies:
