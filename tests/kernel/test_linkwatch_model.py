@@ -60,3 +60,19 @@ def test_admin_up_leaves_the_device_queued_for_the_next_full_run():
     eth0_later = [m for m in msgs if m.port == eth0][2:]
     assert [(m.up, m.down_count) for m in eth0_later] == [(True, 2)]  # the second flap: hidden
     assert eth0_later[0].t_ns > 2 * HZ_NS
+
+
+def test_sync_sends_a_held_back_down_at_once():
+    """Measured on 6.18: `cat /sys/class/net/eth0/carrier` 100 ms after a down held by the rate
+    limit got the down notified then, and the up after it was urgent; without it both waited."""
+    tr = [(0, False), (40 * MS, True), (340 * MS, False), (540 * MS, True)]
+    lw = Linkwatch([True], [1], [0], random.Random(0), jiffies=CLOCK, late_jiffies=0)
+    for t, up in tr:
+        lw.carrier_change(t, 0, up)
+        if t == 340 * MS:
+            lw.sync(440 * MS, 0)
+    msgs = lw.finish()
+    assert [(m.t_ns, m.up) for m in msgs][2] == (440 * MS, False)
+    assert msgs[3].up and 0 < msgs[3].t_ns - 540 * MS < 1 * MS
+    held = notifications([(t, 0, up) for t, up in tr], [True], [1], [0], random.Random(0), jiffies=CLOCK)
+    assert len(held) == 3 and held[2].up and held[2].t_ns > HZ_NS

@@ -32,8 +32,13 @@ What the kernel does, and this model with it:
   carrier (urgent: the qdisc is down) and dev_open then activates the qdisc itself, so the
   urgent run that follows finds the device no longer urgent and leaves it queued for the
   next rate-limited run. A veth's ndo_open/ndo_stop also switch its peer's carrier.
-Not modelled: linkwatch_sync_dev (ethtool's get_link processes a queued device at once),
-dormant/testing operstates, IF_OPER_LOWERLAYERDOWN (a lower device in the same namespace).
+- linkwatch_sync_dev processes one queued device at once, outside the runs (``sync``): a
+  single-device RTM_GETLINK (`ip link show dev X`), a read of sysfs `carrier`, ethtool's
+  get_link - measured on 6.18: not a read of `operstate` or `carrier_changes`, not a dump.
+  The rate limit and the timer stay as they were. (A poller reading `carrier` makes a NIC's
+  held-back downs show at once; the simulator has none.)
+Not modelled: dormant/testing operstates, IF_OPER_LOWERLAYERDOWN (a lower device in the
+same namespace).
 Timing seen on real machines (docs/DESIGN.md, Linkwatch): a notification 0.3-0.9 ms after the change when
 it runs at once; a delayed run a fraction of a millisecond after its timer's jiffy.
 """
@@ -208,15 +213,20 @@ class Linkwatch:
             if urgent_only and not self._urgent(p):
                 self.queue.append(p)
                 continue
-            self.pending[p] = False
-            if not self.running[p]:
-                continue  # operstate only: no qdisc change, no message
-            self.active[p] = self.carrier[p]
-            self.messages.append(LinkMessage(t, p, self.carrier[p], self.up_count[p], self.down_count[p],
-                                             IF_OPER_UP if self.carrier[p] else IF_OPER_DOWN))
-            t += self.rng.randint(*MESSAGE_GAP_NS)
+            if self._process(t, p):
+                t += self.rng.randint(*MESSAGE_GAP_NS)
         if self.queue:
             self._schedule(t, False)
+
+    def _process(self, t: int, p: int) -> bool:
+        """linkwatch_do_dev: True when it sent a message (the device is administratively up)."""
+        self.pending[p] = False
+        if not self.running[p]:
+            return False  # operstate only: no qdisc change, no message
+        self.active[p] = self.carrier[p]
+        self.messages.append(LinkMessage(t, p, self.carrier[p], self.up_count[p], self.down_count[p],
+                                         IF_OPER_UP if self.carrier[p] else IF_OPER_DOWN))
+        return True
 
     def advance(self, t: int) -> None:
         """Run the work due before ``t``."""
@@ -251,6 +261,13 @@ class Linkwatch:
             self._carrier(t, q, up)
         if up and self.carrier[p]:
             self.active[p] = True  # dev_activate, after ndo_open
+
+    def sync(self, t: int, p: int) -> None:
+        """linkwatch_sync_dev: device ``p``'s queued event processed now, not by a run."""
+        self.advance(t)
+        if p in self.queue:
+            self.queue.remove(p)
+            self._process(t, p)
 
     def finish(self) -> list[LinkMessage]:
         while self.work_at is not None:
