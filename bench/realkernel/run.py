@@ -3,12 +3,15 @@
 
     sudo python bench/realkernel/run.py --episodes 60 --seed 1      # ~12 min
     sudo python bench/realkernel/run.py --episodes 14 --seed 2 --profiles same-ifindex --keep /tmp/rk
+    python bench/realkernel/run.py --rescore /tmp/rk/*   # kept sessions, scored by today's code
 
 Sessions (corpus.py) take turns between the profiles; each holds every family. Prints the
 per-label table, the flap recall and the per-episode misses; writes everything to
 bench/out/realkernel-<seed>.json (git-ignored). --keep DIR keeps each session's captures
-and truth.json. Needs root and the tools in corpus.TOOLS; run it alone (flock
-/tmp/flapwatch-heavy.lock on the shared machines): a busy CPU delays the driver's flaps.
+and truth.json; --rescore analyses and scores kept sessions again (after a change to the
+engine or the classifier: the same real-kernel bytes). Driving needs root and the tools in
+corpus.TOOLS; run it alone (flock /tmp/flapwatch-heavy.lock on the shared machines): a busy
+CPU delays the driver's flaps, and labs take turns (tests/support/netns.py's lock).
 """
 
 from __future__ import annotations
@@ -38,7 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profiles", default=",".join(corpus.PROFILES), help="comma-separated, taken in turn")
     ap.add_argument("--json", type=Path, default=None, help="default: bench/out/realkernel-<seed>.json")
     ap.add_argument("--keep", type=Path, default=None, help="keep each session's captures and truth here")
+    ap.add_argument("--rescore", type=Path, nargs="+", metavar="SESSION_DIR", help="score kept sessions again")
     args = ap.parse_args(argv)
+    if args.rescore:
+        results = [corpus.analyse(d, json.loads((d / "truth.json").read_text())) for d in args.rescore]
+        print(corpus.format_table(corpus.summarize(results)))
+        if args.json:
+            args.json.write_text(json.dumps({"summary": corpus.summarize(results), "sessions": results}, indent=1,
+                                            default=corpus._json_default) + "\n")
+        return 0
     corpus.require()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwinds: the labs remove their namespaces
     profiles = tuple(args.profiles.split(","))
