@@ -2,7 +2,10 @@
 
 #include <zlib.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,8 +15,28 @@
 #include "flapwatch/error.hpp"
 
 namespace flapwatch {
+namespace {
+
+// A mapped window: big enough that mapping costs little per byte, small enough to stay
+// cheap in RSS (file pages mapped count there).
+constexpr size_t kMapWindow = size_t(16) << 20;
+
+}  // namespace
 
 BlockBuffer::BlockBuffer(const std::string& path, bool follow) : path_(path), follow_(follow) {
+  if (!follow) {  // a regular uncompressed file: mapped (the class comment says why)
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    uint8_t magic[2] = {0, 0};
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        !(::pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)) {
+      mapped_ = true;
+      fd_ = fd;
+      file_size_ = static_cast<uint64_t>(st.st_size);
+      return;
+    }
+    if (fd >= 0) ::close(fd);
+  }
   gzFile gz = gzopen(path.c_str(), "rb");
   if (!gz) throw CaptureError(path, 0, std::string("cannot open: ") + std::strerror(errno ? errno : ENOMEM));
   gz_ = gz;
@@ -26,10 +49,57 @@ BlockBuffer::BlockBuffer(const std::string& path, bool follow) : path_(path), fo
   gzbuffer(gz, static_cast<unsigned>(std::clamp<size_t>(size, 8192, 1 << 20)));  // zlib's input buffer
   cap_ = std::clamp<size_t>(size + 4096, 64 << 10, kBlock);
   buf_.reset(new uint8_t[cap_]);
+  ptr_ = buf_.get();
+  prefetched_ = ptr_;
 }
 
 BlockBuffer::~BlockBuffer() {
   if (gz_) gzclose(static_cast<gzFile>(gz_));
+  if (map_) ::munmap(map_, map_len_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void BlockBuffer::map_window(uint64_t at, size_t len) {
+  if (map_) ::munmap(map_, map_len_);
+  map_ = nullptr;
+  ptr_ = nullptr;
+  base_ = at;
+  pos_ = end_ = 0;
+  if (len == 0) return;
+  if (fd_ < 0) {  // closed at the end of the file, and a seek came back
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw CaptureError(path_, at, std::string("cannot open: ") + std::strerror(errno));
+  }
+  uint64_t start = at & ~uint64_t(sysconf(_SC_PAGESIZE) - 1);
+  map_len_ = static_cast<size_t>(at - start) + len;
+  void* m = ::mmap(nullptr, map_len_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd_, static_cast<off_t>(start));
+  if (m == MAP_FAILED) throw CaptureError(path_, at, std::string("cannot map: ") + std::strerror(errno));
+  map_ = m;
+  ptr_ = static_cast<uint8_t*>(m) + (at - start);
+  prefetched_ = ptr_;
+  end_ = len;
+  if (at + len == file_size_) {  // the last window: the descriptor is not needed any more
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+bool BlockBuffer::refill_mapped(size_t n) {
+  uint64_t at = base_ + pos_;
+  uint64_t left = file_size_ > at ? file_size_ - at : 0;
+  if (n > left) {  // what is left is all there is: map it, so available() says how much
+    if (end_ - pos_ < left || left == 0) map_window(at, static_cast<size_t>(left));
+    eof_ = true;
+    return false;
+  }
+  size_t len = kMapWindow;
+  if (read_limit_) {  // a byte range: up to its end (64 KiB past it: its last record)
+    uint64_t until = read_limit_ > UINT64_MAX - (64 << 10) ? UINT64_MAX : read_limit_ + (64 << 10);
+    len = static_cast<size_t>(std::min<uint64_t>(len, until > at ? until - at : 0));
+  }
+  len = static_cast<size_t>(std::min<uint64_t>(std::max(len, n), left));
+  map_window(at, len);
+  return true;
 }
 
 size_t BlockBuffer::read_some(uint8_t* dst, size_t n) {
@@ -53,7 +123,29 @@ size_t BlockBuffer::read_some(uint8_t* dst, size_t n) {
   return 0;
 }
 
+void BlockBuffer::seek(uint64_t off) {
+  if (mapped_) {
+    eof_ = false;
+    if (off >= base_ && off <= base_ + end_) {
+      pos_ = static_cast<size_t>(off - base_);
+    } else {
+      if (map_) ::munmap(map_, map_len_);
+      map_ = nullptr;
+      ptr_ = nullptr;
+      base_ = off;
+      pos_ = end_ = 0;
+    }
+    return;
+  }
+  if (compressed_ || !gz_) throw CaptureError(path_, off, "seek in a compressed or closed stream");
+  if (gzseek(static_cast<gzFile>(gz_), static_cast<z_off_t>(off), SEEK_SET) != static_cast<z_off_t>(off))
+    throw CaptureError(path_, off, "cannot seek");
+  base_ = off;
+  pos_ = end_ = 0;
+}
+
 bool BlockBuffer::refill(size_t n) {
+  if (mapped_) return refill_mapped(n);
   if (eof_) return false;
   size_t have = end_ - pos_;
   if (n > cap_) {  // one record larger than a block: grow (the caller bounds n)
@@ -62,6 +154,8 @@ bool BlockBuffer::refill(size_t n) {
     std::unique_ptr<uint8_t[]> bigger(new uint8_t[cap]);
     std::memcpy(bigger.get(), buf_.get() + pos_, have);
     buf_ = std::move(bigger);
+    ptr_ = buf_.get();
+    prefetched_ = ptr_;
     cap_ = cap;
   } else if (pos_ > 0) {
     std::memmove(buf_.get(), buf_.get() + pos_, have);
@@ -69,8 +163,15 @@ bool BlockBuffer::refill(size_t n) {
   base_ += pos_;
   pos_ = 0;
   end_ = have;
+  prefetched_ = ptr_;
   while (end_ < n) {
-    size_t got = read_some(buf_.get() + end_, cap_ - end_);
+    size_t want = cap_ - end_;
+    if (read_limit_) {  // a byte range: up to its end (64 KiB past it: its last record), or what n needs
+      uint64_t at = base_ + end_;
+      uint64_t until = read_limit_ > UINT64_MAX - (64 << 10) ? UINT64_MAX : read_limit_ + (64 << 10);
+      want = std::min<size_t>(want, std::max<size_t>(n - end_, until > at ? until - at : 0));
+    }
+    size_t got = read_some(buf_.get() + end_, want);
     end_ += got;
     bool at_end = got == 0;
     if (!at_end && !follow_ && end_ < cap_ && gzeof(static_cast<gzFile>(gz_))) {

@@ -87,6 +87,24 @@ bool CaptureReader::end_truncated(uint64_t off, const std::string& reason) {
   return false;
 }
 
+void CaptureReader::restrict_to(uint64_t begin, uint64_t end) {
+  if (pcapng_ && sections_ == 0) {  // the leading section header and interfaces
+    for (;;) {
+      if (!in_.ensure(12)) break;
+      uint32_t type = bytes::load<uint32_t>(in_.data(), swap_);
+      if (type != kShb && type != kIdb) break;
+      Frame f;
+      range_end_ = in_.offset() + 1;  // next_pcapng stops after this one block (it holds no frame)
+      next_pcapng(f);
+    }
+  }
+  if (begin > in_.offset()) in_.seek(begin);
+  range_end_ = end;
+  in_.limit_reads(end == UINT64_MAX ? 0 : end);
+  in_range_ = true;
+  clock_in_range_ = false;
+}
+
 bool CaptureReader::next_pcap(Frame& f) {
   if (!in_.ensure(16)) {
     if (!in_.input_warning().empty()) return end_truncated(in_.offset() + in_.available(), in_.input_warning());
@@ -114,6 +132,7 @@ bool CaptureReader::next_pcap(Frame& f) {
   f.linktype = linktype_;
   f.index = index_++;
   in_.advance(16 + size_t(caplen));
+  in_.prefetch();
   return true;
 }
 
@@ -193,6 +212,7 @@ void CaptureReader::read_interface(const uint8_t* b, uint32_t len, uint64_t off)
 
 bool CaptureReader::next_pcapng(Frame& f) {
   for (;;) {
+    if (in_.offset() >= range_end_) return false;
     if (!in_.ensure(12)) {
       if (!in_.input_warning().empty()) return end_truncated(in_.offset() + in_.available(), in_.input_warning());
       if (in_.available() == 0) return false;
@@ -245,6 +265,7 @@ bool CaptureReader::next_pcapng(Frame& f) {
         fail(off + 8, "packet block names interface " + std::to_string(iface) + ", but the section has " +
                           std::to_string(ifaces_.size()));
       f.ts_ns = last_ts_ = to_ns(ifaces_[iface], units, off + 12);
+      clock_in_range_ = true;
     } else if (type == kSpb) {
       if (len < 16) fail(off + 4, "simple packet block too short");
       if (ifaces_.empty()) fail(off, "simple packet block before any interface description");
@@ -254,6 +275,7 @@ bool CaptureReader::next_pcapng(Frame& f) {
       if (ifaces_[0].snaplen) caplen = std::min(caplen, ifaces_[0].snaplen);
       data = b + 12;
       f.ts_ns = last_ts_;  // SPBs carry no time: keep the stream's clock
+      if (in_range_ && !clock_in_range_) spb_without_clock_ = true;
     } else if ((type == kPcapngCustomCopyable || type == kPcapngCustomNoCopy) && sections_ > 0) {
       // flapwatch's counter samples (io/counter_block.hpp); other custom blocks skipped.
       uint32_t seq = 0;
@@ -290,6 +312,7 @@ bool CaptureReader::next_pcapng(Frame& f) {
     } else {
       if (type == kShb) read_section_header(len);
       else if (type == kIdb) read_interface(b, len, off);
+      if (in_range_ && (type == kShb || type == kIdb)) state_blocks_in_range_ = true;
       in_.advance(len);
       continue;
     }
@@ -302,6 +325,7 @@ bool CaptureReader::next_pcapng(Frame& f) {
     f.linktype = ifaces_[iface].linktype;
     f.index = index_++;
     in_.advance(len);
+    in_.prefetch();
     return true;
   }
 }

@@ -7,7 +7,6 @@ reference readers instead: slow, for cross-checks and machines without the exten
 
 from __future__ import annotations
 
-import errno
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import numpy as np
 from flapwatch.tables import schema
 from flapwatch.tables.table import Table
 from flapwatch.errors import CaptureError, CaptureWarning
+from flapwatch.sources.files import require_file
 
 __all__ = ["Table", "Capture", "read_capture", "iter_capture"]
 
@@ -64,16 +64,6 @@ def _tables(raw: dict[str, dict[str, np.ndarray]], strings: list[str]) -> dict[s
 def _warn(messages: list[str]) -> None:
     for message in messages:
         warnings.warn(CaptureWarning(message), stacklevel=3)
-
-
-def require_file(path: str) -> str:
-    """A missing capture is a FileNotFoundError (a directory IsADirectoryError), as open()
-    says it; CaptureError is for files that exist and cannot be read as captures."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
-    if os.path.isdir(path):
-        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-    return path
 
 
 def _check_backend(backend: str) -> None:

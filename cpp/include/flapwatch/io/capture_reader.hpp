@@ -47,7 +47,25 @@ class CaptureReader {
                 const PortNaming& naming = {});
 
   // The next frame, or false at the end. `f.data` is valid until the next call.
-  bool next(Frame& f) { return pcapng_ ? next_pcapng(f) : next_pcap(f); }
+  bool next(Frame& f) {
+    if (in_.offset() >= range_end_) return false;
+    return pcapng_ ? next_pcapng(f) : next_pcap(f);
+  }
+
+  // Read only the records that start in [begin, end) of an uncompressed file (begin a
+  // record boundary: io/capture_split.hpp finds them). pcapng: the section header and
+  // interface blocks before the first other block are read first, so a range in the
+  // middle knows the interfaces. May be called again for a later range.
+  void restrict_to(uint64_t begin, uint64_t end);
+  // The offset where the next record starts: after a range's last record, its end
+  // exactly when `begin` of the next range really is a record boundary.
+  uint64_t next_record_offset() const { return in_.offset(); }
+  // Section header or interface blocks read inside a range: a later range started with
+  // the wrong interfaces.
+  bool changed_state_in_range() const { return state_blocks_in_range_; }
+  // A Simple Packet Block before any timestamped block of a range: its time is that of
+  // a block in the range before (only the first range may have one).
+  bool clockless_in_range() const { return spb_without_clock_; }
 
   const std::string& path() const { return path_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
@@ -96,6 +114,8 @@ class CaptureReader {
   std::vector<std::string> warnings_;
   int64_t index_ = 0;
   int64_t last_ts_ = 0;
+  uint64_t range_end_ = UINT64_MAX;
+  bool in_range_ = false, clock_in_range_ = false, state_blocks_in_range_ = false, spb_without_clock_ = false;
   bool pcapng_ = false;
   bool follow_ = false;
   bool swap_ = false;  // the current file/section is in the other byte order
