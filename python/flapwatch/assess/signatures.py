@@ -431,8 +431,17 @@ def _attach_losses(cols: dict, lab: _Labels, losses: list[tuple], end_eff: np.nd
         if not len(x_port):
             return cols, lab
     attach = int(cfg.silent_attach_s * S)
-    k = last_at_or_before(x_port, x_ts + attach, cols["port"], cols["start_ns"])
-    attached = (k >= 0) & (x_ts <= np.where(k >= 0, _pick(end_eff, k), 0) + attach)
+    # The nearer of the episode that ended before the age-out and the one that starts after it
+    # (a neighbor whose TTL runs out just after an outage belongs to that outage, not to the
+    # next episode a few seconds on).
+    kb = last_at_or_before(x_port, x_ts, cols["port"], cols["start_ns"])
+    gap_b = x_ts - _pick(end_eff, kb)
+    ok_b = (kb >= 0) & (gap_b <= attach)
+    ka = last_at_or_before(x_port, x_ts + attach, cols["port"], cols["start_ns"])
+    gap_a = _pick(cols["start_ns"], ka) - x_ts
+    ok_a = (ka >= 0) & (gap_a > 0)
+    k = np.where(ok_b & (~ok_a | (gap_b <= gap_a)), kb, np.where(ok_a, ka, -1))
+    attached = k >= 0
     for r in np.flatnonzero(attached).tolist():
         i = int(k[r])
         lab.bits[i] |= LABEL_BIT["silent-neighbor-loss"]
