@@ -532,9 +532,11 @@ def mark_silent_losses(truth: dict, wire: Path) -> list[int]:
         spans = [(e, e["start_ns"], e["end_ns"] if e["end_ns"] is not None else end) for e in flapping]
         if any(a <= x <= b for _, a, b in spans):
             continue
-        near = [e for e, a, b in spans if a - attach <= x <= b + attach]
-        if near:
-            near[0]["labels"] = sorted(set(near[0]["labels"]) | {"silent-neighbor-loss"}, key=LABELS.index)
+        near = sorted((min(abs(x - a), abs(x - b)), i) for i, (e, a, b) in enumerate(spans)
+                      if a - attach <= x <= b + attach)
+        if near:  # the nearest episode (docs/DESIGN.md: an age-out this close belongs to it)
+            e = spans[near[0][1]][0]
+            e["labels"] = sorted(set(e["labels"]) | {"silent-neighbor-loss"}, key=LABELS.index)
             continue
         driven = [e for e in truth["episodes"] if e["family"] == "silent-neighbor-loss"
                   and e["stopped_ns"] <= x <= e["stopped_ns"] + (LLDP_TTL_S + 2) * S]
