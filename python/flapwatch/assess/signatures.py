@@ -63,8 +63,9 @@ def rules(cfg: SignatureConfig, micro_ms: float) -> dict[str, str]:
         "both-ends": f"the LLDP peer port (system name:port id) starts an episode within {cfg.together_s:g} s",
         "degrading": (f">= {cfg.degrading_min_flaps} flaps, log-interval slope <= {cfg.degrading_max_slope:g} per flap, "
                       f"with t <= {cfg.degrading_max_t:g} over >= {cfg.degrading_min_span_s:g} s, or from a first interval "
-                      f">= {cfg.degrading_min_first_gap_s:g} s with t <= {cfg.degrading_slow_max_t:g} or a mean interval "
-                      f"over the later half <= {cfg.degrading_late_ratio:g} x the first"),
+                      f">= {cfg.degrading_min_first_gap_s:g} s with t <= {cfg.degrading_slow_max_t:g}, a mean interval "
+                      f"over the later half <= {cfg.degrading_late_ratio:g} x the first, or twice the flaps in the later "
+                      "half of the span as in the first"),
     }
 
 
@@ -240,7 +241,14 @@ def _shape_labels(r: _Runs, cols: dict, visible, measured, lab: _Labels, cfg: Si
     mid = r.starts + (flaps - 1) // 2
     with np.errstate(invalid="ignore", divide="ignore"):
         late_mean = (_pick(r.t, r.ends - 1) - _pick(r.t, mid)) / np.maximum(r.ends - 1 - mid, 1)
-    accelerated = began_slow & (late_mean <= cfg.degrading_late_ratio * first_gap)
+    # ... or twice the flaps in the later half of its span as in the first (which half a hidden
+    # flap falls in is mostly certain even where its time within the half is not)
+    if r.n:
+        halfway = ((_pick(r.t, r.starts) + _pick(r.t, r.ends - 1)) // 2)[r.ep_of]
+        early = r.sum(r.t < halfway)
+    else:
+        early = np.zeros(0)
+    accelerated = began_slow & ((late_mean <= cfg.degrading_late_ratio * first_gap) | (flaps - early >= 2 * early))
     trend = (flaps >= cfg.degrading_min_flaps) & (slope <= cfg.degrading_max_slope)
     degrading = trend & (((t_stat <= cfg.degrading_max_t) & (cols["span_ns"] >= cfg.degrading_min_span_s * S))
                          | (began_slow & (t_stat <= cfg.degrading_slow_max_t)) | accelerated)
