@@ -4,7 +4,7 @@ flapwatch C++ core: capture readers and decoders
 from __future__ import annotations
 import collections.abc
 import typing
-__all__: list[str] = ['CaptureFile', 'EthtoolReader', 'FollowSession', 'LiveAgent', 'PcapngWriter', 'Progress', 'analyze', 'column_pool_stats', 'counter_meanings', 'default_config', 'presets', 'trim_column_pool']
+__all__: list[str] = ['CaptureFile', 'EthtoolReader', 'FollowSession', 'LiveAgent', 'PcapngWriter', 'Progress', 'analyze', 'column_pool_stats', 'counter_meanings', 'default_config', 'inspect', 'presets', 'split_capture', 'trim_column_pool']
 class Progress:
     def __init__(self) -> None:
         ...
@@ -151,9 +151,17 @@ def default_config() -> dict:
     """
     The core's default configuration, with the field names and units of flapwatch's Config.
     """
+def inspect(paths: collections.abc.Sequence[str], strict: bool = False, threads: typing.SupportsInt | typing.SupportsIndex = 1, min_range_bytes: typing.SupportsInt | typing.SupportsIndex = 33554432) -> dict:
+    """
+    `flapwatch inspect`'s summary of the captures (the dict of present/summary.py's CaptureSummary.to_json()), summed as they are decoded (no columns); threads: readers per uncompressed file, each on a range of at least min_range_bytes; the result the same.
+    """
 def presets() -> dict:
     """
     The core's named presets: {window_policies: {name: policy}, dampening_policies: ..., storm_rules: {name: duty}}.
+    """
+def split_capture(path: str, parts: typing.SupportsInt | typing.SupportsIndex, min_bytes: typing.SupportsInt | typing.SupportsIndex = 0) -> list[int]:
+    """
+    Where readers on `parts` threads would start (io/capture_split.hpp): the ranges' first bytes, [] none.
     """
 def trim_column_pool() -> None:
     """
