@@ -82,14 +82,21 @@ void LinkTracker::on_link(int64_t ts, int32_t port, const LinkRecord& r, bool pu
     s.up_count = r.carrier_up_count;
     s.down_count = r.carrier_down_count;
     s.changes = r.carrier_changes;
-    if (!first_is_edge(r)) return;
+    if (!first_is_edge(r)) {
+      // A baseline that says the carrier is down on a port administratively up (a dump reply, a
+      // capture's promiscuity change): an outage open when the capture began, as a first
+      // notification of an up says. Admin down is no outage: bringing it up is no flap.
+      s.down_at_start = up || r.msg_type == kRtmDelLink || !(r.flags & kIffUp) ? -1 : ts;
+      return;
+    }
     if (!up) {  // the notification of a down: the outage starts now
       s.down_since = ts;
       s.down_earliest = known(std::min(ts, std::max(reach, s.last_rx - kRxMarginNs)));
       s.down_latest = ts;
       write_link_down(port, ts);
       flap_instant(port, s, ts);
-    } else {  // an up: it closes an outage already open when the capture began
+    } else if (!(r.change & kIffUp)) {  // a carrier up closes an outage open when the capture began;
+      // an admin up (IFF_UP in ifi_change) ends an admin down, which is no outage
       int64_t start = start_ns_ >= 0 ? std::min(start_ns_, ts) : ts;
       // The down may have been pending in linkwatch when the capture began, and the up
       // folded into it: both lie before this message, the up within reach of it.
@@ -132,9 +139,15 @@ void LinkTracker::on_link(int64_t ts, int32_t port, const LinkRecord& r, bool pu
     close_bounds(b);
     write_flap(port, s, ts, s.down_since, ts, false, b);
     s.down_since = -1;
-  } else if (came_up) {
-    s.down_since = -1;
+  } else if (came_up && s.down_at_start >= 0) {
+    // Down since before the capture: its down unknown (no later than the baseline), its up may
+    // have waited for linkwatch like any carrier change.
+    int64_t start = start_ns_ >= 0 ? std::min(start_ns_, s.down_at_start) : s.down_at_start;
+    Bounds b{-1, s.down_at_start, since, ts};
+    close_bounds(b);
+    write_flap(port, s, ts, start, ts, false, b, true);
   }
+  if (went_down || came_up) s.down_at_start = -1;
   s.up = up;
   s.last_ts = ts;
   if (r.carrier_up_count >= 0) s.up_count = r.carrier_up_count;

@@ -74,6 +74,7 @@ class LinkTracker {
     int64_t messages = 0, flaps = 0, hidden = 0, micro = 0, down_total = 0, longest = 0, over_budget = 0;
     int64_t last_rx = -1;  // the last frame received from the neighbor
     int64_t down_earliest = -1, down_latest = -1;  // the open outage's true down
+    int64_t down_at_start = -1;  // a first message that said down (dump reply, flag change): its time
 
     std::vector<WindowCounter> windows;
     std::vector<Dampener> dampeners;
