@@ -66,6 +66,11 @@ MICRO_NS = 10 * MS  # DEFINITIONS["micro_flap_ms"] of the simulator's truth
 STORM_MIN_NS = 200 * MS
 PFC_LINK_NS = 5 * S
 JOB_BUDGET_S = flapwatch.Config().job_budget_s
+# The switch end sends a frame a millisecond (an experimental EtherType, 60 bytes): a port
+# of a training cluster is never idle, and its silences on the wire place the flaps that
+# linkwatch hid (the link tracker's rx gaps). mausezahn keeps sending across a down.
+TRAFFIC = ("-c", "0", "-d", "1msec")
+TRAFFIC_PAYLOAD = "88:b5:" + ":".join(["00"] * 46)
 
 FAMILIES = ("single", "micro-flap", "oscillation", "burst", "degrading", "long-outage", "pfc-linked",
             "neighbor-change", "silent-neighbor-loss", "mid-outage")
@@ -120,6 +125,7 @@ class SessionPlan:
     wire_tool: str  # tcpdump or dumpcap
     mid_outage: bool  # starts and ends in the middle of an outage
     episodes: list[EpisodePlan] = field(default_factory=list)
+    traffic: bool = True  # a steady stream to the recorded port (TRAFFIC), as a training job's
 
     @property
     def same_ifindex(self) -> bool:
@@ -425,6 +431,10 @@ class Session:
             self.truth["ifindex"] = {"sw": self.sw.ifindexes()[SW_IFACE], "host": self.host.ifindexes()[PORT]}
             self._sw_lldpd(lab)
             lab.lldpd(self.host, PORT, "gpu-host1", tx_interval=1)
+            if plan.traffic:
+                lab.popen(self.sw, ["chrt", "-f", str(REALTIME), "mausezahn", SW_IFACE, "-q", *TRAFFIC,
+                                    "-a", self.sw_mac, "-b", self.HOST_MAC, TRAFFIC_PAYLOAD],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             with mc.realtime_thread(True):  # ip -batch, mausezahn and the sleeps at SCHED_FIFO
                 self.driver = mc.LinkDriver(self.sw, SW_IFACE)
                 try:
@@ -589,9 +599,30 @@ def match_flaps(truth: dict, flaps_rows: list[dict]) -> dict:
             extra.append(r)
     in_capture = [i for i, f in enumerate(driven) if (f.get("up_ns") or truth["end_ns"]) >= truth["start_ns"]]
     missed = [i for i in in_capture if i not in claimed]
+    outside = [dict(driven[i], index=i, row=r) for i, r in claimed.items() if not range_holds(driven[i], r)]
     return {"driven": len(in_capture), "found": len(claimed), "found_hidden": sum(1 for r in claimed.values()
                                                                                  if r["hidden"]),
-            "missed": [dict(driven[i], index=i) for i in missed], "extra": extra}
+            "placed_hidden": sum(1 for r in claimed.values() if r["hidden"] and r["down_latest_ns"] < r["up_ns"]),
+            "missed": [dict(driven[i], index=i) for i in missed], "extra": extra, "outside_range": outside}
+
+
+def _meets(lo: int, hi: int, t_lo: int, t_hi: int) -> bool:
+    """Whether a reported range [lo, hi] (-1: unbounded) admits a value of the driven window."""
+    return (lo < 0 or lo <= t_hi) and (hi < 0 or hi >= t_lo)
+
+
+def range_holds(f: dict, r: dict) -> bool:
+    """Whether a flap row's ranges admit what was driven: the kernel applied the down between
+    down_ns and down_done_ns and the up between up_ns and up_done_ns (the driver's clock around
+    each command), so the true duration lies in [up_ns - down_done_ns, up_done_ns - down_ns]."""
+    if r.get("open_at_start"):  # its down is before the capture: only the up and a lower bound
+        return f.get("up_ns") is None or _meets(r["up_earliest_ns"], r["up_latest_ns"], f["up_ns"], f["up_done_ns"])
+    ok = _meets(r["down_earliest_ns"], r["down_latest_ns"], f["down_ns"], f["down_done_ns"])
+    if f.get("up_ns") is not None and r["up_ns"] >= 0:
+        ok &= _meets(r["up_earliest_ns"], r["up_latest_ns"], f["up_ns"], f["up_done_ns"])
+        ok &= _meets(r["duration_min_ns"], r["duration_max_ns"], f["up_ns"] - f["down_done_ns"],
+                     f["up_done_ns"] - f["down_ns"])
+    return ok
 
 
 def _rows(table, port: str) -> list[dict]:
@@ -653,6 +684,9 @@ def summarize(results: list[dict]) -> dict:
         for f in r["flaps"]["missed"]:
             misses.append({"session": r["name"], "family": f["family"], "start_ns": f["down_ns"],
                            "flap": "missed", "truth": [], "predicted": []})
+        for f in r["flaps"].get("outside_range", []):
+            misses.append({"session": r["name"], "family": f["family"], "start_ns": f["down_ns"],
+                           "flap": "outside its range", "truth": [], "predicted": [], "row": f["row"]})
         for f in r["flaps"]["extra"]:
             misses.append({"session": r["name"], "family": "(extra flap)", "start_ns": f["down_ns"],
                            "flap": "extra", "truth": [], "predicted": [], "row": f})
@@ -665,7 +699,9 @@ def summarize(results: list[dict]) -> dict:
                   "found": sum(r["flaps"]["found"] for r in results),
                   "found_hidden": sum(r["flaps"]["found_hidden"] for r in results),
                   "missed": sum(len(r["flaps"]["missed"]) for r in results),
-                  "extra": sum(len(r["flaps"]["extra"]) for r in results)},
+                  "extra": sum(len(r["flaps"]["extra"]) for r in results),
+                  "placed_hidden": sum(r["flaps"].get("placed_hidden", 0) for r in results),
+                  "outside_range": sum(len(r["flaps"].get("outside_range", [])) for r in results)},
         "over_budget": {"driven": sum(r["over_budget"]["driven"] for r in results),
                         "reported": sum(r["over_budget"]["reported"] for r in results)},
         "labels": {k: {"tp": conf.tp[k], "fp": conf.fp[k], "fn": conf.fn[k], "tn": conf.tn[k],
@@ -681,6 +717,8 @@ def format_table(s: dict) -> str:
              f"{s['spurious_episodes']} classified episodes matching none",
              f"flaps: {f['driven']} driven, {f['found']} found ({f['found_hidden']} hidden), {f['missed']} missed, "
              f"{f['extra']} extra; recall {f['found'] / f['driven'] if f['driven'] else float('nan'):.3f}",
+             f"ranges: {f['found'] - f['outside_range']}/{f['found']} admit the driven down, up and duration; "
+             f"{f['placed_hidden']}/{f['found_hidden']} hidden flaps placed in a silence of the port's traffic",
              f"over the job budget: {s['over_budget']['driven']} driven, {s['over_budget']['reported']} reported", "",
              f"{'label':22s} {'TP':>4s} {'FP':>4s} {'FN':>4s} {'TN':>4s}  precision  recall"]
     for k, v in s["labels"].items():

@@ -111,6 +111,7 @@ void CaptureSummary::on_record(const Record& r) {
       break;
     case RecordKind::port_info:
     case RecordKind::counter:
+    case RecordKind::rx_gap:
       return;  // no row in a capture's tables
   }
   add_ts(r.ts_ns, r.ts_ns);

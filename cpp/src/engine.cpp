@@ -177,6 +177,10 @@ void Engine::on_record(const Record& r) {
       break;
     case RecordKind::port_info: pfc_.set_configured_speed(r.port, r.port_info.configured_speed_bps); break;
     case RecordKind::counter: counters_.on_counter(r.ts_ns, r.port, r.counter); break;
+    case RecordKind::rx_gap:
+      if (r.rx_gap.at_message) link_.on_rx_state(r.ts_ns, r.port, r.rx_gap.start_ns, r.rx_gap.frames);
+      else link_.on_rx_gap(r.ts_ns, r.port, r.rx_gap.start_ns, r.rx_gap.frames);
+      break;
     case RecordKind::malformed: break;
   }
   if (callback_) notify_new_rows();

@@ -126,11 +126,12 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
   // Opening happens here, so open errors surface before any thread starts.
   MergedCaptures source(paths, strings, opts.strict, opts.naming);
   // Every port's own address before the first LLDPDU is judged (docs/DECODE_RULES.md, LLDP).
-  for (const auto& [port, mac] : link_addresses(paths, strings, opts.naming)) engine.add_own_mac(port, mac);
+  std::vector<std::pair<int32_t, uint64_t>> own = link_addresses(paths, strings, opts.naming);
   for (const auto& n : opts.naming)
     if (!n.device.empty())
       for (const auto& [port, mac] : cfg.lldp.own_macs)
-        engine.add_own_mac(strings.intern(CaptureReader::qualify(n.device, port)), mac);
+        own.emplace_back(strings.intern(CaptureReader::qualify(n.device, port)), mac);
+  for (const auto& [port, mac] : own) engine.add_own_mac(port, mac);
   RecordRing ring(opts.ring_capacity);
   std::atomic<bool> done{false};
   std::atomic<bool> abandon{false};  // set if the tracker side throws, so the reader stops waiting
@@ -141,6 +142,9 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
   std::thread reader([&] {
     try {
       Dispatcher dispatcher(strings);
+      dispatcher.track_rx_gaps(true);  // the link tracker places hidden flaps in them
+      for (const auto& [port, mac] : own) dispatcher.add_own_mac(port, mac);
+      for (const auto& [port, mac] : cfg.lldp.own_macs) dispatcher.add_own_mac(strings.intern(port), mac);
       RingSink ring_sink(ring, abandon);
       InterleaveCheck check(ring_sink, source, strings);
       RecordGate sink(check, strings, cfg);

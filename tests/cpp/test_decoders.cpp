@@ -534,3 +534,54 @@ TEST_CASE("dispatch: PFC through SLL2 (tcpdump -i any)") {
   CHECK(sink.records[0].pfc.quanta[3] == 500);
   CHECK(sink.records[0].pfc.vlan == -1);
 }
+
+TEST_CASE("dispatch: rx gaps - a port's silences of at least kRxGapNs, its own frames left out; off by default") {
+  StringTable strings;
+  Dispatcher d(strings);
+  Collect sink;
+  DecodeError err;
+  constexpr uint64_t kNeighbor = 0x0200000000aa, kOwn = 0x0200000000bb;
+  Bytes data = fwtest::ether(0xffffffffffff, kNeighbor, 0x88b5);
+  data.zeros(46);
+  Bytes own = fwtest::ether(0xffffffffffff, kOwn, 0x88b5);
+  own.zeros(46);
+  const int32_t eth0 = strings.intern("eth0");
+  auto send = [&](const Bytes& b, int64_t ts) {
+    Frame f = frame_of(b, kLinkEthernet, eth0);
+    f.ts_ns = ts;
+    d.dispatch(f, sink, err);
+  };
+  const int64_t ms = 1'000'000;
+  send(data, 0);
+  send(data, 50 * ms);
+  CHECK(sink.records.empty());  // not asked for: no records for frames of no protocol we decode
+
+  d.track_rx_gaps(true);
+  d.add_own_mac(eth0, kOwn);
+  for (int64_t t = 100 * ms; t <= 110 * ms; t += ms) send(data, t);  // steady: no gap under 4 ms
+  send(own, 125 * ms);  // the port's own frame in the silence: sent, not received
+  send(data, 140 * ms);  // a 30 ms silence ends
+  send(data, 143 * ms);
+  REQUIRE(sink.records.size() == 1);  // the frames before tracking began are not its history
+  const Record& g = sink.records[0];
+  CHECK(g.kind == RecordKind::rx_gap);
+  CHECK(g.ts_ns == 140 * ms);
+  CHECK(g.rx_gap.start_ns == 110 * ms);
+  CHECK(g.rx_gap.frames == 11);  // the steady frames before it
+  CHECK(!g.rx_gap.at_message);
+  CHECK(g.port == eth0);
+
+  // A link message of the port: its reception as of then first (the last frame, those since the gap).
+  Bytes nl = fwtest::nl_frame({fwtest::link_msg("eth0", 3, true, 1, 0)});
+  Frame m = frame_of(nl, kLinkNetlink);
+  m.ts_ns = 150 * ms;
+  CHECK(d.dispatch(m, sink, err) == FrameKind::link);
+  REQUIRE(sink.records.size() == 3);
+  CHECK(sink.records[1].kind == RecordKind::rx_gap);
+  CHECK(sink.records[1].rx_gap.at_message);
+  CHECK(sink.records[1].port == eth0);
+  CHECK(sink.records[1].ts_ns == 150 * ms);
+  CHECK(sink.records[1].rx_gap.start_ns == 143 * ms);
+  CHECK(sink.records[1].rx_gap.frames == 2);
+  CHECK(sink.records[2].kind == RecordKind::link);
+}

@@ -478,6 +478,51 @@ TEST_CASE("hidden flaps lie within linkwatch's delay before the message that rev
   check_range(fx.out.flaps, 2, {5 * kSec - kDelay, 5 * kSec, 5 * kSec - kDelay, 5 * kSec, 0, kDelay});
 }
 
+TEST_CASE("hidden flaps in the wire's silences: one per gap when the gaps account for each, else linkwatch's bounds") {
+  Fixture fx(no_policies());
+  const int64_t m = LinkTracker::kRxMarginNs;
+  fx.feed(1 * kSec, link(true, 1, 0));
+  // Steady traffic with two silences, then a message revealing two hidden flaps: one in each.
+  fx.tracker.on_rx_gap(1 * kSec + 240 * kMs, kPort, 1 * kSec + 200 * kMs, 150);
+  fx.tracker.on_rx_gap(1 * kSec + 570 * kMs, kPort, 1 * kSec + 500 * kMs, 260);
+  fx.tracker.on_rx_state(2 * kSec, kPort, 2 * kSec - 1 * kMs, 430);  // traffic on at the message
+  fx.feed(2 * kSec, notification(true, 3, 2));
+  // Two silences, three hidden flaps (one was too short to leave a gap): linkwatch's bounds.
+  fx.tracker.on_rx_gap(2 * kSec + 340 * kMs, kPort, 2 * kSec + 300 * kMs, 200);
+  fx.tracker.on_rx_gap(2 * kSec + 740 * kMs, kPort, 2 * kSec + 700 * kMs, 300);
+  fx.tracker.on_rx_state(3 * kSec, kPort, 3 * kSec - 1 * kMs, 260);
+  fx.feed(3 * kSec, notification(true, 6, 5));
+  // A trickle (one frame between two silences: no traffic to speak of): linkwatch's bounds.
+  fx.tracker.on_rx_gap(3 * kSec + 500 * kMs, kPort, 3 * kSec + 100 * kMs, 1);
+  fx.tracker.on_rx_state(4 * kSec, kPort, 4 * kSec - 1 * kMs, 500);
+  fx.feed(4 * kSec, notification(true, 7, 6));
+  // One silence, one hidden flap, but the port has been silent since 4.6 s (a pause the flap
+  // may lie in, the closed gap a pause too): linkwatch's bounds. With the message a down,
+  // the open silence is that down's own, and the hidden flap is in the closed gap.
+  fx.tracker.on_rx_gap(4 * kSec + 300 * kMs, kPort, 4 * kSec + 250 * kMs, 200);
+  fx.tracker.on_rx_state(5 * kSec, kPort, 4 * kSec + 600 * kMs, 300);
+  fx.feed(5 * kSec, notification(true, 8, 7));
+  fx.tracker.on_rx_gap(5 * kSec + 300 * kMs, kPort, 5 * kSec + 250 * kMs, 200);
+  fx.tracker.on_rx_state(6 * kSec, kPort, 5 * kSec + 600 * kMs, 300);
+  fx.feed(6 * kSec, notification(false, 8, 9));  // one hidden flap, then the down this message reports
+  fx.feed(6 * kSec + 100 * kMs, notification(true, 9, 9));
+  REQUIRE(fx.out.flaps.size() == 9);
+  check_range(fx.out.flaps, 6, {4 * kSec, 5 * kSec, 4 * kSec, 5 * kSec, 0, 1 * kSec});
+  check_range(fx.out.flaps, 7, {5 * kSec + 250 * kMs - m, 5 * kSec + 300 * kMs, 5 * kSec + 250 * kMs - m,
+                                5 * kSec + 300 * kMs, 0, 50 * kMs + m});
+  CHECK(!fx.out.flaps.hidden[8]);
+  check_range(fx.out.flaps, 0, {1 * kSec + 200 * kMs - m, 1 * kSec + 240 * kMs, 1 * kSec + 200 * kMs - m,
+                                1 * kSec + 240 * kMs, 0, 40 * kMs + m});
+  check_range(fx.out.flaps, 1, {1 * kSec + 500 * kMs - m, 1 * kSec + 570 * kMs, 1 * kSec + 500 * kMs - m,
+                                1 * kSec + 570 * kMs, 0, 70 * kMs + m});
+  for (size_t i : {2, 3, 4})
+    check_range(fx.out.flaps, i, {2 * kSec, 3 * kSec, 2 * kSec, 3 * kSec, 0, 1 * kSec});
+  check_range(fx.out.flaps, 5, {3 * kSec, 4 * kSec, 3 * kSec, 4 * kSec, 0, 1 * kSec});
+  for (size_t i = 0; i < 8; ++i) CHECK(fx.out.flaps.hidden[i]);
+  CHECK(fx.out.flaps.down_ns[0] == 1 * kSec);  // down_ns/up_ns of a hidden flap: the messages, as before
+  CHECK(fx.out.flaps.up_ns[0] == 2 * kSec);
+}
+
 TEST_CASE("an outage open at either end: what is unknown is -1, a lower bound where there is one") {
   Fixture fx(no_policies());
   fx.tracker.set_start(1 * kSec);

@@ -66,6 +66,16 @@ def test_every_driven_flap_found_and_nothing_else(corpus_run):
     assert different["flaps"]["found_hidden"] == 0  # every change notified
 
 
+def test_every_flap_range_admits_what_was_driven(corpus_run):
+    """Each found flap's reported down, up and duration ranges admit the driver's own times;
+    on the NIC-like port with traffic, the hidden flaps are placed in the traffic's silences."""
+    for r in corpus_run:
+        f = r["flaps"]
+        assert f["outside_range"] == [], (r["name"], f["outside_range"])
+    same = next(r for r in corpus_run if r["profile"] == "same-ifindex")
+    assert same["flaps"]["placed_hidden"] == same["flaps"]["found_hidden"] > 0
+
+
 def test_the_long_outage_is_over_the_budget(corpus_run):
     for r in corpus_run:
         assert r["over_budget"]["reported"] == r["over_budget"]["driven"], r["name"]

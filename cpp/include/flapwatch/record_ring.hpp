@@ -50,6 +50,7 @@ struct alignas(64) RingRecord {
     MalformedRecord malformed;
     PortInfoRecord port_info;
     CounterRecord counter;
+    RxGapRecord rx_gap;
   };
 };
 static_assert(sizeof(RingRecord) == 64, "one cache line per record");
@@ -66,6 +67,7 @@ inline void pack(const Record& r, RingRecord& out) noexcept {
     case RecordKind::malformed: out.malformed = r.malformed; break;
     case RecordKind::port_info: out.port_info = r.port_info; break;
     case RecordKind::counter: out.counter = r.counter; break;
+    case RecordKind::rx_gap: out.rx_gap = r.rx_gap; break;
     case RecordKind::lldp: break;  // the payload goes on the side ring
     case RecordKind::link: {
       const LinkRecord& l = r.link;
@@ -103,6 +105,7 @@ inline void unpack(const RingRecord& r, Record& out) noexcept {
     case RecordKind::malformed: out.malformed = r.malformed; break;
     case RecordKind::port_info: out.port_info = r.port_info; break;
     case RecordKind::counter: out.counter = r.counter; break;
+    case RecordKind::rx_gap: out.rx_gap = r.rx_gap; break;
     case RecordKind::lldp: break;
     case RecordKind::link: {
       const PackedLink& p = r.link;

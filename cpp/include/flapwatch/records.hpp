@@ -19,7 +19,7 @@ using Column = std::vector<T, ColumnAllocator<T>>;
 // One decoded record: what the dispatcher emits, what the SPSC ring carries and what
 // the trackers consume. Plain data, fixed size, no pointers (strings are StringTable
 // indices), so it can be copied between threads and compared across runs.
-enum class RecordKind : uint8_t { pfc, pause, lldp, link, malformed, port_info, counter };
+enum class RecordKind : uint8_t { pfc, pause, lldp, link, malformed, port_info, counter, rx_gap };
 
 struct PfcRecord {
   uint64_t src_mac;
@@ -82,6 +82,17 @@ struct CounterRecord {
   uint16_t refresh_ms;  // the driver's copy period, 0: fresh on every read
 };
 
+// A silence in what a port received: no frame from anyone but the port itself for at least
+// kRxGapNs (decode/dispatch.hpp), ended by the frame at ts_ns. A link that was down lies
+// in such a gap; the link tracker places hidden flaps in them when they account for each.
+// at_message: not a gap but the port's reception as one of its link messages is read (the
+// record just before it): start_ns its last frame, frames those since its last gap.
+struct RxGapRecord {
+  int64_t start_ns;  // the port's previous received frame
+  int64_t frames;    // frames it received between the gap before this one and this gap
+  uint8_t at_message;
+};
+
 struct Record {
   int64_t ts_ns;
   int64_t frame;
@@ -95,6 +106,7 @@ struct Record {
     MalformedRecord malformed;
     PortInfoRecord port_info;
     CounterRecord counter;
+    RxGapRecord rx_gap;
   };
 };
 
@@ -344,6 +356,7 @@ inline void RecordBatch::append(const Record& r) {
       break;
     case RecordKind::port_info:
     case RecordKind::counter:
+    case RecordKind::rx_gap:
       break;
   }
 }

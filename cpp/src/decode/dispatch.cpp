@@ -1,5 +1,7 @@
 #include "flapwatch/decode/dispatch.hpp"
 
+#include <algorithm>
+
 #include "flapwatch/decode/ethernet.hpp"
 #include "flapwatch/decode/lldp.hpp"
 #include "flapwatch/decode/mac_control.hpp"
@@ -45,9 +47,40 @@ FrameKind Dispatcher::counter_block(const Frame& f, RecordSink& out) {
   return FrameKind::other;
 }
 
+Dispatcher::RxActivity& Dispatcher::rx(int32_t port) {
+  auto p = static_cast<size_t>(port);
+  if (p >= rx_.size()) rx_.resize(p + 1);
+  return rx_[p];
+}
+
+void Dispatcher::add_own_mac(int32_t port, uint64_t mac) {
+  if (port < 0 || mac == 0) return;
+  auto& own = rx(port).own;
+  if (std::find(own.begin(), own.end(), mac) == own.end()) own.push_back(mac);
+}
+
+void Dispatcher::note_rx(const Frame& f, uint64_t src_mac, RecordSink& out) {
+  RxActivity& a = rx(f.port);
+  for (uint64_t m : a.own)
+    if (m == src_mac) return;  // sent, not received
+  if (a.last >= 0 && f.ts_ns - a.last >= kRxGapNs) {
+    Record g{};
+    g.ts_ns = f.ts_ns;
+    g.frame = f.index;
+    g.port = f.port;
+    g.kind = RecordKind::rx_gap;
+    g.rx_gap = RxGapRecord{a.last, a.frames, 0};
+    out.on_record(g);
+    a.frames = 0;
+  }
+  a.last = std::max(a.last, f.ts_ns);
+  ++a.frames;
+}
+
 FrameKind Dispatcher::ethernet_like(const Frame& f, RecordSink& out, DecodeError& err) {
   L2Header h;
   if (!parse_l2(f.linktype, f.data, f.caplen, h)) return FrameKind::other;
+  if (rx_gaps_ && f.port >= 0) note_rx(f, h.src_mac, out);
   if (h.ethertype == kEtherMacControl) {
     PfcFrame pfc;
     PauseFrame pause;
@@ -148,7 +181,18 @@ FrameKind Dispatcher::netlink(const Frame& f, RecordSink& out, DecodeError& err)
       },
       err);
   if (!ok) return FrameKind::malformed;
-  for (const Record& r : links_) out.on_record(r);
+  for (const Record& r : links_) {
+    if (rx_gaps_) {
+      add_own_mac(r.port, r.link.mac);
+      if (const RxActivity& a = rx(r.port); a.last >= 0) {  // what the port received, as of this message
+        Record g = r;
+        g.kind = RecordKind::rx_gap;
+        g.rx_gap = RxGapRecord{a.last, a.frames, 1};
+        out.on_record(g);
+      }
+    }
+    out.on_record(r);
+  }
   return links_.empty() ? FrameKind::other : FrameKind::link;
 }
 

@@ -244,6 +244,7 @@ PortTable LiveAgent::port_snapshot() {
 
 void LiveAgent::reader_loop() {
   Dispatcher dispatcher(strings_);
+  dispatcher.track_rx_gaps(true);
   DroppingRingSink ring_sink(ring_, dropped_);
   RecordGate gate(ring_sink, strings_, cfg_);
   DecodeError err;

@@ -65,6 +65,7 @@ void close_bounds(LinkTracker::Bounds& b) {
 
 void LinkTracker::on_link(int64_t ts, int32_t port, const LinkRecord& r, bool pushed) {
   PortState& s = state(port);
+  const int64_t message_ts = ts;
   ++s.messages;
   bool up = link_is_up(r);
   // The earliest a change this message reports can have happened (-1: no limit). The port's
@@ -76,6 +77,8 @@ void LinkTracker::on_link(int64_t ts, int32_t port, const LinkRecord& r, bool pu
   auto known = [](int64_t t) { return t >= 0 ? t : int64_t{-1}; };
   if (!s.known) {  // no history to compare with: counter jumps before it are unknowable
     s.known = true;
+    s.rx_gaps.clear();  // silences before the first message explain nothing
+    s.rx_gaps_unusable = false;
     s.up = up;
     s.down_since = -1;  // down at a baseline is a state, not an outage we saw start
     s.last_ts = ts;
@@ -120,12 +123,33 @@ void LinkTracker::on_link(int64_t ts, int32_t port, const LinkRecord& r, bool pu
   // Hidden flaps happened between the previous message and this one, before any
   // transition this message shows; linkwatch may have held them whatever sent it.
   const int64_t hidden_since = std::min(ts, std::max(pushed ? -1 : ts - kMaxDelayNs, s.last_ts));
+  // The wire's silences since the previous message, if they account for each hidden flap.
+  size_t first_gap = s.rx_gaps.size();
+  // The silences account for the flaps only if the traffic went on after the last of them.
+  const bool rx_known = s.rx_state_ts == message_ts && s.rx_after >= kDenseFrames && (!s.rx_silent || went_down);
+  if (hidden > 0 && !pushed && !s.rx_gaps_unusable && rx_known) {
+    first_gap = 0;
+    while (first_gap < s.rx_gaps.size() && s.rx_gaps[first_gap].start < hidden_since) ++first_gap;
+    bool steady = std::all_of(s.rx_gaps.begin() + static_cast<std::ptrdiff_t>(first_gap), s.rx_gaps.end(),
+                              [](const PortState::RxGap& g) { return g.dense; });
+    if (!steady || static_cast<int64_t>(s.rx_gaps.size() - first_gap) != hidden) first_gap = s.rx_gaps.size();
+  }
   for (int64_t i = 0; i < hidden; ++i) {
     flap_instant(port, s, ts);
     Bounds b{hidden_since, ts, hidden_since, ts};
+    if (first_gap < s.rx_gaps.size()) {
+      // Down after the last frame before the silence (stamped up to kRxMarginNs late), up
+      // before the first frame after it.
+      const auto& g = s.rx_gaps[first_gap + static_cast<size_t>(i)];
+      const int64_t g0 = g.start, g1 = g.end;
+      int64_t from = std::clamp(g0 - kRxMarginNs, hidden_since, ts), to = std::clamp(g1, from, ts);
+      b = Bounds{from, to, from, to};
+    }
     close_bounds(b);
     write_flap(port, s, ts, s.last_ts, ts, true, b);
   }
+  s.rx_gaps.clear();
+  s.rx_gaps_unusable = false;
   if (went_down) {
     s.down_since = ts;
     // The neighbor's last frame: the link was still up then.
@@ -153,6 +177,15 @@ void LinkTracker::on_link(int64_t ts, int32_t port, const LinkRecord& r, bool pu
   if (r.carrier_up_count >= 0) s.up_count = r.carrier_up_count;
   if (r.carrier_down_count >= 0) s.down_count = r.carrier_down_count;
   if (r.carrier_changes >= 0) s.changes = r.carrier_changes;
+}
+
+void LinkTracker::on_rx_gap(int64_t ts, int32_t port, int64_t start, int64_t frames) {
+  PortState& s = state(port);
+  if (s.rx_gaps.size() >= kMaxGaps) {
+    s.rx_gaps_unusable = true;
+    return;
+  }
+  s.rx_gaps.push_back({start, ts, frames >= kDenseFrames});
 }
 
 void LinkTracker::flap_instant(int32_t port, PortState& s, int64_t t) {

@@ -506,6 +506,13 @@ def classify(analysis, config: SignatureConfig | dict | None = None) -> Episodes
     device = dev_of[np.minimum(port, n_strings)]
     lo, hi = flap_bounds(port, device, down_ns, up_ns, hidden)
     t_est, u_est = estimate_flap_times(port, down_ns, up_ns, hidden, lo)
+    if "down_latest_ns" in f:
+        # Hidden flaps the wire placed (the core's rx gaps: each in a silence of the port's
+        # traffic, docs/DESIGN.md): their own range, down after the silence began, up before it ended.
+        d_lo, d_hi = np.asarray(f["down_earliest_ns"], np.int64), np.asarray(f["down_latest_ns"], np.int64)
+        placed = hidden & (d_lo >= 0) & (d_hi < up_ns)
+        lo, hi = np.where(placed, d_lo, lo), np.where(placed, d_hi, hi)
+        t_est, u_est = np.where(placed, d_lo, t_est), np.where(placed, d_hi, u_est)
 
     runs = _Runs(port, t_est, u_est, duration, hidden, lo, hi, up_ns, open_start, cfg)
     cols, visible, measured = _flap_columns(runs, int(micro_ms * 1e6), budget_ns)

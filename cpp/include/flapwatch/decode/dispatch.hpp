@@ -34,7 +34,25 @@ class Dispatcher {
   // and `err` says why (positions relative to the frame's first byte).
   FrameKind dispatch(const Frame& f, RecordSink& out, DecodeError& err);
 
+  // Rx gaps (records.hpp, RxGapRecord): a port that received no frame for at least kRxGapNs,
+  // its own frames left out (a capture on a port sees it send, and it sends while its
+  // carrier is down until linkwatch runs). Off unless asked for: only the trackers use them.
+  // Own addresses come from the port's link messages as they pass and from add_own_mac.
+  // Before each link message of a port that received frames, a record of its reception
+  // then (RxGapRecord::at_message): a silence still open, or traffic since its last gap.
+  static constexpr int64_t kRxGapNs = 4'000'000;
+  void track_rx_gaps(bool on) { rx_gaps_ = on; }
+  void add_own_mac(int32_t port, uint64_t mac);
+
  private:
+  struct RxActivity {
+    int64_t last = -1;  // the last frame received
+    int64_t frames = 0;  // received since the last gap
+    std::vector<uint64_t> own;  // the port's own addresses (one or two)
+  };
+  RxActivity& rx(int32_t port);
+  void note_rx(const Frame& f, uint64_t src_mac, RecordSink& out);
+
   FrameKind ethernet_like(const Frame& f, RecordSink& out, DecodeError& err);
   FrameKind lldp(const uint8_t* p, uint32_t n, uint64_t src, RecordSink& out, DecodeError& err);
   FrameKind netlink(const Frame& f, RecordSink& out, DecodeError& err);
@@ -49,6 +67,8 @@ class Dispatcher {
   // frame decoded, so a malformed frame yields no partial rows.
   std::vector<Record> links_;  // reused: grows to the largest frame, then no allocation
   CounterSample counter_;  // reused for counter blocks
+  bool rx_gaps_ = false;
+  std::vector<RxActivity> rx_;  // per port
 };
 
 }  // namespace flapwatch

@@ -53,6 +53,26 @@ class LinkTracker {
     PortState& s = state(port);
     s.last_rx = std::max(s.last_rx, ts);
   }
+  // A silence in what the port received, from start to ts (RxGapRecord; frames: received
+  // since the gap before). Kept until the port's next message: when the hidden flaps it
+  // reveals are as many as the gaps since the previous one, and the traffic around them was
+  // steady (kDenseFrames before each gap and after the last), flap i lies in gap i - its
+  // range narrows from linkwatch's second to the silence (docs/DESIGN.md, Durations with
+  // their uncertainty). A link down always silences the port; a traffic pause can too, so
+  // a silence still open at the message (the flaps may lie in it) leaves linkwatch's bounds,
+  // unless the message reports a down (the silence is that down's).
+  void on_rx_gap(int64_t ts, int32_t port, int64_t start, int64_t frames);
+  // The port's reception as its next link message is read: last frame, frames since the last gap.
+  void on_rx_state(int64_t ts, int32_t port, int64_t last_frame, int64_t frames) {
+    PortState& s = state(port);
+    s.rx_state_ts = ts;
+    s.rx_silent = ts - last_frame >= kRxSilenceNs;
+    s.rx_after = frames;
+  }
+  static constexpr int64_t kRxSilenceNs = 4'000'000;  // Dispatcher::kRxGapNs
+  static constexpr int64_t kDenseFrames = 3;  // fewer between two gaps: a trickle, not traffic
+  static constexpr size_t kMaxGaps = 256;     // more since the last message: not used (no flap per gap)
+
   // Emits policy clears due by t (call before each record, in time order). The first
   // call's t is the capture's start unless set_start() said otherwise.
   void advance(int64_t t);
@@ -75,6 +95,15 @@ class LinkTracker {
     int64_t last_rx = -1;  // the last frame received from the neighbor
     int64_t down_earliest = -1, down_latest = -1;  // the open outage's true down
     int64_t down_at_start = -1;  // a first message that said down (dump reply, flag change): its time
+    struct RxGap {
+      int64_t start, end;
+      bool dense;  // steady traffic before it (kDenseFrames)
+    };
+    std::vector<RxGap> rx_gaps;  // since the last message
+    bool rx_gaps_unusable = false;  // too many since the last message
+    int64_t rx_state_ts = -1;  // on_rx_state: for the message at this time
+    bool rx_silent = false;
+    int64_t rx_after = 0;
 
     std::vector<WindowCounter> windows;
     std::vector<Dampener> dampeners;
