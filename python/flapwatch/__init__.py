@@ -1,8 +1,8 @@
 """flapwatch: link-flap, PFC storm and LLDP neighbor-change detection for AI cluster NICs."""
 
 from flapwatch.errors import CaptureError, CaptureWarning
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~5 ms of every command's start)
 if TYPE_CHECKING:
     from flapwatch.detect.analysis import Analysis, analyze
     from flapwatch.sources.capture import Capture, Table, iter_capture, read_capture

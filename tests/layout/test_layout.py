@@ -126,11 +126,20 @@ def test_inspect_loads_no_assessment_simulator_or_agent(tmp_path):
 
 def test_cli_import_loads_only_the_parser():
     """`import flapwatch.cli` is every command's start-up: it loads no module a command
-    imports when it runs (numpy alone costs ~80 ms; issue 16 allows 20 ms over it)."""
+    imports when it runs (numpy alone costs ~80 ms; issue 16 allows 20 ms over it), nor the
+    other subcommands' modules when the command line names one (nor `typing`)."""
     script = "import sys, flapwatch.cli\nprint(' '.join(sorted(sys.modules)))\n"
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     loaded = set(proc.stdout.split())
-    assert "flapwatch.cli.replay_cmd" in loaded  # the parser's modules are there
+    assert "flapwatch.cli.inspect_cmd" in loaded and "flapwatch.cli.replay_cmd" not in loaded
+    baseline = set(subprocess.run([sys.executable, "-c", "import sys\nprint(' '.join(sorted(sys.modules)))\n"],
+                                  capture_output=True, text=True, check=True).stdout.split())
+    assert "typing" not in loaded - baseline  # (a site .pth may import it before any of ours)
+    parsed = ("import sys\nfrom flapwatch.cli import build_parser, _command_named\n"
+              "build_parser(_command_named(['--debug', 'inspect', 'x.pcap']))\nprint(' '.join(sorted(sys.modules)))\n")
+    only = set(subprocess.run([sys.executable, "-c", parsed], capture_output=True, text=True, check=True).stdout.split())
+    assert sorted(m for m in only if m.startswith("flapwatch.cli.")) == ["flapwatch.cli.exits", "flapwatch.cli.inspect_cmd"]
+    assert "threading" not in only - baseline  # the agent's
     not_yet = ["numpy", "tomllib", "flapwatch._core", "flapwatch.config", "flapwatch.tables.schema",
                "flapwatch.sources.capture", "flapwatch.sources.devices", "flapwatch.detect.analysis",
                "flapwatch.present.summary"]

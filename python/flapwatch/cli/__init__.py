@@ -5,10 +5,11 @@ the classifier, the simulator nor the live agent)."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
-from flapwatch.cli import agent_cmd, fleet_cmd, inspect_cmd, replay_cmd, simulate_cmd
+from flapwatch.cli import inspect_cmd
 from flapwatch.cli.exits import (EXIT_CAPTURE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_START, EXIT_USAGE,
                                  StartError, UsageError)
 from flapwatch.errors import CaptureError, ConfigError
@@ -16,7 +17,20 @@ from flapwatch.errors import CaptureError, ConfigError
 __all__ = ["build_parser", "main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Each subcommand's module, in the order --help lists them.
+COMMANDS = {"inspect": "inspect_cmd", "replay": "replay_cmd", "simulate": "simulate_cmd", "agent": "agent_cmd",
+            "fleet": "fleet_cmd"}
+
+
+def _command_named(argv: list[str]) -> str | None:
+    """The subcommand argv names (its first word that is not an option), if it is one."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return word if word in COMMANDS else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with ``only`` that subcommand's alone (what main() builds when
+    the command line names one: the other modules are not imported, a few ms of every start)."""
     from flapwatch import __version__
 
     parser = argparse.ArgumentParser(
@@ -28,8 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"flapwatch {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (inspect_cmd, replay_cmd, simulate_cmd, agent_cmd, fleet_cmd):
-        command.add_parser(sub)
+    for name, module in COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(f"flapwatch.cli.{module}").add_parser(sub)
     return parser
 
 
@@ -49,7 +64,7 @@ def _stdout_closed() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_command_named(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     try:
         return args.func(args)
