@@ -6,8 +6,9 @@ driver's own clock.
 One *session* is one lab and one recording: two namespaces ("sw" with swp1, "host" with
 eth0) joined by a veth in one profile - the same ifindex on both ends (NIC-like: linkwatch
 rate-limits and coalesces the carrier events, fast flaps show only as counter jumps) or
-different ones (every change notified) - lldpd on both ends at tx-interval 1 s, the
-recorders on the host end, and a series of episodes (flap families) driven from the switch
+different ones (every change notified) - lldpd on both ends at tx-interval 1 s, a frame a
+millisecond from the switch end (mausezahn: a training cluster's port is never idle; the
+silences in it place the hidden flaps), the recorders on the host end, and a series of episodes (flap families) driven from the switch
 end with `ip -batch` (captures/make_captures.py's LinkDriver) at SCHED_FIFO. The quiet
 between two episodes is chosen so the classifier's episode rules (SignatureConfig: a gap of
 >= split_gap_s that is split_ratio times the flap interval next to it ends an episode) and

@@ -496,8 +496,8 @@ TEST_CASE("hidden flaps in the wire's silences: one per gap when the gaps accoun
   fx.tracker.on_rx_gap(3 * kSec + 500 * kMs, kPort, 3 * kSec + 100 * kMs, 1);
   fx.tracker.on_rx_state(4 * kSec, kPort, 4 * kSec - 1 * kMs, 500);
   fx.feed(4 * kSec, notification(true, 7, 6));
-  // One silence, one hidden flap, but the port has been silent since 4.6 s (a pause the flap
-  // may lie in, the closed gap a pause too): linkwatch's bounds. With the message a down,
+  // One silence, one hidden flap, but the port has been silent since 4.6 s too (two silences
+  // for one flap, either a pause): linkwatch's bounds. With the message a down,
   // the open silence is that down's own, and the hidden flap is in the closed gap.
   fx.tracker.on_rx_gap(4 * kSec + 300 * kMs, kPort, 4 * kSec + 250 * kMs, 200);
   fx.tracker.on_rx_state(5 * kSec, kPort, 4 * kSec + 600 * kMs, 300);
@@ -506,7 +506,15 @@ TEST_CASE("hidden flaps in the wire's silences: one per gap when the gaps accoun
   fx.tracker.on_rx_state(6 * kSec, kPort, 5 * kSec + 600 * kMs, 300);
   fx.feed(6 * kSec, notification(false, 8, 9));  // one hidden flap, then the down this message reports
   fx.feed(6 * kSec + 100 * kMs, notification(true, 9, 9));
-  REQUIRE(fx.out.flaps.size() == 9);
+  // The last flap's up just before the run, the frame after it just after: the silence still
+  // open at a message that says up is its gap.
+  fx.tracker.on_rx_gap(7 * kSec + 200 * kMs, kPort, 7 * kSec + 150 * kMs, 100);
+  fx.tracker.on_rx_state(8 * kSec, kPort, 8 * kSec - 30 * kMs, 700);
+  fx.feed(8 * kSec, notification(true, 11, 11));
+  REQUIRE(fx.out.flaps.size() == 11);
+  check_range(fx.out.flaps, 9, {7 * kSec + 150 * kMs - m, 7 * kSec + 200 * kMs, 7 * kSec + 150 * kMs - m,
+                                7 * kSec + 200 * kMs, 0, 50 * kMs + m});
+  check_range(fx.out.flaps, 10, {8 * kSec - 30 * kMs - m, 8 * kSec, 8 * kSec - 30 * kMs - m, 8 * kSec, 0, 30 * kMs + m});
   check_range(fx.out.flaps, 6, {4 * kSec, 5 * kSec, 4 * kSec, 5 * kSec, 0, 1 * kSec});
   check_range(fx.out.flaps, 7, {5 * kSec + 250 * kMs - m, 5 * kSec + 300 * kMs, 5 * kSec + 250 * kMs - m,
                                 5 * kSec + 300 * kMs, 0, 50 * kMs + m});

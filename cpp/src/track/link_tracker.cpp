@@ -123,25 +123,29 @@ void LinkTracker::on_link(int64_t ts, int32_t port, const LinkRecord& r, bool pu
   // Hidden flaps happened between the previous message and this one, before any
   // transition this message shows; linkwatch may have held them whatever sent it.
   const int64_t hidden_since = std::min(ts, std::max(pushed ? -1 : ts - kMaxDelayNs, s.last_ts));
-  // The wire's silences since the previous message, if they account for each hidden flap.
-  size_t first_gap = s.rx_gaps.size();
-  // The silences account for the flaps only if the traffic went on after the last of them.
-  const bool rx_known = s.rx_state_ts == message_ts && s.rx_after >= kDenseFrames && (!s.rx_silent || went_down);
-  if (hidden > 0 && !pushed && !s.rx_gaps_unusable && rx_known) {
-    first_gap = 0;
+  // The wire's silences since the previous message, if they account for each hidden flap:
+  // the gaps that ended, and a silence still open at a message that says up (the last flap's
+  // up came just before linkwatch's run, the frame after it just after). The traffic must
+  // have been steady before each, and after the last gap that ended.
+  size_t first_gap = 0;
+  const bool open_gap = s.rx_state_ts == message_ts && s.rx_silent && up && !came_up && s.rx_last >= hidden_since;
+  bool place = hidden > 0 && !pushed && !s.rx_gaps_unusable && s.rx_state_ts == message_ts &&
+               s.rx_after >= kDenseFrames && (!s.rx_silent || went_down || open_gap);
+  if (place) {
     while (first_gap < s.rx_gaps.size() && s.rx_gaps[first_gap].start < hidden_since) ++first_gap;
     bool steady = std::all_of(s.rx_gaps.begin() + static_cast<std::ptrdiff_t>(first_gap), s.rx_gaps.end(),
                               [](const PortState::RxGap& g) { return g.dense; });
-    if (!steady || static_cast<int64_t>(s.rx_gaps.size() - first_gap) != hidden) first_gap = s.rx_gaps.size();
+    place = steady && static_cast<int64_t>(s.rx_gaps.size() - first_gap) + (open_gap ? 1 : 0) == hidden;
   }
   for (int64_t i = 0; i < hidden; ++i) {
     flap_instant(port, s, ts);
     Bounds b{hidden_since, ts, hidden_since, ts};
-    if (first_gap < s.rx_gaps.size()) {
+    if (place) {
       // Down after the last frame before the silence (stamped up to kRxMarginNs late), up
-      // before the first frame after it.
-      const auto& g = s.rx_gaps[first_gap + static_cast<size_t>(i)];
-      const int64_t g0 = g.start, g1 = g.end;
+      // before the first frame after it (before this message, for the open one).
+      const size_t k = first_gap + static_cast<size_t>(i);
+      const int64_t g0 = k < s.rx_gaps.size() ? s.rx_gaps[k].start : s.rx_last;
+      const int64_t g1 = k < s.rx_gaps.size() ? s.rx_gaps[k].end : ts;
       int64_t from = std::clamp(g0 - kRxMarginNs, hidden_since, ts), to = std::clamp(g1, from, ts);
       b = Bounds{from, to, from, to};
     }

@@ -59,13 +59,14 @@ class LinkTracker {
   // steady (kDenseFrames before each gap and after the last), flap i lies in gap i - its
   // range narrows from linkwatch's second to the silence (docs/DESIGN.md, Durations with
   // their uncertainty). A link down always silences the port; a traffic pause can too, so
-  // a silence still open at the message (the flaps may lie in it) leaves linkwatch's bounds,
-  // unless the message reports a down (the silence is that down's).
+  // a silence still open at the message counts as the last gap when the message says up (the
+  // last flap's up came just before the run), is that down's own when it reports a down.
   void on_rx_gap(int64_t ts, int32_t port, int64_t start, int64_t frames);
   // The port's reception as its next link message is read: last frame, frames since the last gap.
   void on_rx_state(int64_t ts, int32_t port, int64_t last_frame, int64_t frames) {
     PortState& s = state(port);
     s.rx_state_ts = ts;
+    s.rx_last = last_frame;
     s.rx_silent = ts - last_frame >= kRxSilenceNs;
     s.rx_after = frames;
   }
@@ -102,6 +103,7 @@ class LinkTracker {
     std::vector<RxGap> rx_gaps;  // since the last message
     bool rx_gaps_unusable = false;  // too many since the last message
     int64_t rx_state_ts = -1;  // on_rx_state: for the message at this time
+    int64_t rx_last = -1;  // the last frame received, as of that message
     bool rx_silent = false;
     int64_t rx_after = 0;
 
