@@ -32,8 +32,9 @@ void PfcTracker::set_speed(int32_t port, int64_t speed_bps) {
   if (speed_bps > 0) state(port).speed_bps = speed_bps;
 }
 
-int64_t PfcTracker::speed_of(int32_t port) {
-  PortState& s = state(port);
+int64_t PfcTracker::speed_of(int32_t port) { return speed_of(state(port)); }
+
+int64_t PfcTracker::speed_of(PortState& s) {
   if (s.speed_bps > 0) return s.speed_bps;
   if (s.configured_bps > 0) return s.configured_bps;
   s.warned = true;
@@ -41,24 +42,35 @@ int64_t PfcTracker::speed_of(int32_t port) {
 }
 
 void PfcTracker::on_pfc(int64_t ts, int32_t port, const PfcRecord& r) {
-  state(port).frames++;
+  PortState& s = state(port);
+  s.frames++;
   for (int i = 0; i < 8; ++i)
-    if (r.class_enable >> i & 1) frame(ts, port, i, r.quanta[i]);  // quanta of a disabled class mean nothing
+    if (r.class_enable >> i & 1) frame(ts, port, s, i, r.quanta[i]);  // quanta of a disabled class mean nothing
 }
 
 void PfcTracker::on_pause(int64_t ts, int32_t port, const PauseRecord& r) {
-  state(port).frames++;
-  frame(ts, port, kPauseSlot, r.quanta);
+  PortState& s = state(port);
+  s.frames++;
+  frame(ts, port, s, kPauseSlot, r.quanta);
 }
 
-void PfcTracker::frame(int64_t ts, int32_t port, int slot, uint16_t quanta) {
-  Priority& p = state(port).prio[static_cast<size_t>(slot)];
+void PfcTracker::frame(int64_t ts, int32_t port, PortState& s, int slot, uint16_t quanta) {
+  Priority& p = s.prio[static_cast<size_t>(slot)];
   ts = std::max(ts, p.last_ts);  // captures can step back a few µs: time never runs backwards here
   p.last_ts = ts;
   if (p.active && ts > p.end) {  // the timer ran out before this frame
     close_interval(port, slot, p);
   }
-  int64_t dur = quanta ? static_cast<int64_t>(quanta) * kQuantumBits * 1'000'000'000 / speed_of(port) : 0;
+  int64_t dur = 0;
+  if (quanta) {
+    const int64_t speed = speed_of(s);
+    if (quanta != p.dur_quanta || speed != p.dur_speed) {
+      p.dur_quanta = quanta;
+      p.dur_speed = speed;
+      p.dur_ns = static_cast<int64_t>(quanta) * kQuantumBits * 1'000'000'000 / speed;
+    }
+    dur = p.dur_ns;
+  }
   if (p.active) {
     // Still paused: account up to now, then the new frame resets the timer (XON: ends it).
     add_paused(port, slot, p, p.start_acc, ts);
@@ -74,7 +86,7 @@ void PfcTracker::frame(int64_t ts, int32_t port, int slot, uint16_t quanta) {
   }
   maybe_trip(port, slot, p, ts);
   // frame counters in the window of this frame
-  int64_t w = ts / cfg_.window_ns;
+  int64_t w = window_of(p, ts);
   if (w != p.window) {
     flush_window(port, slot, p);
     p.window = w;
@@ -86,7 +98,7 @@ void PfcTracker::frame(int64_t ts, int32_t port, int slot, uint16_t quanta) {
 
 void PfcTracker::add_paused(int32_t port, int slot, Priority& p, int64_t from, int64_t to) {
   while (from < to) {
-    int64_t w = from / cfg_.window_ns;
+    int64_t w = window_of(p, from);
     if (w != p.window) {
       flush_window(port, slot, p);
       p.window = w;

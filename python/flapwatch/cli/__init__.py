@@ -9,7 +9,12 @@ import importlib
 import os
 import sys
 
-from flapwatch.cli import inspect_cmd
+# numpy's OpenBLAS starts a thread per core that spins after each call; the core's reader
+# and tracker threads want those cores, and nothing here is BLAS-sized (replay: -30 ms on
+# two cores, bench/README.md). A user's own setting stands.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from flapwatch.cli import inspect_cmd  # noqa: E402
 from flapwatch.cli.exits import (EXIT_CAPTURE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_START, EXIT_USAGE,
                                  StartError, UsageError)
 from flapwatch.errors import CaptureError, ConfigError

@@ -51,6 +51,9 @@ class PfcTracker {
     // The duty-cycle window being filled.
     int64_t window = -1, w_frames = 0, w_xon = 0, w_paused = 0;
     int64_t frames = 0, paused_total = 0, storms = 0, last_ts = 0;
+    // The last quanta's pause time at the last speed (a storm repeats one quanta: no division).
+    int64_t dur_speed = 0, dur_ns = 0;
+    uint16_t dur_quanta = 0;
   };
   struct PortState {
     std::array<Priority, 9> prio;
@@ -66,7 +69,13 @@ class PfcTracker {
 
  private:
   PortState& state(int32_t port);
-  void frame(int64_t ts, int32_t port, int slot, uint16_t quanta);
+  int64_t speed_of(PortState& s);
+  // The duty-cycle window of t: the current one without a division when t is in it.
+  int64_t window_of(const Priority& p, int64_t t) const {
+    return p.window >= 0 && t >= p.window * cfg_.window_ns && t < (p.window + 1) * cfg_.window_ns ? p.window
+                                                                                                  : t / cfg_.window_ns;
+  }
+  void frame(int64_t ts, int32_t port, PortState& s, int slot, uint16_t quanta);
   void close_interval(int32_t port, int slot, Priority& p);
   void finish_run(int32_t port, int slot, Priority& p);
   void add_paused(int32_t port, int slot, Priority& p, int64_t from, int64_t to);
