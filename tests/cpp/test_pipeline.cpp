@@ -35,14 +35,24 @@ struct Expected {
   // One port_info per port that has records: sw1 (the Ethernet file's stem), eth0,
   // eth1 (netlink IFLA_IFNAME); not "nl", the netlink file's stem, which has none.
   int64_t ports_announced = 3;
-  int64_t records() const { return pfc + pause + lldp + link_msgs + malformed + ports_announced; }
+  int64_t rx_gaps = 0;  // silences of >= Dispatcher::kRxGapNs between the switch capture's frames
+  int64_t records() const { return pfc + pause + lldp + link_msgs + malformed + ports_announced + rx_gaps; }
 };
 
 // sw1.pcap: Ethernet. LLDP (100G via MAU 77), then a PFC storm on priority 3
 // (65535 quanta every 50 µs for 400 ms: continuously paused), its XON, other
 // traffic, one malformed PFC frame and a few 802.3x PAUSE frames.
 void write_switch_capture(const std::string& path, Expected& e) {
-  fwtest::PcapWriter w(path, 1);
+  struct Writer {  // the file, and each silence between its frames (all from the peer: received)
+    fwtest::PcapWriter w;
+    Expected& e;
+    int64_t last = -1;
+    void frame(int64_t t, const Bytes& b) {
+      w.frame(t, b);
+      if (last >= 0 && t - last >= Dispatcher::kRxGapNs) ++e.rx_gaps;
+      last = t;
+    }
+  } w{fwtest::PcapWriter(path, 1), e};
   Bytes lldp = fwtest::ether(fwtest::kLldpDst, kNeighborMac, 0x88cc);
   lldp.put(fwtest::lldp_payload(kNeighborMac, "Ethernet7", 120, "spine-1", 77));
   w.frame(T0 + 500 * kMs, lldp);
@@ -271,6 +281,8 @@ TEST_CASE("pipeline: the same detections as a single-thread replay of the record
   // run_pipeline's pass over the link messages first: every port's own address.
   for (const auto& [port, mac] : link_addresses(c.paths, strings, {})) engine.add_own_mac(port, mac);
   Dispatcher dispatcher(strings);
+  dispatcher.track_rx_gaps(true);
+  for (const auto& [port, mac] : link_addresses(c.paths, strings, {})) dispatcher.add_own_mac(port, mac);
   Frame f;
   DecodeError err;
   while (source.next(f)) dispatcher.dispatch(f, gate, err);

@@ -146,6 +146,17 @@ def test_cli_import_loads_only_the_parser():
     assert sorted(loaded & set(not_yet)) == []
 
 
+def test_resolving_inputs_needs_no_numpy():
+    """Everything before the core's run (detect.analysis, sources.devices, the config) imports
+    no numpy, so the replay imports it on another thread meanwhile (cli/replay_cmd.py)."""
+    lab = Path(__file__).resolve().parents[2] / "captures" / "lab.pcapng"
+    script = ("import sys, flapwatch.detect.analysis as a\n"
+              f"r = a.resolve_captures([{str(lab)!r}])\n"
+              "print('numpy' in sys.modules, len(r.paths))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "1"]
+
+
 def _definitions(pattern: str) -> list[str]:
     rx = re.compile(pattern, re.M)
     return sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if rx.search(p.read_text()))

@@ -100,6 +100,23 @@ def _matched(result, terms: list[tuple[str, str, float]]) -> list[str]:
     return [term for term, column, threshold in terms if any(p[column] >= threshold for p in ports)]
 
 
+def _import_meanwhile(modules: list[str]) -> None:
+    """Import what the results need (numpy first) on another thread while the inputs are
+    resolved and the core reads (it holds no GIL then; nothing before its run imports numpy,
+    detect/analysis.py). The later imports find them loaded, or wait for the one under way."""
+    import importlib
+    import threading
+
+    def load():
+        for m in modules:
+            try:
+                importlib.import_module(m)
+            except Exception:  # noqa: BLE001  (the real import reports it, where it is needed)
+                return
+
+    threading.Thread(target=load, name="flapwatch-imports", daemon=True).start()
+
+
 def _finish(args, analysis) -> int:
     """Classification, risk and the outputs asked for; the --fail-on verdict."""
     from flapwatch.assess.result import build_result
@@ -166,6 +183,8 @@ def follow(args, cfg) -> int:
 
 
 def run(args) -> int:
+    _import_meanwhile(["numpy", "flapwatch.tables.schema", "flapwatch.tables.table", "flapwatch.assess.result",
+                       "flapwatch.present.writers"] + (["flapwatch.present.report"] if args.report else []))
     from flapwatch import _core
     from flapwatch.detect.analysis import analyze, expand_captures
     from flapwatch.present.progress import ProgressBar

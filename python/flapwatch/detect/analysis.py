@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
-import numpy as np
-
-from flapwatch.tables import schema
-from flapwatch.sources.capture import require_file
+from flapwatch.sources.files import require_file
 from flapwatch.sources.devices import CAPTURE_SUFFIXES, Resolved, expand_inputs, mismatch_warnings, resolve_inputs
-from flapwatch.tables.table import Table
 from flapwatch.config import Config
+
+# numpy and the tables are imported where the core's results are made into them, not here:
+# everything before the core's run stays free of numpy, so the replay imports it meanwhile
+# (cli/replay_cmd.py).
+if TYPE_CHECKING:
+    import numpy as np
+
+    from flapwatch.tables.table import Table
 
 __all__ = ["CAPTURE_SUFFIXES", "Analysis", "analyze", "expand_captures", "resolve_captures"]
 
@@ -79,6 +83,8 @@ class Analysis:
 
 
 def sorted_by_time(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    import numpy as np
+
     ts = columns["ts_ns"]
     if len(ts) < 2 or bool(np.all(ts[:-1] <= ts[1:])):
         return columns  # already in order: keep the zero-copy arrays
@@ -161,6 +167,9 @@ def analyze(
     if counter_samples is not None:
         samples = samples + list(counter_samples)
     raw = _core.analyze(captures, core, strict, config.ring_capacity, progress, naming, samples)
+    from flapwatch.tables import schema
+    from flapwatch.tables.table import Table
+
     strings = raw["strings"]
     columns = {name: sorted_by_time(raw["tables"][name]) for name in schema.DETECTION_TABLES}
     if since_ns is not None:

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
-import numpy as np
-
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz")
 # A file name "DEVICE@REST.pcap" names its device; REST names a classic pcap's interface.
 DEVICE_SEPARATOR = "@"
@@ -270,6 +268,8 @@ def _carrier_interfaces(path: str) -> tuple[set[str], set[str]]:
             cap = read_capture(path)
         except Exception:  # the replay reports an unreadable file itself
             return set(), set()
+    import numpy as np
+
     link = cap.tables["link"]
     ports = np.asarray(link["port"])
     named, changed = set(), set()
@@ -337,6 +337,8 @@ def mismatch_warnings(ports: list[str], link_messages, wire_frames) -> list[str]
     """A port with wire frames and no link messages while another port of the same device
     has link messages and no wire frames: likely one port under two names (a classic
     pcap named after its file, a capture given the wrong device)."""
+    import numpy as np  # (here: resolving inputs must not wait for numpy, cli/replay_cmd.py)
+
     by_device: dict[str, tuple[list[str], list[str]]] = {}
     for name, links, frames in zip(ports, np.asarray(link_messages).tolist(), np.asarray(wire_frames).tolist()):
         wire_only, link_only = by_device.setdefault(device_of_port(name), ([], []))
