@@ -243,8 +243,7 @@ PortTable LiveAgent::port_snapshot() {
 }
 
 void LiveAgent::reader_loop() {
-  Dispatcher dispatcher(strings_);
-  dispatcher.track_rx_gaps(true);
+  Dispatcher dispatcher(strings_);  // no rx gaps: a live capture is mostly filtered to control frames
   DroppingRingSink ring_sink(ring_, dropped_);
   RecordGate gate(ring_sink, strings_, cfg_);
   DecodeError err;
