@@ -18,6 +18,12 @@ MergedCaptures::MergedCaptures(const std::vector<std::string>& paths, StringTabl
 }
 
 bool MergedCaptures::next(Frame& f) {
+  if (readers_.size() == 1) {  // one input: its frames as they come (no merge, no copy a frame)
+    if (last_ >= 0) return readers_[0]->next(f);
+    last_ = 0;
+    if (has_[0]) f = pending_[0];
+    return has_[0];
+  }
   if (last_ >= 0) has_[last_] = readers_[last_]->next(pending_[last_]);
   // A linear scan: a handful of files; a heap would pay off only past dozens.
   int best = -1;
