@@ -282,8 +282,8 @@ bool CaptureReader::next_pcapng(Frame& f) {
       std::string why;
       auto parsed = parse_counter_block(b + 8, len - 12, swap_, counter_, seq, why);
       bool link = false;
-      if (parsed == CounterBlockParse::not_ours && len - 12 >= 8 &&
-          std::memcmp(b + 12, kLinkEventBlockMagic, 4) == 0) {  // a pushed link event
+      if (parsed == CounterBlockParse::not_ours && len - 12 >= 8 && bytes::load<uint32_t>(b + 8, swap_) == kCounterBlockPen &&
+          std::memcmp(b + 12, kLinkEventBlockMagic, 4) == 0) {  // a pushed link event (another PEN's block: not ours)
         link = parse_link_event_block(b + 8, len - 12, swap_, link_event_, why);
         parsed = link ? CounterBlockParse::ok : CounterBlockParse::malformed;
         if (link) counter_.ts_ns = link_event_.ts_ns;
