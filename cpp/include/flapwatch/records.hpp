@@ -87,6 +87,8 @@ struct CounterRecord {
 // in such a gap; the link tracker places hidden flaps in them when they account for each.
 // at_message: not a gap but the port's reception as one of its link messages is read (the
 // record just before it): start_ns its last frame, frames those since its last gap.
+inline constexpr int64_t kRxGapNs = 4'000'000;  // the shortest silence that is a gap
+
 struct RxGapRecord {
   int64_t start_ns;  // the port's previous received frame
   int64_t frames;    // frames it received between the gap before this one and this gap

@@ -40,7 +40,7 @@ class Dispatcher {
   // Own addresses come from the port's link messages as they pass and from add_own_mac.
   // Before each link message of a port that received frames, a record of its reception
   // then (RxGapRecord::at_message): a silence still open, or traffic since its last gap.
-  static constexpr int64_t kRxGapNs = 4'000'000;
+  static constexpr int64_t kRxGapNs = flapwatch::kRxGapNs;
   void track_rx_gaps(bool on) { rx_gaps_ = on; }
   void add_own_mac(int32_t port, uint64_t mac);
 

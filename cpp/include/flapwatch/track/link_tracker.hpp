@@ -70,7 +70,7 @@ class LinkTracker {
     s.rx_silent = ts - last_frame >= kRxSilenceNs;
     s.rx_after = frames;
   }
-  static constexpr int64_t kRxSilenceNs = 4'000'000;  // Dispatcher::kRxGapNs
+  static constexpr int64_t kRxSilenceNs = kRxGapNs;  // records.hpp: the dispatcher's gap, once
   static constexpr int64_t kDenseFrames = 3;  // fewer between two gaps: a trickle, not traffic
   static constexpr size_t kMaxGaps = 256;     // more since the last message: not used (no flap per gap)
 
