@@ -20,6 +20,9 @@ namespace {
 // A mapped window: big enough that mapping costs little per byte, small enough to stay
 // cheap in RSS (file pages mapped count there).
 constexpr size_t kMapWindow = size_t(16) << 20;
+// The first window, for the file's header: a reader of a byte range (io/capture_split.hpp)
+// reads the header and then seeks; a whole window there would be mapped for nothing.
+constexpr size_t kHeadWindow = size_t(64) << 10;
 
 }  // namespace
 
@@ -92,7 +95,7 @@ bool BlockBuffer::refill_mapped(size_t n) {
     eof_ = true;
     return false;
   }
-  size_t len = kMapWindow;
+  size_t len = at == 0 ? kHeadWindow : kMapWindow;
   if (read_limit_) {  // a byte range: up to its end (64 KiB past it: its last record)
     uint64_t until = read_limit_ > UINT64_MAX - (64 << 10) ? UINT64_MAX : read_limit_ + (64 << 10);
     len = static_cast<size_t>(std::min<uint64_t>(len, until > at ? until - at : 0));
