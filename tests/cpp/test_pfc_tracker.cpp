@@ -61,6 +61,20 @@ std::vector<Event> events(const Detections& d) {
 
 }  // namespace
 
+TEST_CASE("pause_time_ns is the exact quanta x 512 bit times, rounded down, at every quanta and speed") {
+  for (int64_t speed : {int64_t(1'000'000'000), int64_t(10'000'000'000), int64_t(25'000'000'000),
+                        int64_t(40'000'000'000), int64_t(100'000'000'000), int64_t(400'000'000'000),
+                        int64_t(800'000'000'000), int64_t(1'600'000'000'000), int64_t(1'234'567'891),
+                        int64_t(99'999'999'999), int64_t(3)}) {
+    const double inv = 1.0 / static_cast<double>(speed);
+    int wrong = 0;
+    for (int q = 0; q <= 0xffff; ++q)
+      wrong += pause_time_ns(static_cast<uint16_t>(q), speed, inv) != int64_t(q) * 512 * 1'000'000'000 / speed;
+    CAPTURE(speed);
+    CHECK(wrong == 0);
+  }
+}
+
 TEST_CASE("pfcwd: a priority paused continuously for the detection time is a storm") {
   PfcConfig cfg;  // pfcwd: duty 1.0, detection 200 ms, restoration 200 ms, 1 s windows
   Fixture fx(cfg);
