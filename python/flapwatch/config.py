@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -106,6 +105,8 @@ def _dampening(p: str | DampeningPolicy | dict) -> DampeningPolicy:
 def load_toml(path: str | os.PathLike, what: str) -> dict:
     """A TOML file's tables; ConfigError naming the file (and line) when it is missing,
     unreadable or not TOML."""
+    import tomllib  # here: most runs read no TOML, and its import is a tenth of replay's start
+
     path = os.fspath(path)
     try:
         with open(path, "rb") as f:

@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 
+from flapwatch.sources.files import is_capture_head
 from flapwatch.counters.ethtool import Dump, parse_timestamp, read_log
 from flapwatch.counters.profiles import BUILTIN, MEANINGS, UNITS, Counter, DriverProfile, detect, profile_for
 from flapwatch.errors import ConfigError
@@ -94,8 +95,7 @@ def is_counter_log(path: str | os.PathLike) -> bool:
             head = f.read(4096)
     except OSError:
         return False
-    if head[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x0a\x0d\x0d\x0a", b"\x4d\x3c\xb2\xa1",
-                    b"\xa1\xb2\x3c\x4d") or head[:2] == b"\x1f\x8b":
+    if is_capture_head(head):
         return False
     try:
         text = head.decode("utf-8")

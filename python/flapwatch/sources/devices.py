@@ -14,7 +14,6 @@ what is resolved here, one (device, iface) pair per file; this module decides th
 from __future__ import annotations
 
 import glob
-import gzip
 import os
 import struct
 from dataclasses import dataclass, field
@@ -231,7 +230,12 @@ def _link_types(path: str) -> tuple[str, set[int]]:
         with open(path, "rb") as fh:
             head = fh.read(2)
             fh.seek(0)
-            src = gzip.GzipFile(fileobj=fh) if head == b"\x1f\x8b" else fh
+            if head == b"\x1f\x8b":
+                import gzip  # only for a compressed capture
+
+                src = gzip.GzipFile(fileobj=fh)
+            else:
+                src = fh
             raw = src.read(1 << 16)
     except (OSError, EOFError):
         return "", set()
