@@ -264,7 +264,7 @@ struct Progress {
 
 py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, bool strict, size_t ring_capacity,
                  Progress* progress, const std::vector<std::pair<std::string, std::string>>& naming,
-                 const std::vector<PyCounterSample>& samples) {
+                 const std::vector<PyCounterSample>& samples, unsigned threads, uint64_t range_bytes) {
   EngineConfig cfg = engine_config(config);
   StringTable strings;
   Engine engine(cfg, strings);
@@ -282,6 +282,8 @@ py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, 
     py::gil_scoped_release release;
     PipelineOptions opts{strict, ring_capacity, progress ? &progress->bytes : nullptr, port_naming(naming)};
     opts.extra = &extra;
+    opts.threads = threads;
+    opts.range_bytes = range_bytes;
     result = run_pipeline(paths, strings, engine, cfg, opts);
   }
   py::dict out;
@@ -290,6 +292,9 @@ py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, 
   out["counts"] = counts_to_python(result.counts);
   out["records"] = result.records;
   out["ring_full_waits"] = result.ring_full_waits;
+  out["ranges"] = result.ranges;
+  out["ranges_redecoded"] = result.ranges_redecoded;
+  out["ranges_fell_back"] = result.ranges_fell_back;
   out["first_ns"] = engine.first_ns();
   out["last_ns"] = engine.last_ns();
   out["warnings"] = result.warnings;
@@ -593,8 +598,10 @@ PYBIND11_MODULE(_core, m) {
   m.def("analyze", &analyze, py::arg("paths"), py::arg("config"), py::arg("strict") = false,
         py::arg("ring_capacity") = PipelineOptions{}.ring_capacity, py::arg("progress") = nullptr,
         py::arg("naming") = std::vector<std::pair<std::string, std::string>>{},
-        py::arg("samples") = std::vector<PyCounterSample>{},
+        py::arg("samples") = std::vector<PyCounterSample>{}, py::arg("threads") = 1,
+        py::arg("range_bytes") = PipelineOptions{}.range_bytes,
         "Run the captures, merged by time, through the trackers; returns {tables, strings, counts, ...}. "
+        "threads: for one big uncompressed capture, threads decoding ranges of range_bytes (the result the same). "
         "naming: one (device, iface) pair per path ('' for none) naming its ports (docs/DECODE_RULES.md, Ports). "
         "samples: counter samples (ts_ns, read_ns, interface, refresh_ns, flags, [(meaning, direction, priority, "
         "unit, width, value), ...]) merged by time with the captures.");

@@ -10,6 +10,7 @@
 #include "flapwatch/decode/dispatch.hpp"
 #include "flapwatch/error.hpp"
 #include "flapwatch/io/merged_captures.hpp"
+#include "flapwatch/range_replay.hpp"
 #include "flapwatch/record_gate.hpp"
 #include "flapwatch/record_ring.hpp"
 
@@ -132,6 +133,41 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
       for (const auto& [port, mac] : cfg.lldp.own_macs)
         own.emplace_back(strings.intern(CaptureReader::qualify(n.device, port)), mac);
   for (const auto& [port, mac] : own) engine.add_own_mac(port, mac);
+  if (opts.threads > 1 && paths.size() == 1 && (!opts.extra || opts.extra->empty()) &&
+      range_replay_fits(paths[0], opts.range_bytes)) {
+    std::vector<std::pair<std::string, uint64_t>> own_named;  // interned as the reader thread below would
+    for (const auto& [port, mac] : own) own_named.emplace_back(strings[port], mac);
+    for (const auto& [port, mac] : cfg.lldp.own_macs) {
+      strings.intern(port);
+      own_named.emplace_back(port, mac);
+    }
+    struct CountingSink final : RecordSink {  // what passed the gate, as the ring counts it
+      explicit CountingSink(Engine& e) : engine(e) {}
+      void on_record(const Record& r) override {
+        engine.on_record(r);
+        ++n;
+      }
+      Engine& engine;
+      int64_t n = 0;
+    } engine_sink(engine);
+    RecordGate gate(engine_sink, strings, cfg);
+    RangeReplayOptions ro;
+    ro.threads = opts.threads;
+    ro.range_bytes = opts.range_bytes;
+    ro.strict = opts.strict;
+    ro.naming = opts.naming.empty() ? PortNaming{} : opts.naming[0];
+    ro.progress_bytes = opts.progress_bytes;
+    RangeReplayResult ranged = range_replay(paths[0], strings, gate, own_named, ro);
+    engine.finish();
+    result.counts = ranged.counts;
+    result.records = engine_sink.n;
+    result.warnings = std::move(ranged.warnings);
+    result.ranges = ranged.ranges;
+    result.ranges_redecoded = ranged.redecoded;
+    result.ranges_fell_back = ranged.fell_back;
+    for (const auto& w : engine.warnings()) result.warnings.push_back(w);
+    return result;
+  }
   RecordRing ring(opts.ring_capacity);
   std::atomic<bool> done{false};
   std::atomic<bool> abandon{false};  // set if the tracker side throws, so the reader stops waiting

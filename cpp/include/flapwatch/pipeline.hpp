@@ -20,6 +20,10 @@ struct PipelineResult {
   FrameCounts counts;
   int64_t records = 0;
   int64_t ring_full_waits = 0;  // times the reader found the ring full and waited
+  // RangeReplay (threads > 1): the ranges read, those decoded again from the true
+  // boundary, and whether the file was read on one thread from some range on.
+  int64_t ranges = 0, ranges_redecoded = 0;
+  bool ranges_fell_back = false;
   std::vector<std::string> warnings;
 };
 
@@ -34,6 +38,10 @@ struct PipelineOptions {
   // Records from elsewhere (counter samples from `ethtool -S` logs, in time order),
   // merged by time with the captures' records before the gate.
   const std::vector<Record>* extra = nullptr;
+  // Threads for one big uncompressed capture (alone, no extra records): RangeReplay
+  // (range_replay.hpp) cuts it into ranges of range_bytes; the detections are the same.
+  unsigned threads = 1;
+  uint64_t range_bytes = uint64_t(4) << 20;
 };
 
 // Each port's own MACs (IFLA_ADDRESS) from the link messages in `paths`, read before the

@@ -63,6 +63,15 @@ void Dispatcher::note_rx(const Frame& f, uint64_t src_mac, RecordSink& out) {
   RxActivity& a = rx(f.port);
   for (uint64_t m : a.own)
     if (m == src_mac) return;  // sent, not received
+  if (a.last < 0 && rx_relative_) {  // this range's first: whether a gap came before is known in file order
+    Record g{};
+    g.ts_ns = f.ts_ns;
+    g.frame = f.index;
+    g.port = f.port;
+    g.kind = RecordKind::rx_gap;
+    g.rx_gap = RxGapRecord{f.ts_ns, 0, kRxRangeStart};
+    out.on_record(g);
+  }
   if (a.last >= 0 && f.ts_ns - a.last >= kRxGapNs) {
     Record g{};
     g.ts_ns = f.ts_ns;
@@ -184,7 +193,7 @@ FrameKind Dispatcher::netlink(const Frame& f, RecordSink& out, DecodeError& err)
   for (const Record& r : links_) {
     if (rx_gaps_) {
       add_own_mac(r.port, r.link.mac);
-      if (const RxActivity& a = rx(r.port); a.last >= 0) {  // what the port received, as of this message
+      if (const RxActivity& a = rx(r.port); a.last >= 0 || rx_relative_) {  // what the port received, as of this message
         Record g = r;
         g.kind = RecordKind::rx_gap;
         g.rx_gap = RxGapRecord{a.last, a.frames, 1};

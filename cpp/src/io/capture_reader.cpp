@@ -1,5 +1,6 @@
 #include "flapwatch/io/capture_reader.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "flapwatch/bytes.hpp"
@@ -103,6 +104,15 @@ void CaptureReader::restrict_to(uint64_t begin, uint64_t end) {
   in_.limit_reads(end == UINT64_MAX ? 0 : end);
   in_range_ = true;
   clock_in_range_ = false;
+}
+
+void CaptureReader::skip_to(uint64_t offset) {
+  const uint64_t end = range_end_;
+  range_end_ = std::min(offset, end);
+  Frame f;
+  while (next(f)) {
+  }
+  range_end_ = end;
 }
 
 bool CaptureReader::next_pcap(Frame& f) {

@@ -12,7 +12,7 @@ import sys
 import warnings
 
 from flapwatch.cli.exits import EXIT_MATCH, EXIT_OK, UsageError
-from flapwatch.cli.inspect_cmd import warn
+from flapwatch.cli.inspect_cmd import threads_arg, warn
 from flapwatch.errors import CaptureWarning
 
 EXAMPLE = """examples:
@@ -202,7 +202,8 @@ def run(args) -> int:
         warnings.simplefilter("ignore", CaptureWarning)  # reported with the results
         analysis = bar.run(
             lambda: analyze(args.captures, cfg, strict=args.strict, ports=args.port, since_ns=args.since,
-                            until_ns=args.until, progress=progress, device=args.device, counter_driver=args.driver),
+                            until_ns=args.until, progress=progress, device=args.device, counter_driver=args.driver,
+                            threads=args.threads),
             progress,
         )
     return _finish(args, analysis)
@@ -239,6 +240,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     r.add_argument("--follow", action="store_true",
                    help="keep reading captures still being written (tcpdump -w, python -m flapwatch.sources.nlrecord)")
     r.add_argument("--strict", action="store_true", help="truncation and malformed frames are errors")
+    r.add_argument("--threads", type=threads_arg, metavar="N",
+                   help="threads reading one big uncompressed capture (default: 2 on 2+ cores); the output is the same")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     r.set_defaults(func=run)

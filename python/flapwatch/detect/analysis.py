@@ -134,6 +134,7 @@ def analyze(
     device: str | None = None,
     counter_driver: str | None = None,
     counter_samples: Iterable[tuple] | None = None,
+    threads: int | None = None,
 ) -> Analysis:
     """Run captures (one per device, say; merged by timestamp) through the link, PFC
     and LLDP trackers. ``config``: a Config, a dict of its fields, or a TOML path.
@@ -148,7 +149,9 @@ def analyze(
     samples merged by time with the captures (flapwatch.counters.samples); their driver
     profile is ``counter_driver``'s, else detected from the names. ``counter_samples``:
     sample tuples (flapwatch.counters.samples.sample(): a simulator's, an embedder's),
-    merged by time the same way."""
+    merged by time the same way. ``threads``: threads reading one big uncompressed capture
+    (a range each at a time, the trackers fed in file order: the same detections); default
+    one per core up to two."""
     config = Config.coerce(config)
     from flapwatch import _core
 
@@ -161,12 +164,18 @@ def analyze(
     paths = [require_file(p) for p in resolved.paths]
     core = config.to_core()
     core.update(ports=list(ports or []), until_ns=until_ns)
-    from flapwatch.counters.samples import split_counter_logs
+    from flapwatch.sources.files import all_captures, reader_threads
 
-    captures, naming, samples, counter_notices = split_counter_logs(paths, resolved.naming(), driver=counter_driver)
+    if all_captures(paths):  # no counter log among them
+        captures, naming, samples, counter_notices = paths, resolved.naming(), [], []
+    else:
+        from flapwatch.counters.samples import split_counter_logs
+
+        captures, naming, samples, counter_notices = split_counter_logs(paths, resolved.naming(), driver=counter_driver)
     if counter_samples is not None:
         samples = samples + list(counter_samples)
-    raw = _core.analyze(captures, core, strict, config.ring_capacity, progress, naming, samples)
+    raw = _core.analyze(captures, core, strict, config.ring_capacity, progress, naming, samples,
+                        reader_threads(threads))
     from flapwatch.tables import schema
     from flapwatch.tables.table import Table
 

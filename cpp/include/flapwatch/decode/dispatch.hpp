@@ -43,13 +43,21 @@ class Dispatcher {
   static constexpr int64_t kRxGapNs = flapwatch::kRxGapNs;
   void track_rx_gaps(bool on) { rx_gaps_ = on; }
   void add_own_mac(int32_t port, uint64_t mac);
-
- private:
+  // A byte range of a capture read on its own (range_replay.hpp): what came before is
+  // unknown here, so the rx records are relative, completed in file order by RxJoin: a
+  // kRxRangeStart record at each port's first received frame, and a reception record
+  // before every link message, even of a port that received nothing yet.
+  void rx_relative(bool on) { rx_relative_ = on; }
+  static constexpr uint8_t kRxRangeStart = 2;  // RxGapRecord::at_message of that first frame
   struct RxActivity {
     int64_t last = -1;  // the last frame received
     int64_t frames = 0;  // received since the last gap
     std::vector<uint64_t> own;  // the port's own addresses (one or two)
   };
+  // Per port (its string index): the reception as of the last frame dispatched.
+  const std::vector<RxActivity>& rx_activity() const { return rx_; }
+
+ private:
   RxActivity& rx(int32_t port);
   void note_rx(const Frame& f, uint64_t src_mac, RecordSink& out);
 
@@ -68,6 +76,7 @@ class Dispatcher {
   std::vector<Record> links_;  // reused: grows to the largest frame, then no allocation
   CounterSample counter_;  // reused for counter blocks
   bool rx_gaps_ = false;
+  bool rx_relative_ = false;
   std::vector<RxActivity> rx_;  // per port
 };
 

@@ -57,6 +57,13 @@ class CaptureReader {
   // interface blocks before the first other block are read first, so a range in the
   // middle knows the interfaces. May be called again for a later range.
   void restrict_to(uint64_t begin, uint64_t end);
+  // Reads past every record that starts before `offset` (a record boundary), keeping what
+  // they say of interfaces and sections and counting their frames; then next() goes on
+  // from there. For a reader that takes over a file from a given place, numbering as one
+  // reader of the whole file would.
+  void skip_to(uint64_t offset);
+  // Frames read so far (a range's reader: in the range).
+  int64_t frames_read() const { return index_; }
   // The offset where the next record starts: after a range's last record, its end
   // exactly when `begin` of the next range really is a record boundary.
   uint64_t next_record_offset() const { return in_.offset(); }

@@ -10,6 +10,7 @@
 // how fast a file is read, never what is read from it.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,32 @@ namespace flapwatch {
 struct CaptureRange {
   uint64_t begin = 0;         // a record's first byte (0: the file's start)
   uint64_t end = UINT64_MAX;  // the next range's begin
+};
+
+// Finds where records start in one capture file (pcap or pcapng, uncompressed, regular):
+// the first offset at or after a given one where a chain of records begins (a claim, as
+// above). Thread-safe: positional reads, the caller's window buffer.
+class RecordScanner {
+ public:
+  explicit RecordScanner(const std::string& path);
+  // A file it can scan (not gzip, a pipe or unreadable).
+  bool ok() const { return ok_; }
+  uint64_t size() const { return size_; }
+  // The first record start found at or after `nominal` (rounded down to 4 bytes, within
+  // 1 MiB of it), UINT64_MAX none (or `nominal` inside the file header).
+  uint64_t record_at_or_after(uint64_t nominal, std::vector<uint8_t>& window) const;
+  struct Format {
+    bool pcapng = false, swap = false;
+    uint32_t frac_limit = 1000000;  // pcap: µs or ns fraction bound
+    uint32_t max_caplen = 0;        // the snap length, else CaptureReader::kMaxCaplen
+  };
+
+ private:
+  struct File;
+  std::shared_ptr<File> file_;
+  Format fmt_;
+  uint64_t size_ = 0;
+  bool ok_ = false;
 };
 
 // At most `parts` ranges of at least `min_bytes` each, in file order, covering the
