@@ -1,5 +1,3 @@
-import sys
+from flapwatch.cli import console
 
-from flapwatch.cli import main
-
-sys.exit(main())
+console()

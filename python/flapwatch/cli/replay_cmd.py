@@ -101,9 +101,10 @@ def _matched(result, terms: list[tuple[str, str, float]]) -> list[str]:
 
 
 def _import_meanwhile(modules: list[str]) -> None:
-    """Import what the results need (numpy first) on another thread while the inputs are
-    resolved and the core reads (it holds no GIL then; nothing before its run imports numpy,
-    detect/analysis.py). The later imports find them loaded, or wait for the one under way."""
+    """Import what the results need (numpy first) on another thread while the core reads (it
+    holds no GIL then; nothing before its run imports numpy, detect/analysis.py). Started as
+    the core starts, not before: the two threads would take turns at the GIL while the inputs
+    are resolved. The later imports find them loaded, or wait for the one under way."""
     import importlib
     import threading
 
@@ -183,8 +184,8 @@ def follow(args, cfg) -> int:
 
 
 def run(args) -> int:
-    _import_meanwhile(["numpy", "flapwatch.tables.schema", "flapwatch.tables.table", "flapwatch.assess.result",
-                       "flapwatch.present.writers"] + (["flapwatch.present.report"] if args.report else []))
+    results_need = ["numpy", "flapwatch.tables.schema", "flapwatch.tables.table", "flapwatch.assess.result",
+                    "flapwatch.present.writers"] + (["flapwatch.present.report"] if args.report else [])
     from flapwatch import _core
     from flapwatch.detect.analysis import analyze, expand_captures
     from flapwatch.present.progress import ProgressBar
@@ -203,7 +204,7 @@ def run(args) -> int:
         analysis = bar.run(
             lambda: analyze(args.captures, cfg, strict=args.strict, ports=args.port, since_ns=args.since,
                             until_ns=args.until, progress=progress, device=args.device, counter_driver=args.driver,
-                            threads=args.threads),
+                            threads=args.threads, on_core_start=lambda: _import_meanwhile(results_need)),
             progress,
         )
     return _finish(args, analysis)

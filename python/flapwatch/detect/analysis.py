@@ -135,6 +135,7 @@ def analyze(
     counter_driver: str | None = None,
     counter_samples: Iterable[tuple] | None = None,
     threads: int | None = None,
+    on_core_start=None,
 ) -> Analysis:
     """Run captures (one per device, say; merged by timestamp) through the link, PFC
     and LLDP trackers. ``config``: a Config, a dict of its fields, or a TOML path.
@@ -151,7 +152,8 @@ def analyze(
     sample tuples (flapwatch.counters.samples.sample(): a simulator's, an embedder's),
     merged by time the same way. ``threads``: threads reading one big uncompressed capture
     (a range each at a time, the trackers fed in file order: the same detections); default
-    one per core up to two."""
+    one per core up to two. ``on_core_start()`` is called right before the core's run (which
+    holds no GIL): the CLI starts importing what the results need on another thread then."""
     config = Config.coerce(config)
     from flapwatch import _core
 
@@ -174,6 +176,8 @@ def analyze(
         captures, naming, samples, counter_notices = split_counter_logs(paths, resolved.naming(), driver=counter_driver)
     if counter_samples is not None:
         samples = samples + list(counter_samples)
+    if on_core_start is not None:
+        on_core_start()
     raw = _core.analyze(captures, core, strict, config.ring_capacity, progress, naming, samples,
                         reader_threads(threads))
     from flapwatch.tables import schema
