@@ -38,7 +38,8 @@ SAN="$SAN -fno-sanitize-recover=all -fsanitize-recover=signed-integer-overflow -
 CXXFLAGS=(-std=c++20 -O1 -g -Wall -Wextra -I"$ROOT/cpp/include" -I"$ROOT/fuzz")
 # The reader, decoder and tracker sources the targets exercise.
 CORE=(io/block_buffer column_pool column_prefaulter io/capture_reader decode/lldp decode/dispatch capture engine
-      track/config track/link_tracker track/pfc_tracker track/counter_tracker track/lldp_tracker)
+      track/config track/link_tracker track/pfc_tracker track/counter_tracker track/lldp_tracker
+      io/capture_split io/merged_captures pipeline range_replay)
 
 mkdir -p "$OUT/obj"
 HEADERS=$(find "$ROOT/cpp/include" "$ROOT/fuzz" -name '*.hpp' -newer "$OUT/.headers-stamp" 2>/dev/null | head -1 || true)

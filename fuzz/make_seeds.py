@@ -7,7 +7,7 @@ tests/support/capture_writers.py and flapwatch.wire (ns magic, big-endian, sever
 SPB/ISB/unknown blocks, SLL/SLL2, netlink in both byte orders) and from the core's own
 PcapngWriter when the extension is importable.
 
-Reader targets get whole files (fuzz_pcap: pcap, fuzz_pcapng: pcapng, fuzz_engine: both,
+Reader targets get whole files (fuzz_pcap: pcap, fuzz_pcapng: pcapng, fuzz_engine and fuzz_ranges: both,
 fuzz_gzip: a mode
 byte + the gzip-compressed file, or + the plain file, see fuzz_gzip.cpp); the big lab
 captures are also cut to their first records, so the fuzzer has small, fast inputs.
@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 TARGETS = (
     "fuzz_pcap", "fuzz_pcapng", "fuzz_gzip", "fuzz_mac_control", "fuzz_lldp", "fuzz_netlink", "fuzz_dispatch", "fuzz_engine",
+    "fuzz_ranges",
 )
 # fuzz_dispatch's link-type selector: 0..3 stand for these (see fuzz_dispatch.cpp).
 DISPATCH_LINKTYPE = {1: 0, 113: 1, 276: 2, 253: 3}
@@ -237,7 +238,7 @@ class Corpus:
         d.mkdir(parents=True, exist_ok=True)
         name = d / hashlib.sha1(data).hexdigest()
         if not name.exists():
-            if target not in ("fuzz_pcap", "fuzz_pcapng", "fuzz_gzip", "fuzz_engine") and self.counts.get(target, 0) >= MAX_DECODER_SEEDS:
+            if target not in ("fuzz_pcap", "fuzz_pcapng", "fuzz_gzip", "fuzz_engine", "fuzz_ranges") and self.counts.get(target, 0) >= MAX_DECODER_SEEDS:
                 return
             name.write_bytes(data)
             self.counts[target] = self.counts.get(target, 0) + 1
@@ -262,7 +263,7 @@ def main() -> int:
     # Reader targets: whole files, and short prefixes of the big ones.
     for fmt, data in files + synthetic:
         target = "fuzz_pcap" if fmt == "pcap" else "fuzz_pcapng"
-        for t in (target, "fuzz_engine"):
+        for t in (target, "fuzz_engine", "fuzz_ranges"):
             corpus.add(t, data)
             if len(data) > 4096:
                 for n in (2, 8, 32, 128):

@@ -37,7 +37,7 @@ case "$1" in
   *) LIMIT=(-max_total_time="$1"); MODE="${1}s"; WALL=$(( $1 + 120 )); shift ;;
 esac
 
-ALL=(fuzz_pcap fuzz_pcapng fuzz_gzip fuzz_mac_control fuzz_lldp fuzz_netlink fuzz_dispatch fuzz_engine)
+ALL=(fuzz_pcap fuzz_pcapng fuzz_gzip fuzz_mac_control fuzz_lldp fuzz_netlink fuzz_dispatch fuzz_engine fuzz_ranges)
 if (( $# )); then TARGETS=("$@"); else TARGETS=("${ALL[@]}"); fi
 
 FUZZ_BUILD=$BUILD "$ROOT/fuzz/build.sh" "${TARGETS[@]}" || exit 2
@@ -47,7 +47,7 @@ mkdir -p "$LOGS"
 
 run_one() {
   local t=$1 max_len=4096
-  case $t in fuzz_pcap|fuzz_pcapng|fuzz_gzip|fuzz_engine) max_len=65536 ;; esac
+  case $t in fuzz_pcap|fuzz_pcapng|fuzz_gzip|fuzz_engine|fuzz_ranges) max_len=65536 ;; esac
   local corpus="$OUT/corpus/$t" art="$OUT/artifacts/$BUILD-$MODE/$t"
   rm -rf "$art"
   mkdir -p "$corpus" "$art" "$OUT/seeds/$t"

@@ -148,7 +148,9 @@ class RangeReplay {
               const std::vector<std::pair<std::string, uint64_t>>& own, const RangeReplayOptions& opts)
       : path_(path), strings_(strings), gate_(gate), own_(own), opts_(opts), scanner_(path) {
     n_ = (scanner_.size() + opts.range_bytes - 1) / opts.range_bytes;
-    ahead_ = std::max<size_t>(2, opts.ranges_ahead * std::max(1u, opts.threads));
+    // Decoded ranges waiting, at most: a few per thread, and never more than kMaxAhead
+    // (each holds ~1 MB of records: memory stays flat whatever --threads says).
+    ahead_ = std::clamp<size_t>(opts.ranges_ahead * std::max(1u, opts.threads), 2, kMaxAhead);
     slots_.resize(ahead_);
     state_.assign(n_, kWaiting);
   }
@@ -165,6 +167,7 @@ class RangeReplay {
 
  private:
   enum State : uint8_t { kWaiting, kDecoding, kDecoded };
+  static constexpr size_t kMaxAhead = 16;
 
   // Every thread: hand the next range over when it is decoded and nobody is handing
   // over, else decode the next range if the ranges ahead allow, else wait.
@@ -209,8 +212,13 @@ class RangeReplay {
   uint64_t nominal(size_t k) const { return k >= n_ ? UINT64_MAX : k * opts_.range_bytes; }
 
   void decode(size_t k, DecodedRange& d) {
-    std::vector<uint8_t> window;
-    uint64_t begin = k == 0 ? 0 : scanner_.record_at_or_after(nominal(k), window);
+    uint64_t begin = 0;
+    try {
+      std::vector<uint8_t> window;
+      if (k > 0) begin = scanner_.record_at_or_after(nominal(k), window);
+    } catch (...) {  // (bad_alloc) no start found: the range is decoded again by the thread handing over
+      begin = UINT64_MAX;
+    }
     decode_from(begin, nominal(k + 1), d);
   }
 
@@ -221,7 +229,7 @@ class RangeReplay {
     d.mac_control.clear();
     d.records.clear();
     d.records_at.clear();
-    d.strings = std::make_unique<StringTable>();
+    d.strings.reset();
     d.counts = {};
     d.frames = 0;
     d.stopped_at = 0;
@@ -231,6 +239,7 @@ class RangeReplay {
     d.error = nullptr;
     if (begin == UINT64_MAX) return;  // no record found: the range is decoded again from the true boundary
     try {
+      d.strings = std::make_unique<StringTable>();
       StringTable& strings = *d.strings;
       CaptureReader reader(path_, strings, opts_.strict, false, opts_.naming);
       reader.restrict_to(begin, end);

@@ -24,6 +24,7 @@ FUZZ = REPO / "fuzz"
 OUT = REPO / "build" / "fuzz"
 TARGETS = [
     "fuzz_pcap", "fuzz_pcapng", "fuzz_gzip", "fuzz_mac_control", "fuzz_lldp", "fuzz_netlink", "fuzz_dispatch", "fuzz_engine",
+    "fuzz_ranges",
 ]
 SECONDS = int(os.environ.get("FLAPWATCH_FUZZ_SECONDS", "25"))
 REGRESSIONS = REPO / "tests" / "regressions"
