@@ -141,15 +141,8 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
       strings.intern(port);
       own_named.emplace_back(port, mac);
     }
-    struct CountingSink final : RecordSink {  // what passed the gate, as the ring counts it
-      explicit CountingSink(Engine& e) : engine(e) {}
-      void on_record(const Record& r) override {
-        engine.on_record(r);
-        ++n;
-      }
-      Engine& engine;
-      int64_t n = 0;
-    } engine_sink(engine);
+    EngineSink engine_sink(engine);
+    const int64_t before = engine.records();
     RecordGate gate(engine_sink, strings, cfg);
     RangeReplayOptions ro;
     ro.threads = opts.threads;
@@ -160,7 +153,7 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
     RangeReplayResult ranged = range_replay(paths[0], strings, gate, own_named, ro);
     engine.finish();
     result.counts = ranged.counts;
-    result.records = engine_sink.n;
+    result.records = engine.records() - before;  // what passed the gate, as the ring counts it
     result.warnings = std::move(ranged.warnings);
     result.ranges = ranged.ranges;
     result.ranges_redecoded = ranged.redecoded;

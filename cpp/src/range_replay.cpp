@@ -190,7 +190,7 @@ class RangeReplay {
         }
         lk.lock();
         handing_over_ = false;
-        next_over_ = fell_back_ || ended_ ? n_ : next_over_ + 1;
+        next_over_ = result_.fell_back || ended_ ? n_ : next_over_ + 1;
         cv_.notify_all();
         continue;
       }
@@ -243,18 +243,9 @@ class RangeReplay {
       StringTable& strings = *d.strings;
       CaptureReader reader(path_, strings, opts_.strict, false, opts_.naming);
       reader.restrict_to(begin, end);
-      Dispatcher dispatcher(strings);
-      dispatcher.track_rx_gaps(true);
-      dispatcher.rx_relative(true);
-      for (const auto& [name, mac] : own_) dispatcher.add_own_mac(strings.intern(name), mac);
+      Dispatcher dispatcher = range_dispatcher(strings);
       RangeSink sink(d);
-      Frame f;
-      DecodeError err;
-      while (reader.next(f)) {
-        FrameKind kind = dispatcher.dispatch(f, sink, err);
-        if (kind == FrameKind::malformed && opts_.strict) throw DecodeFailed{};  // said by the one reader
-        if (f.linktype != kLinkCounterBlock) ++d.counts.by_kind[static_cast<int>(kind)];
-      }
+      read_frames(reader, dispatcher, sink, d.counts);  // a strict error here is said again by the one reader
       d.frames = reader.frames_read();
       d.stopped_at = reader.next_record_offset();
       d.changed_state = reader.changed_state_in_range();
@@ -265,7 +256,32 @@ class RangeReplay {
       d.error = std::current_exception();
     }
   }
-  struct DecodeFailed {};
+
+  // A Dispatcher as a range's reader needs it: rx gaps relative to the range, every port's own MACs.
+  Dispatcher range_dispatcher(StringTable& strings) const {
+    Dispatcher dispatcher(strings);
+    dispatcher.track_rx_gaps(true);
+    dispatcher.rx_relative(true);
+    for (const auto& [name, mac] : own_) dispatcher.add_own_mac(strings.intern(name), mac);
+    return dispatcher;
+  }
+
+  // Every frame `reader` has left through `dispatcher` into `sink`, counted by kind (a counter
+  // sample is no frame); strict: a malformed frame is a CaptureError naming it. `progress`:
+  // the bytes read go to opts_.progress_bytes now and then (the thread reading the rest).
+  void read_frames(CaptureReader& reader, Dispatcher& dispatcher, RecordSink& sink, FrameCounts& counts,
+                   bool progress = false) const {
+    Frame f;
+    DecodeError err;
+    while (reader.next(f)) {
+      FrameKind kind = dispatcher.dispatch(f, sink, err);
+      if (kind == FrameKind::malformed && opts_.strict)
+        throw CaptureError(path_, f.offset + err.pos, "frame " + std::to_string(f.index) + ": " + err.reason);
+      if (f.linktype != kLinkCounterBlock) ++counts.by_kind[static_cast<int>(kind)];
+      if (progress && opts_.progress_bytes && (f.index & 0xffff) == 0)
+        opts_.progress_bytes->store(reader.offset(), std::memory_order_relaxed);
+    }
+  }
 
   // Range k joins the file: checked against the range before, then its records to the gate.
   void hand_over(size_t k) {
@@ -335,14 +351,10 @@ class RangeReplay {
 
   // The rest of the file from `offset` (a record boundary) on this thread, as one reader.
   void read_rest_from(uint64_t offset) {
-    fell_back_ = true;
     result_.fell_back = true;
     CaptureReader reader(path_, strings_, opts_.strict, false, opts_.naming);
     reader.skip_to(offset);
-    Dispatcher dispatcher(strings_);
-    dispatcher.track_rx_gaps(true);
-    dispatcher.rx_relative(true);
-    for (const auto& [name, mac] : own_) dispatcher.add_own_mac(strings_.intern(name), mac);
+    Dispatcher dispatcher = range_dispatcher(strings_);
     struct JoinSink final : RecordSink {
       JoinSink(RxJoin& j, RecordSink& g) : join(j), gate(g) {}
       void on_record(const Record& rec) override {
@@ -353,16 +365,7 @@ class RangeReplay {
       RecordSink& gate;
     } sink(rx_, gate_);
     rx_.begin_range();
-    Frame f;
-    DecodeError err;
-    while (reader.next(f)) {
-      FrameKind kind = dispatcher.dispatch(f, sink, err);
-      if (kind == FrameKind::malformed && opts_.strict)
-        throw CaptureError(path_, f.offset + err.pos, "frame " + std::to_string(f.index) + ": " + err.reason);
-      if (f.linktype != kLinkCounterBlock) ++result_.counts.by_kind[static_cast<int>(kind)];
-      if (opts_.progress_bytes && (f.index & 0xffff) == 0)
-        opts_.progress_bytes->store(reader.offset(), std::memory_order_relaxed);
-    }
+    read_frames(reader, dispatcher, sink, result_.counts, true);
     std::vector<int32_t> same(dispatcher.rx_activity().size());
     for (size_t i = 0; i < same.size(); ++i) same[i] = static_cast<int32_t>(i);
     rx_.end_range(dispatcher.rx_activity(), same);
@@ -388,7 +391,7 @@ class RangeReplay {
   std::exception_ptr error_;
 
   // The handing-over thread's (one at a time, ordered by mu_).
-  bool fell_back_ = false, ended_ = false;
+  bool ended_ = false;
   uint64_t expected_ = 0;  // where the next range must start: where the one before stopped
   int64_t frame_base_ = 0;
   std::vector<int32_t> port_of_;
