@@ -35,6 +35,26 @@ int64_t PfcTracker::speed_of(PortState& s) {
   return cfg_.default_speed_bps;
 }
 
+// Inline: called for every frame of a running pause, nearly always within the current window.
+inline void PfcTracker::add_paused(int32_t port, int slot, Priority& p, int64_t from, int64_t to) {
+  if (p.window >= 0 && from >= p.window * cfg_.window_ns && to <= (p.window + 1) * cfg_.window_ns) {
+    p.w_paused += to > from ? to - from : 0;  // all in the current window
+    p.paused_total += to > from ? to - from : 0;
+    return;
+  }
+  while (from < to) {
+    int64_t w = window_of(p, from);
+    if (w != p.window) {
+      flush_window(port, slot, p);
+      p.window = w;
+    }
+    int64_t chunk_end = std::min(to, (w + 1) * cfg_.window_ns);
+    p.w_paused += chunk_end - from;
+    p.paused_total += chunk_end - from;
+    from = chunk_end;
+  }
+}
+
 // The per-frame path, inlined into on_pfc and on_pause.
 [[gnu::always_inline]] inline void PfcTracker::frame(int64_t ts, int32_t port, PortState& s, int slot, uint16_t quanta) {
   Priority& p = s.prio[static_cast<size_t>(slot)];
@@ -59,12 +79,7 @@ int64_t PfcTracker::speed_of(PortState& s) {
   }
   if (p.active) {
     // Still paused: account up to now, then the new frame resets the timer (XON: ends it).
-    if (p.window >= 0 && p.start_acc >= p.window * cfg_.window_ns && ts <= (p.window + 1) * cfg_.window_ns) {
-      p.w_paused += ts - p.start_acc;  // add_paused, all in the current window
-      p.paused_total += ts - p.start_acc;
-    } else {
-      add_paused(port, slot, p, p.start_acc, ts);
-    }
+    add_paused(port, slot, p, p.start_acc, ts);
     p.start_acc = ts;
     p.end = ts + dur;
     p.interval_frames++;
@@ -104,19 +119,6 @@ void PfcTracker::on_pause(int64_t ts, int32_t port, const PauseRecord& r) {
   frame(ts, port, s, kPauseSlot, r.quanta);
 }
 
-void PfcTracker::add_paused(int32_t port, int slot, Priority& p, int64_t from, int64_t to) {
-  while (from < to) {
-    int64_t w = window_of(p, from);
-    if (w != p.window) {
-      flush_window(port, slot, p);
-      p.window = w;
-    }
-    int64_t chunk_end = std::min(to, (w + 1) * cfg_.window_ns);
-    p.w_paused += chunk_end - from;
-    p.paused_total += chunk_end - from;
-    from = chunk_end;
-  }
-}
 
 void PfcTracker::close_interval(int32_t port, int slot, Priority& p) {
   add_paused(port, slot, p, p.start_acc, p.end);
