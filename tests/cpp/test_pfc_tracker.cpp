@@ -61,15 +61,16 @@ std::vector<Event> events(const Detections& d) {
 
 }  // namespace
 
-TEST_CASE("pause_time_ns is the exact quanta x 512 bit times, rounded down, at every quanta and speed") {
+TEST_CASE("PauseScale is the exact quanta x 512 bit times, rounded down, at every quanta and speed") {
   for (int64_t speed : {int64_t(1'000'000'000), int64_t(10'000'000'000), int64_t(25'000'000'000),
                         int64_t(40'000'000'000), int64_t(100'000'000'000), int64_t(400'000'000'000),
                         int64_t(800'000'000'000), int64_t(1'600'000'000'000), int64_t(1'234'567'891),
-                        int64_t(99'999'999'999), int64_t(3)}) {
-    const double inv = 1.0 / static_cast<double>(speed);
+                        int64_t(99'999'999'999), int64_t(3), int64_t(1), int64_t(2), int64_t(1) << 40,
+                        (int64_t(1) << 40) + 1, int64_t(4'000'000'000'000)}) {
+    const PauseScale scale(speed);
     int wrong = 0;
     for (int q = 0; q <= 0xffff; ++q)
-      wrong += pause_time_ns(static_cast<uint16_t>(q), speed, inv) != int64_t(q) * 512 * 1'000'000'000 / speed;
+      wrong += scale.ns(static_cast<uint16_t>(q)) != int64_t(q) * 512 * 1'000'000'000 / speed;
     CAPTURE(speed);
     CHECK(wrong == 0);
   }

@@ -8,10 +8,7 @@ PfcTracker::PfcTracker(const PfcConfig& cfg, Detections& out, std::array<int32_t
   merge_gap_ns_ = cfg_.storm_duty >= 1.0 ? 0 : static_cast<int64_t>((1.0 - cfg_.storm_duty) * cfg_.detection_ns);
 }
 
-PfcTracker::PortState& PfcTracker::state(int32_t port) {
-  if (static_cast<size_t>(port) >= ports_.size()) ports_.resize(static_cast<size_t>(port) + 1);
-  return ports_[static_cast<size_t>(port)];
-}
+void PfcTracker::grow(int32_t port) { ports_.resize(static_cast<size_t>(port) + 1); }
 
 void PfcTracker::set_configured_speed(int32_t port, int64_t speed_bps) { state(port).configured_bps = speed_bps; }
 
@@ -35,70 +32,68 @@ int64_t PfcTracker::speed_of(PortState& s) {
   return cfg_.default_speed_bps;
 }
 
-// Inline: called for every frame of a running pause, nearly always within the current window.
+// Inline: called for every frame, nearly always within the current window.
 inline void PfcTracker::add_paused(int32_t port, int slot, Priority& p, int64_t from, int64_t to) {
-  if (p.window >= 0 && from >= p.window * cfg_.window_ns && to <= (p.window + 1) * cfg_.window_ns) {
-    p.w_paused += to > from ? to - from : 0;  // all in the current window
-    p.paused_total += to > from ? to - from : 0;
+  if (from >= p.w_lo && to <= p.w_hi) [[likely]] {  // all in the current window
+    const int64_t d = to > from ? to - from : 0;  // live: start_acc can be a tick after a late frame
+    p.w_paused += d;
+    p.paused_total += d;
     return;
   }
   while (from < to) {
     int64_t w = window_of(p, from);
     if (w != p.window) {
       flush_window(port, slot, p);
-      p.window = w;
+      set_window(p, w);
     }
-    int64_t chunk_end = std::min(to, (w + 1) * cfg_.window_ns);
+    int64_t chunk_end = std::min(to, p.w_hi);
     p.w_paused += chunk_end - from;
     p.paused_total += chunk_end - from;
     from = chunk_end;
   }
 }
 
-// The per-frame path, inlined into on_pfc and on_pause.
+// The per-frame path, inlined into on_pfc and on_pause. Written without branches on
+// what varies frame to frame (paused or not, XON or not, the quanta): on real PFC traffic
+// those are near coin tosses, and a mispredicted branch costs more than the arithmetic.
+// While a priority is not paused, start, start_acc and end mean nothing and are set anyway.
 [[gnu::always_inline]] inline void PfcTracker::frame(int64_t ts, int32_t port, PortState& s, int slot, uint16_t quanta) {
   Priority& p = s.prio[static_cast<size_t>(slot)];
   ts = std::max(ts, p.last_ts);  // captures can step back a few µs: time never runs backwards here
   p.last_ts = ts;
-  if (p.active && ts > p.end) {  // the timer ran out before this frame
+  if (p.active && ts > p.end) [[unlikely]] {  // the timer ran out before this frame
     close_interval(port, slot, p);
   }
-  int64_t dur = 0;
-  if (quanta) {
-    const int64_t speed = speed_of(s);
-    if (speed != p.dur_speed) {
-      p.dur_speed = speed;
-      p.inv_speed = 1.0 / static_cast<double>(speed);
-      p.dur_quanta = 0;
-    }
-    if (quanta != p.dur_quanta) {
-      p.dur_quanta = quanta;
-      p.dur_ns = pause_time_ns(quanta, speed, p.inv_speed);
-    }
-    dur = p.dur_ns;
+  const int64_t speed = speed_of(s);
+  if (speed != p.scale_speed) [[unlikely]] {
+    p.scale_speed = speed;
+    p.scale = PauseScale(speed);
   }
-  if (p.active) {
-    // Still paused: account up to now, then the new frame resets the timer (XON: ends it).
-    add_paused(port, slot, p, p.start_acc, ts);
-    p.start_acc = ts;
-    p.end = ts + dur;
-    p.interval_frames++;
-    if (quanta == 0) close_interval(port, slot, p);
-  } else if (quanta) {
-    p.active = true;
-    p.start = p.start_acc = ts;
-    p.end = ts + dur;
-    p.interval_frames = 1;
+  const bool was_active = p.active, pause = quanta != 0;
+  // Still paused: account up to now, then the frame resets the timer (XON: ends it).
+  // Not paused: a pause starts here (XON: nothing happens).
+  add_paused(port, slot, p, was_active ? p.start_acc : ts, ts);
+  p.start = was_active ? p.start : ts;
+  p.start_acc = ts;
+  p.end = ts + p.scale.ns(quanta);
+  p.interval_frames += was_active | pause;  // 0 while not paused
+  p.active = was_active | pause;
+  if (was_active && !pause) close_interval(port, slot, p);
+  if (!p.tripped) {
+    // maybe_trip's own test, bounded from above without its branches: its chain starts no
+    // earlier than `first` and is paused no later than `until`.
+    const int64_t run = p.run_start >= 0 ? p.run_start : INT64_MAX;
+    const int64_t first = p.active ? std::min(run, p.start) : run;
+    const int64_t until = p.active ? std::min(ts, p.end) : p.run_end;
+    if (until - cfg_.detection_ns >= first) maybe_trip(port, slot, p, ts);
   }
-  if (!p.tripped) maybe_trip(port, slot, p, ts);
   // frame counters in the window of this frame
-  int64_t w = window_of(p, ts);
-  if (w != p.window) {
+  if (ts < p.w_lo || ts >= p.w_hi) [[unlikely]] {
     flush_window(port, slot, p);
-    p.window = w;
+    set_window(p, ts / cfg_.window_ns);
   }
   p.w_frames++;
-  p.w_xon += quanta == 0;
+  p.w_xon += !pause;
   p.frames++;
 }
 
@@ -198,7 +193,7 @@ void PfcTracker::advance(int64_t now) {
       }
       if (p.window >= 0 && now >= (p.window + 1) * cfg_.window_ns) {  // a window over: report it now
         flush_window(id, slot, p);
-        p.window = -1;
+        set_window(p, -1);
       }
       maybe_trip(id, slot, p, now);
       if (!p.active && p.run_start >= 0 && now - p.run_end > merge_gap_ns_) finish_run(id, slot, p);

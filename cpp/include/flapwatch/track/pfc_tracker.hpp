@@ -19,17 +19,26 @@
 
 namespace flapwatch {
 
-// quanta x 512 bit times at `speed` bit/s in whole ns, rounded down, without a division
-// (random quanta made the divide a tenth of a frame's cost): the product with the speed's
-// reciprocal `inv_speed` is within one of the exact quotient (the numerator is below
-// 2^55), then corrected to it.
-inline int64_t pause_time_ns(uint16_t quanta, int64_t speed, double inv_speed) {
-  const int64_t n = static_cast<int64_t>(quanta) * 512 * 1'000'000'000;
-  auto q = static_cast<int64_t>(static_cast<double>(n) * inv_speed);
-  if (q * speed > n) --q;
-  if ((q + 1) * speed <= n) ++q;
-  return q;
-}
+// quanta x 512 bit times at a speed, in whole ns rounded down, as a multiply by the speed's
+// scaled reciprocal: exact for every numerator below 2^55 (quanta <= 0xffff makes it < 2^55;
+// Granlund & Montgomery's round-up method), with no divide and no branch per frame (random
+// quanta made a divide a tenth of a frame's cost, and a cached quotient a mispredicted branch).
+struct PauseScale {
+  uint64_t magic = 0;
+  int shift = 0;
+
+  PauseScale() = default;
+  explicit PauseScale(int64_t speed_bps) {
+    const auto d = static_cast<uint64_t>(speed_bps);
+    const int l = d > 1 ? 64 - __builtin_clzll(d - 1) : 0;  // ceil(log2 d): 2^l >= d
+    shift = 55 + l;
+    magic = static_cast<uint64_t>((static_cast<unsigned __int128>(1) << shift) / d) + 1;  // < 2^56 + 1
+  }
+  int64_t ns(uint16_t quanta) const {
+    const uint64_t n = static_cast<uint64_t>(quanta) * 512'000'000'000ULL;
+    return static_cast<int64_t>(static_cast<unsigned __int128>(n) * magic >> shift);
+  }
+};
 
 class PfcTracker {
  public:
@@ -60,13 +69,12 @@ class PfcTracker {
     // A storm: runs joined while the gaps stay under the restoration time.
     bool storm = false, tripped = false;  // tripped: the trip event went out
     int64_t storm_start = 0, storm_end = 0, storm_paused = 0, storm_frames = 0;
-    // The duty-cycle window being filled.
-    int64_t window = -1, w_frames = 0, w_xon = 0, w_paused = 0;
+    // The duty-cycle window being filled: its index and its bounds [w_lo, w_hi) in ns
+    // (empty while window is -1).
+    int64_t window = -1, w_lo = INT64_MAX, w_hi = INT64_MIN, w_frames = 0, w_xon = 0, w_paused = 0;
     int64_t frames = 0, paused_total = 0, storms = 0, last_ts = 0;
-    // The last quanta's pause time at the last speed (a storm repeats one quanta: no division).
-    int64_t dur_speed = 0, dur_ns = 0;
-    double inv_speed = 0;  // 1 / dur_speed
-    uint16_t dur_quanta = 0;
+    int64_t scale_speed = 0;  // the speed `scale` converts quanta at
+    PauseScale scale;
   };
   struct PortState {
     std::array<Priority, 9> prio;
@@ -81,12 +89,20 @@ class PfcTracker {
   int64_t speed_of(int32_t port);
 
  private:
-  PortState& state(int32_t port);
+  PortState& state(int32_t port) {  // inline: once per frame
+    if (static_cast<size_t>(port) >= ports_.size()) [[unlikely]] grow(port);
+    return ports_[static_cast<size_t>(port)];
+  }
+  void grow(int32_t port);
   int64_t speed_of(PortState& s);
   // The duty-cycle window of t: the current one without a division when t is in it.
   int64_t window_of(const Priority& p, int64_t t) const {
-    return p.window >= 0 && t >= p.window * cfg_.window_ns && t < (p.window + 1) * cfg_.window_ns ? p.window
-                                                                                                  : t / cfg_.window_ns;
+    return t >= p.w_lo && t < p.w_hi ? p.window : t / cfg_.window_ns;
+  }
+  void set_window(Priority& p, int64_t w) const {
+    p.window = w;
+    p.w_lo = w >= 0 ? w * cfg_.window_ns : INT64_MAX;
+    p.w_hi = w >= 0 ? (w + 1) * cfg_.window_ns : INT64_MIN;
   }
   void frame(int64_t ts, int32_t port, PortState& s, int slot, uint16_t quanta);
   void close_interval(int32_t port, int slot, Priority& p);
