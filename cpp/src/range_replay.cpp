@@ -71,47 +71,45 @@ bool range_replay_fits(const std::string& path, uint64_t range_bytes) {
 
 namespace {
 
-// A PFC or PAUSE record as a range keeps it: most records are these, and a whole Record
-// (sized for LLDP) is twice as much to write and read back.
+// A PFC or PAUSE record as a range keeps it, in 32 bytes: most records are these, and
+// writing them on one core and reading them back on the other is what a range costs
+// beyond decoding. Kept: what the engine reads of them (time, frame within the range,
+// port, class-enable vector, quanta); not kept: the source MAC and VLAN, which it does not
+// read (a record that does not fit goes whole into the range's other records).
 struct MacControlRecord {
-  int64_t ts_ns, frame;
-  uint64_t src_mac;
-  int32_t port, vlan;
+  int64_t ts_ns;
+  uint32_t frame;
+  uint16_t port;
   RecordKind kind;
   uint8_t class_enable;
   uint16_t quanta[8];  // PAUSE: [0]
 
+  static bool fits(const Record& r) { return r.frame >= 0 && r.frame <= UINT32_MAX && r.port >= 0 && r.port <= UINT16_MAX; }
   static MacControlRecord of(const Record& r) {
-    MacControlRecord m{r.ts_ns, r.frame, 0, r.port, 0, r.kind, 0, {}};
+    MacControlRecord m{r.ts_ns, static_cast<uint32_t>(r.frame), static_cast<uint16_t>(r.port), r.kind, 0, {}};
     if (r.kind == RecordKind::pfc) {
-      m.src_mac = r.pfc.src_mac;
-      m.vlan = r.pfc.vlan;
       m.class_enable = r.pfc.class_enable;
       for (int i = 0; i < 8; ++i) m.quanta[i] = r.pfc.quanta[i];
     } else {
-      m.src_mac = r.pause.src_mac;
-      m.vlan = r.pause.vlan;
       m.quanta[0] = r.pause.quanta;
     }
     return m;
   }
-  void to(Record& r) const {
+  // Into `r` (src_mac and vlan left 0), its port and frame already the file's.
+  void to(Record& r, int32_t file_port, int64_t frame_base) const {
     r.ts_ns = ts_ns;
-    r.frame = frame;
-    r.port = port;
+    r.frame = frame_base + frame;
+    r.port = file_port;
     r.kind = kind;
     if (kind == RecordKind::pfc) {
-      r.pfc.src_mac = src_mac;
-      r.pfc.vlan = vlan;
       r.pfc.class_enable = class_enable;
       for (int i = 0; i < 8; ++i) r.pfc.quanta[i] = quanta[i];
     } else {
-      r.pause.src_mac = src_mac;
-      r.pause.vlan = vlan;
       r.pause.quanta = quanta[0];
     }
   }
 };
+static_assert(sizeof(MacControlRecord) == 32);
 
 // One range's decoding: its records and strings, and how its reader ended.
 struct DecodedRange {
@@ -132,7 +130,7 @@ struct DecodedRange {
 struct RangeSink final : RecordSink {
   explicit RangeSink(DecodedRange& d) : out(d) {}
   void on_record(const Record& r) override {
-    if (r.kind == RecordKind::pfc || r.kind == RecordKind::pause) {
+    if ((r.kind == RecordKind::pfc || r.kind == RecordKind::pause) && MacControlRecord::fits(r)) [[likely]] {
       out.mac_control.push_back(MacControlRecord::of(r));
     } else {
       out.records.push_back(r);
@@ -305,9 +303,8 @@ class RangeReplay {
     size_t next_mc = 0;
     auto mac_control_until = [&](size_t until) {
       for (; next_mc < until; ++next_mc) {
-        d.mac_control[next_mc].to(m);
-        m.port = m.port >= 0 ? port_of_[static_cast<size_t>(m.port)] : m.port;
-        m.frame += frame_base_;
+        const MacControlRecord& c = d.mac_control[next_mc];
+        c.to(m, port_of_[c.port], frame_base_);
         gate_.on_record(m);
       }
     };
