@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 
 from flapwatch.errors import ConfigError
 from flapwatch.tables.units import NS_PER_S as NS
+
+TYPE_CHECKING = False  # pathlib is not imported before the core's run (sources/devices.py)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @dataclass(frozen=True)

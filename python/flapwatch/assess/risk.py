@@ -395,7 +395,8 @@ def replay(events: list[dict], step_s: float = 5.0, config: RiskConfig | None = 
     ev_times = np.array([e["ts_ns"] for e in events], np.int64)
     end = max(int(ev_times[-1]), end_ns or 0)
     grid = np.arange(int(ev_times[0]), end + 1, int(step_s * S), dtype=np.int64)
-    times = np.unique(np.concatenate([ev_times, grid]))
+    times = np.sort(np.concatenate([ev_times, grid]))
+    times = times[np.concatenate(([True], times[1:] != times[:-1]))]  # unique: np.unique imports numpy.ma (~5 ms)
     upto = np.searchsorted(ev_times, times, "right")  # events known by each time
     i = 0
     for t, k in zip(times.tolist(), upto.tolist()):

@@ -414,7 +414,7 @@ def _silent_losses(ev, flap_port, down_ns, up_ns, hidden, names: _Strings) -> li
     k = last_at_or_before(a_port, a_ts, flap_port[vis], down_ns[vis])
     kk = _pick(vis, k)
     is_down = (k >= 0) & ((up_ns[kk] < 0) | (up_ns[kk] > a_ts)) if vis.size else np.zeros(len(aged), bool)
-    known = set(np.unique(flap_port).tolist())
+    known = set(flap_port.tolist())
     return [(p, ts, ttl_, name, int(p in known)) for (p, ts, ttl_, name), down in zip(aged, is_down.tolist()) if not down]
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Mapping
+
+TYPE_CHECKING = False  # typing itself is not imported before the core's run (sources/devices.py)
 
 from flapwatch.sources.files import require_file
 from flapwatch.sources.devices import CAPTURE_SUFFIXES, Resolved, expand_inputs, mismatch_warnings, resolve_inputs
@@ -19,6 +20,8 @@ from flapwatch.config import Config
 # everything before the core's run stays free of numpy, so the replay imports it meanwhile
 # (cli/replay_cmd.py).
 if TYPE_CHECKING:
+    from typing import Iterable, Mapping
+
     import numpy as np
 
     from flapwatch.tables.table import Table

@@ -17,8 +17,11 @@ import glob
 import os
 import struct
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Iterable, Mapping
+# typing and pathlib are not imported at run time: replay's start resolves its inputs
+# before the core runs, and numpy (imported meanwhile) brings typing anyway.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable, Mapping
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz")
 # A file name "DEVICE@REST.pcap" names its device; REST names a classic pcap's interface.
@@ -101,6 +104,8 @@ def expand_inputs(captures) -> list[tuple[str, str | None, str | None]]:
     out: list[tuple[str, str | None, str | None]] = []
 
     def add_dir(d: str, spec: str | None) -> None:
+        from pathlib import Path
+
         entries = sorted(Path(d).iterdir())
         out.extend((str(p), d, spec) for p in entries if p.name.endswith(CAPTURE_SUFFIXES) and not p.is_dir())
         for sub in entries:  # sub-directories holding captures: a device each
