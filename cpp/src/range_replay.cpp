@@ -147,7 +147,7 @@ class RangeReplay {
       : path_(path), strings_(strings), gate_(gate), own_(own), opts_(opts), scanner_(path) {
     n_ = (scanner_.size() + opts.range_bytes - 1) / opts.range_bytes;
     // Decoded ranges waiting, at most: a few per thread, and never more than kMaxAhead
-    // (each holds ~1 MB of records: memory stays flat whatever --threads says).
+    // (each holds up to ~3 MB of records: memory stays flat whatever --threads says).
     ahead_ = std::clamp<size_t>(opts.ranges_ahead * std::max(1u, opts.threads), 2, kMaxAhead);
     slots_.resize(ahead_);
     state_.assign(n_, kWaiting);

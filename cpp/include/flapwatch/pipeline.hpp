@@ -41,7 +41,7 @@ struct PipelineOptions {
   // Threads for one big uncompressed capture (alone, no extra records): RangeReplay
   // (range_replay.hpp) cuts it into ranges of range_bytes; the detections are the same.
   unsigned threads = 1;
-  uint64_t range_bytes = uint64_t(4) << 20;
+  uint64_t range_bytes = uint64_t(8) << 20;
 };
 
 // Each port's own MACs (IFLA_ADDRESS) from the link messages in `paths`, read before the

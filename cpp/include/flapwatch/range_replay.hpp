@@ -56,7 +56,7 @@ class RxJoin {
 
 struct RangeReplayOptions {
   unsigned threads = 2;
-  uint64_t range_bytes = uint64_t(4) << 20;
+  uint64_t range_bytes = uint64_t(8) << 20;
   size_t ranges_ahead = 4;  // decoded ranges waiting per thread, at most
   bool strict = false;
   PortNaming naming;

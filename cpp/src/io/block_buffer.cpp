@@ -73,6 +73,29 @@ void BlockBuffer::map_window(uint64_t at, size_t len) {
     fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) throw CaptureError(path_, at, std::string("cannot open: ") + std::strerror(errno));
   }
+  if (len <= kHeadWindow) {  // read, not mapped (the class comment says why)
+    if (!small_) small_.reset(new uint8_t[kHeadWindow]);
+    size_t got = 0;
+    while (got < len) {
+      ssize_t n = ::pread(fd_, small_.get() + got, len - got, static_cast<off_t>(at + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw CaptureError(path_, at + got, std::string("read error: ") + std::strerror(errno));
+      if (n == 0) break;  // shorter than its size said: what was read is all there is
+      got += static_cast<size_t>(n);
+    }
+    ptr_ = small_.get();
+    prefetched_ = ptr_;
+    end_ = got;
+  } else {
+    map_mapped(at, len);
+  }
+  if (at + len == file_size_) {  // the last window: the descriptor is not needed any more
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+void BlockBuffer::map_mapped(uint64_t at, size_t len) {
   uint64_t start = at & ~uint64_t(sysconf(_SC_PAGESIZE) - 1);
   map_len_ = static_cast<size_t>(at - start) + len;
   void* m = ::mmap(nullptr, map_len_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd_, static_cast<off_t>(start));
@@ -81,10 +104,6 @@ void BlockBuffer::map_window(uint64_t at, size_t len) {
   ptr_ = static_cast<uint8_t*>(m) + (at - start);
   prefetched_ = ptr_;
   end_ = len;
-  if (at + len == file_size_) {  // the last window: the descriptor is not needed any more
-    ::close(fd_);
-    fd_ = -1;
-  }
 }
 
 bool BlockBuffer::refill_mapped(size_t n) {
@@ -102,6 +121,10 @@ bool BlockBuffer::refill_mapped(size_t n) {
   }
   len = static_cast<size_t>(std::min<uint64_t>(std::max(len, n), left));
   map_window(at, len);
+  if (end_ < n) {  // a read window came short: the file shrank since its size was taken
+    eof_ = true;
+    return false;
+  }
   return true;
 }
 

@@ -5,6 +5,9 @@
 // one call (MAP_POPULATE): the bytes are read where the page cache holds them, with no
 // copy, which is most of what a read() loop costs on a warm cache (bench/README.md). A
 // window is unmapped when the reader moves past it, so at most one window is resident.
+// A small window (a header, a file's last bytes) is read into a buffer instead: unmapping
+// makes every other core running the process flush its TLB (an interrupt each), which
+// readers of byte ranges paid twice per range.
 // Anything else (gzip, a pipe, a file being written) goes through zlib's gzread, which
 // reads an uncompressed stream straight into our buffer; a record that straddles two
 // blocks is moved to the front first. The buffer grows only up to the largest record
@@ -57,6 +60,7 @@ class BlockBuffer {
   bool refill(size_t n);
   bool refill_mapped(size_t n);
   void map_window(uint64_t at, size_t len);
+  void map_mapped(uint64_t at, size_t len);
   size_t read_some(uint8_t* dst, size_t n);
 
   std::string path_;
@@ -67,6 +71,7 @@ class BlockBuffer {
   // mapped mode: the file, the window (page-aligned start, length)
   bool mapped_ = false;
   int fd_ = -1;
+  std::unique_ptr<uint8_t[]> small_;  // a small window's bytes (read, not mapped)
   void* map_ = nullptr;
   size_t map_len_ = 0;
   size_t cap_ = 0, pos_ = 0, end_ = 0;
