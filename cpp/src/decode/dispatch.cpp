@@ -47,12 +47,6 @@ FrameKind Dispatcher::counter_block(const Frame& f, RecordSink& out) {
   return FrameKind::other;
 }
 
-Dispatcher::RxActivity& Dispatcher::rx(int32_t port) {
-  auto p = static_cast<size_t>(port);
-  if (p >= rx_.size()) rx_.resize(p + 1);
-  return rx_[p];
-}
-
 void Dispatcher::add_own_mac(int32_t port, uint64_t mac) {
   if (port < 0 || mac == 0) return;
   auto& own = rx(port).own;

@@ -57,14 +57,14 @@ inline void PfcTracker::add_paused(int32_t port, int slot, Priority& p, int64_t 
 // what varies frame to frame (paused or not, XON or not, the quanta): on real PFC traffic
 // those are near coin tosses, and a mispredicted branch costs more than the arithmetic.
 // While a priority is not paused, start, start_acc and end mean nothing and are set anyway.
-[[gnu::always_inline]] inline void PfcTracker::frame(int64_t ts, int32_t port, PortState& s, int slot, uint16_t quanta) {
+[[gnu::always_inline]] inline void PfcTracker::frame(int64_t ts, int32_t port, PortState& s, int slot, uint16_t quanta,
+                                                      int64_t speed) {
   Priority& p = s.prio[static_cast<size_t>(slot)];
   ts = std::max(ts, p.last_ts);  // captures can step back a few µs: time never runs backwards here
   p.last_ts = ts;
   if (p.active && ts > p.end) [[unlikely]] {  // the timer ran out before this frame
     close_interval(port, slot, p);
   }
-  const int64_t speed = speed_of(s);
   if (speed != p.scale_speed) [[unlikely]] {
     p.scale_speed = speed;
     p.scale = PauseScale(speed);
@@ -102,16 +102,17 @@ void PfcTracker::on_pfc(int64_t ts, int32_t port, const PfcRecord& r) {
   s.frames++;
   // The enabled classes only (quanta of a disabled class mean nothing), by their bits: a
   // test per class mispredicts on vectors that vary frame to frame.
+  const int64_t speed = speed_of(s);
   for (unsigned bits = r.class_enable; bits; bits &= bits - 1) {
     int i = __builtin_ctz(bits);
-    frame(ts, port, s, i, r.quanta[i]);
+    frame(ts, port, s, i, r.quanta[i], speed);
   }
 }
 
 void PfcTracker::on_pause(int64_t ts, int32_t port, const PauseRecord& r) {
   PortState& s = state(port);
   s.frames++;
-  frame(ts, port, s, kPauseSlot, r.quanta);
+  frame(ts, port, s, kPauseSlot, r.quanta, speed_of(s));
 }
 
 

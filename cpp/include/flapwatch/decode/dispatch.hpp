@@ -58,7 +58,11 @@ class Dispatcher {
   const std::vector<RxActivity>& rx_activity() const { return rx_; }
 
  private:
-  RxActivity& rx(int32_t port);
+  RxActivity& rx(int32_t port) {  // inline: once per frame
+    auto p = static_cast<size_t>(port);
+    if (p >= rx_.size()) [[unlikely]] rx_.resize(p + 1);
+    return rx_[p];
+  }
   void note_rx(const Frame& f, uint64_t src_mac, RecordSink& out);
 
   FrameKind ethernet_like(const Frame& f, RecordSink& out, DecodeError& err);
