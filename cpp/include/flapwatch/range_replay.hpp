@@ -57,7 +57,7 @@ class RxJoin {
 struct RangeReplayOptions {
   unsigned threads = 2;
   uint64_t range_bytes = uint64_t(8) << 20;
-  size_t ranges_ahead = 4;  // decoded ranges waiting per thread, at most
+  size_t ranges_ahead = 2;  // decoded ranges waiting per thread, at most
   bool strict = false;
   PortNaming naming;
   std::atomic<uint64_t>* progress_bytes = nullptr;
