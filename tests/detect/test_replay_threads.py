@@ -46,10 +46,10 @@ def mixed(tmp_path_factory, shared_captures):
 
 @pytest.fixture(scope="module")
 def pfc_heavy(tmp_path_factory):
-    """The benchmarks' PFC-heavy mix (bench/generate.py), 60,000 frames, one LLDPDU in it
+    """The benchmarks' PFC-heavy mix (bench/generate.py), 120,000 frames, one LLDPDU in it
     made malformed (its first TLV runs past the frame)."""
     out = tmp_path_factory.mktemp("threads") / "pfc.pcap"
-    generate.generate(out, 60_000, None, 7, 5_000, False, quiet=True)
+    generate.generate(out, 120_000, None, 7, 5_000, False, quiet=True)
     data = bytearray(out.read_bytes())
     p, lldp_seen = 24, 0
     while p < len(data):
@@ -123,6 +123,18 @@ def test_a_cut_end_and_a_corrupt_block_as_one_reader_says(mixed, tmp_path):
     assert run_core(corrupt, 2, 2048) == one
 
 
+def test_a_section_header_cut_short_stops_every_range_as_one_reader(tmp_path):
+    """A file whose first block's length runs past its end (found by fuzz_ranges: each range's
+    reader read that header again and again): one warning, nothing read, on any thread count."""
+    cut = tmp_path / "cut-header.pcapng"
+    cut.write_bytes((CAPTURES / "lab.pcapng").read_bytes()[:4] + struct.pack("<I", 0x002800A4)
+                    + (CAPTURES / "lab.pcapng").read_bytes()[8:1060])
+    one = run_core(cut, 1)
+    assert one["records"] == 0 and len(one["warnings"]) == 1 and "runs past the end" in one["warnings"][0]
+    for range_bytes in (64, 200):
+        assert_same(one, run_core(cut, 2, range_bytes))
+
+
 def test_small_or_compressed_captures_are_read_by_one_reader(tmp_path):
     small = run_core(CAPTURES / "lab.pcapng", 2)  # under two ranges of the default size
     assert small["ranges"] == 0
@@ -134,8 +146,8 @@ def test_small_or_compressed_captures_are_read_by_one_reader(tmp_path):
 
 
 def test_cli_replay_threads_give_the_same_output(pfc_heavy, tmp_path):
-    """The command as typed: --threads 1 (one reader) and 2 (this 9.4 MB capture in ranges of
-    4 MiB) print the same JSON."""
+    """The command as typed: --threads 1 (one reader) and 2 (this 19 MB capture in ranges of
+    8 MiB, the default) print the same JSON."""
     assert run_core(pfc_heavy, 2)["ranges"] == 3
     outs = []
     for threads in ("1", "2"):

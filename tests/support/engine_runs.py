@@ -10,7 +10,7 @@ from flapwatch import _core
 from flapwatch.config import Config
 
 
-def run_core(path, threads: int, range_bytes: int = 4 << 20, strict: bool = False, iface: str = ""):
+def run_core(path, threads: int, range_bytes: int = 8 << 20, strict: bool = False, iface: str = ""):
     """_core.analyze's dict, or the error it raised as (type, text). `iface`: the port of
     frames the capture names no interface for (PortNaming)."""
     cfg = Config.coerce(None).to_core()

@@ -95,8 +95,13 @@ void CaptureReader::restrict_to(uint64_t begin, uint64_t end) {
       uint32_t type = bytes::load<uint32_t>(in_.data(), swap_);
       if (type != kShb && type != kIdb) break;
       Frame f;
-      range_end_ = in_.offset() + 1;  // next_pcapng stops after this one block (it holds no frame)
+      const uint64_t at = in_.offset();
+      range_end_ = at + 1;  // next_pcapng stops after this one block (it holds no frame)
       next_pcapng(f);
+      if (in_.offset() == at) {  // the block is cut short (its warning said so): the read stops there
+        begin = end = at;
+        break;
+      }
     }
   }
   if (begin > in_.offset()) in_.seek(begin);
