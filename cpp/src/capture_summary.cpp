@@ -187,7 +187,8 @@ RangeRead read_range(const std::string& path, const CaptureRange& range, bool wh
     if (f.linktype != kLinkCounterBlock) ++out.counts.by_kind[static_cast<int>(k)];  // a sample: no frame
   }
   out.warnings.insert(out.warnings.end(), reader.warnings().begin(), reader.warnings().end());
-  return RangeRead{reader.next_record_offset(), reader.changed_state_in_range(), reader.clockless_in_range()};
+  return RangeRead{reader.next_record_offset(), reader.changed_state_in_range(), reader.clockless_in_range(),
+                   reader.stopped_short()};
 }
 
 // The file on one reader per range; false (and `out` untouched) when the ranges did not

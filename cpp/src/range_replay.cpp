@@ -121,7 +121,7 @@ struct DecodedRange {
   FrameCounts counts;
   int64_t frames = 0;
   uint64_t stopped_at = 0;
-  bool changed_state = false, clockless = false;
+  bool changed_state = false, clockless = false, stopped_short = false;
   std::vector<Dispatcher::RxActivity> rx;
   std::vector<std::string> warnings;
   std::exception_ptr error;
@@ -231,7 +231,7 @@ class RangeReplay {
     d.counts = {};
     d.frames = 0;
     d.stopped_at = 0;
-    d.changed_state = d.clockless = false;
+    d.changed_state = d.clockless = d.stopped_short = false;
     d.rx.clear();
     d.warnings.clear();
     d.error = nullptr;
@@ -248,6 +248,7 @@ class RangeReplay {
       d.stopped_at = reader.next_record_offset();
       d.changed_state = reader.changed_state_in_range();
       d.clockless = reader.clockless_in_range();
+      d.stopped_short = reader.stopped_short();
       d.rx = dispatcher.rx_activity();
       d.warnings = reader.warnings();
     } catch (...) {
@@ -341,9 +342,10 @@ class RangeReplay {
     expected_ = d.stopped_at;
     if (opts_.progress_bytes) opts_.progress_bytes->store(std::min(expected_, scanner_.size()), std::memory_order_relaxed);
     if (d.changed_state && k + 1 < n_) read_rest_from(expected_);
-    // Stopped before its end: the file ends there (cut short: the warning said "read stops
+    // Stopped before its end or at a block cut short (perhaps one of the leading blocks
+    // every range's reader reads first): the file ends there (the warning said "read stops
     // here"), as for one reader; the ranges after it hold nothing to read.
-    if (d.stopped_at < d.end && k + 1 < n_) ended_ = true;
+    if ((d.stopped_at < d.end || d.stopped_short) && k + 1 < n_) ended_ = true;
   }
 
   // The rest of the file from `offset` (a record boundary) on this thread, as one reader.

@@ -123,14 +123,19 @@ def test_a_cut_end_and_a_corrupt_block_as_one_reader_says(mixed, tmp_path):
     assert run_core(corrupt, 2, 2048) == one
 
 
-def test_a_section_header_cut_short_stops_every_range_as_one_reader(tmp_path):
-    """A file whose first block's length runs past its end (found by fuzz_ranges: each range's
-    reader read that header again and again): one warning, nothing read, on any thread count."""
+@pytest.mark.parametrize("block_at", [0, 212], ids=["section-header", "second-interface"])
+def test_a_leading_block_cut_short_stops_every_range_as_one_reader(tmp_path, block_at):
+    """A file whose section header or a later leading interface block (every range's reader
+    reads them first) claims a length past the file's end: one warning, the read stops
+    there, on any thread count. Both found by fuzz_ranges: the first made each range's
+    reader read the header again and again; the second gave the warning once per range
+    (lab.pcapng: a section header at 0, interfaces at 136 and 212, packets from 256)."""
+    lab = (CAPTURES / "lab.pcapng").read_bytes()
     cut = tmp_path / "cut-header.pcapng"
-    cut.write_bytes((CAPTURES / "lab.pcapng").read_bytes()[:4] + struct.pack("<I", 0x002800A4)
-                    + (CAPTURES / "lab.pcapng").read_bytes()[8:1060])
+    cut.write_bytes(lab[:block_at + 4] + struct.pack("<I", 0x002800A4) + lab[block_at + 8:1060])
     one = run_core(cut, 1)
-    assert one["records"] == 0 and len(one["warnings"]) == 1 and "runs past the end" in one["warnings"][0]
+    assert one["records"] == 0 and len(one["warnings"]) == 1, one
+    assert f"offset {block_at}: block of {0x002800A4} bytes runs past the end" in one["warnings"][0]
     for range_bytes in (64, 200):
         assert_same(one, run_core(cut, 2, range_bytes))
 

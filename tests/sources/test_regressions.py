@@ -32,7 +32,7 @@ def _as_files(target: str, data: bytes) -> list[tuple[str, bytes]]:
         if len(data) >= 4 and data[:4] not in PCAP_MAGICS:
             data = PCAP_MAGICS[data[0] & 3] + data[4:]
         return [("in.pcap", data)]
-    if target == "fuzz_engine":
+    if target in ("fuzz_engine", "fuzz_ranges"):
         return [("in.pcapng" if data[:4] == b"\x0a\x0d\x0d\x0a" else "in.pcap", data)]
     if target == "fuzz_pcapng":
         if len(data) >= 4:

@@ -84,6 +84,7 @@ void CaptureReader::fail(uint64_t off, const std::string& reason) const { throw 
 bool CaptureReader::end_truncated(uint64_t off, const std::string& reason) {
   if (follow_) return false;  // not truncated: not written yet
   if (strict_) fail(off, reason);
+  stopped_short_ = true;
   warnings_.push_back(path_ + ": offset " + std::to_string(off) + ": " + reason + "; read stops here");
   return false;
 }

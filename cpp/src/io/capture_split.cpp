@@ -149,7 +149,8 @@ std::vector<CaptureRange> split_capture(const std::string& path, unsigned parts,
 bool ranges_fit(const std::vector<CaptureRange>& ranges, const std::vector<RangeRead>& reads) {
   for (size_t k = 0; k < ranges.size(); ++k) {
     bool last = k + 1 == ranges.size();
-    if (!last && (reads[k].stopped_at != ranges[k].end || reads[k].changed_state)) return false;
+    if (!last && (reads[k].stopped_at != ranges[k].end || reads[k].changed_state || reads[k].stopped_short))
+      return false;
     if (k > 0 && reads[k].clockless) return false;
   }
   return true;

@@ -73,6 +73,9 @@ class CaptureReader {
   // A Simple Packet Block before any timestamped block of a range: its time is that of
   // a block in the range before (only the first range may have one).
   bool clockless_in_range() const { return spb_without_clock_; }
+  // The read stopped at a block or record cut short ("read stops here"): the file, as
+  // every reader of it sees it, ends there.
+  bool stopped_short() const { return stopped_short_; }
 
   const std::string& path() const { return path_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
@@ -123,6 +126,7 @@ class CaptureReader {
   int64_t last_ts_ = 0;
   uint64_t range_end_ = UINT64_MAX;
   bool in_range_ = false, clock_in_range_ = false, state_blocks_in_range_ = false, spb_without_clock_ = false;
+  bool stopped_short_ = false;
   bool pcapng_ = false;
   bool follow_ = false;
   bool swap_ = false;  // the current file/section is in the other byte order

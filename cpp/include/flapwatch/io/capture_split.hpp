@@ -59,6 +59,7 @@ struct RangeRead {
   uint64_t stopped_at = 0;
   bool changed_state = false;
   bool clockless = false;
+  bool stopped_short = false;  // at a block cut short: the file ends there for every reader
 };
 bool ranges_fit(const std::vector<CaptureRange>& ranges, const std::vector<RangeRead>& reads);
 
