@@ -137,15 +137,32 @@ PortTable Engine::port_snapshot() const {
   return t;
 }
 
-void Engine::on_record(const Record& r) {
+// Every record's first step: counted, and the time it brings passed to the trackers.
+inline void Engine::begin_record(int64_t ts) {
   ++records_;
-  if (first_ns_ < 0) {
-    first_ns_ = r.ts_ns;
+  if (first_ns_ < 0) [[unlikely]] {
+    first_ns_ = ts;
     link_.set_start(first_ns_);  // an outage open before the capture is bounded by its start
   }
-  now_ = std::max(now_, r.ts_ns);
+  now_ = std::max(now_, ts);
   link_.advance(now_);
   lldp_.advance(now_);
+}
+
+void Engine::on_pfc(int64_t ts, int32_t port, uint8_t class_enable, const uint16_t* quanta) {
+  begin_record(ts);
+  pfc_.on_pfc(ts, port, class_enable, quanta);
+  if (callback_) notify_new_rows();
+}
+
+void Engine::on_pause(int64_t ts, int32_t port, uint16_t quanta) {
+  begin_record(ts);
+  pfc_.on_pause(ts, port, quanta);
+  if (callback_) notify_new_rows();
+}
+
+void Engine::on_record(const Record& r) {
+  begin_record(r.ts_ns);
   switch (r.kind) {
     case RecordKind::link:
       if (is_loopback(r.link)) break;  // lo is no port: it never flaps, and has no neighbor
@@ -163,7 +180,7 @@ void Engine::on_record(const Record& r) {
       }
       break;
     case RecordKind::pfc: pfc_.on_pfc(r.ts_ns, r.port, r.pfc); break;
-    case RecordKind::pause: pfc_.on_pause(r.ts_ns, r.port, r.pause); break;
+    case RecordKind::pause: pfc_.on_pause(r.ts_ns, r.port, r.pause.quanta); break;
     case RecordKind::lldp:
       if (is_own_mac(r.port, r.lldp.src_mac)) {
         ++own_lldp_frames_;  // our own advertisement, seen leaving

@@ -150,7 +150,7 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
     ro.strict = opts.strict;
     ro.naming = opts.naming.empty() ? PortNaming{} : opts.naming[0];
     ro.progress_bytes = opts.progress_bytes;
-    RangeReplayResult ranged = range_replay(paths[0], strings, gate, own_named, ro);
+    RangeReplayResult ranged = range_replay(paths[0], strings, gate, engine, own_named, ro);
     engine.finish();
     result.counts = ranged.counts;
     result.records = engine.records() - before;  // what passed the gate, as the ring counts it

@@ -1,6 +1,9 @@
 #include "flapwatch/range_replay.hpp"
 
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
 #include <condition_variable>
 #include <exception>
 #include <memory>
@@ -71,52 +74,54 @@ bool range_replay_fits(const std::string& path, uint64_t range_bytes) {
 
 namespace {
 
-// A PFC or PAUSE record as a range keeps it, in 32 bytes: most records are these, and
-// writing them on one core and reading them back on the other is what a range costs
-// beyond decoding. Kept: what the engine reads of them (time, frame within the range,
-// port, class-enable vector, quanta); not kept: the source MAC and VLAN, which it does not
-// read (a record that does not fit goes whole into the range's other records).
-struct MacControlRecord {
-  int64_t ts_ns;
-  uint32_t frame;
-  uint16_t port;
-  RecordKind kind;
-  uint8_t class_enable;
-  uint16_t quanta[8];  // PAUSE: [0]
-
-  static bool fits(const Record& r) { return r.frame >= 0 && r.frame <= UINT32_MAX && r.port >= 0 && r.port <= UINT16_MAX; }
-  static MacControlRecord of(const Record& r) {
-    MacControlRecord m{r.ts_ns, static_cast<uint32_t>(r.frame), static_cast<uint16_t>(r.port), r.kind, 0, {}};
-    if (r.kind == RecordKind::pfc) {
-      m.class_enable = r.pfc.class_enable;
-      for (int i = 0; i < 8; ++i) m.quanta[i] = r.pfc.quanta[i];
-    } else {
-      m.quanta[0] = r.pause.quanta;
-    }
-    return m;
+// A range's PFC and PAUSE frames as 16-bit words, 12 bytes and two per quanta of an
+// enabled class (a PFC frame of this traffic: ~17 bytes, a Record 64): most records are
+// these, and writing them on one core and reading them back on the other is what a range
+// costs beyond decoding. Kept: what the engine reads of them (time, port, class-enable
+// vector, the enabled classes' quanta); not the frame number, source MAC or VLAN, which it
+// does not read (Engine::on_pfc). A record whose port does not fit in 16 bits goes whole
+// into the range's other records.
+//   [port] [pause << 8 | class_enable] [ts_ns: 4 words] [quanta: PAUSE 1, PFC one per enabled class]
+struct MacControlWords {
+  static constexpr size_t kHead = 6, kMax = kHead + 8;
+  // Quanta words after the head: set bits of the class-enable vector, PAUSE's one (no
+  // popcnt instruction in the baseline x86-64 the wheels target: a table, not a call).
+  static constexpr auto kQuanta = [] {
+    std::array<uint8_t, 512> n{};
+    for (unsigned v = 0; v < 256; ++v) n[v] = static_cast<uint8_t>(std::popcount(v));
+    for (unsigned v = 256; v < 512; ++v) n[v] = 1;
+    return n;
+  }();
+  static bool fits(const Record& r) { return r.port >= 0 && r.port <= UINT16_MAX; }
+  // Room for kMax words at `end` of `w` (its size is how far it is written: no zeroing).
+  static uint16_t* room(std::vector<uint16_t>& w, size_t end) {
+    if (end + kMax > w.size()) [[unlikely]] w.resize(std::max<size_t>(2 * w.size(), 1 << 16));
+    return w.data() + end;
   }
-  // Into `r` (src_mac and vlan left 0), its port and frame already the file's.
-  void to(Record& r, int32_t file_port, int64_t frame_base) const {
-    r.ts_ns = ts_ns;
-    r.frame = frame_base + frame;
-    r.port = file_port;
-    r.kind = kind;
-    if (kind == RecordKind::pfc) {
-      r.pfc.class_enable = class_enable;
-      for (int i = 0; i < 8; ++i) r.pfc.quanta[i] = quanta[i];
+  // The record at `o`; returns the words written.
+  static size_t write(uint16_t* o, const Record& r) {
+    const bool pause = r.kind == RecordKind::pause;
+    const unsigned ce = pause ? 0 : r.pfc.class_enable;
+    o[0] = static_cast<uint16_t>(r.port);
+    o[1] = static_cast<uint16_t>((pause ? 0x100 : 0) | ce);
+    std::memcpy(o + 2, &r.ts_ns, sizeof r.ts_ns);
+    uint16_t* q = o + kHead;
+    if (pause) {
+      *q++ = r.pause.quanta;
     } else {
-      r.pause.quanta = quanta[0];
+      for (unsigned bits = ce; bits; bits &= bits - 1) *q++ = r.pfc.quanta[__builtin_ctz(bits)];
     }
+    return static_cast<size_t>(q - o);
   }
 };
-static_assert(sizeof(MacControlRecord) == 32);
 
 // One range's decoding: its records and strings, and how its reader ended.
 struct DecodedRange {
   uint64_t begin = 0, end = UINT64_MAX;  // the record found at the nominal start; the next range's nominal start
-  std::vector<MacControlRecord> mac_control;
+  std::vector<uint16_t> mac_control;  // PFC and PAUSE frames (MacControlWords): mac_control_n of them
+  size_t mac_control_n = 0, mac_control_words = 0;  // in its first mac_control_words words
   std::vector<Record> records;     // the others,
-  std::vector<size_t> records_at;  // each after this many mac_control records
+  std::vector<size_t> records_at;  // each after this many mac_control frames
   std::unique_ptr<StringTable> strings;
   FrameCounts counts;
   int64_t frames = 0;
@@ -130,11 +135,13 @@ struct DecodedRange {
 struct RangeSink final : RecordSink {
   explicit RangeSink(DecodedRange& d) : out(d) {}
   void on_record(const Record& r) override {
-    if ((r.kind == RecordKind::pfc || r.kind == RecordKind::pause) && MacControlRecord::fits(r)) [[likely]] {
-      out.mac_control.push_back(MacControlRecord::of(r));
+    if ((r.kind == RecordKind::pfc || r.kind == RecordKind::pause) && MacControlWords::fits(r)) [[likely]] {
+      out.mac_control_words +=
+          MacControlWords::write(MacControlWords::room(out.mac_control, out.mac_control_words), r);
+      ++out.mac_control_n;
     } else {
       out.records.push_back(r);
-      out.records_at.push_back(out.mac_control.size());
+      out.records_at.push_back(out.mac_control_n);
     }
   }
   DecodedRange& out;
@@ -142,9 +149,9 @@ struct RangeSink final : RecordSink {
 
 class RangeReplay {
  public:
-  RangeReplay(const std::string& path, StringTable& strings, RecordSink& gate,
+  RangeReplay(const std::string& path, StringTable& strings, RecordGate& gate, Engine& engine,
               const std::vector<std::pair<std::string, uint64_t>>& own, const RangeReplayOptions& opts)
-      : path_(path), strings_(strings), gate_(gate), own_(own), opts_(opts), scanner_(path) {
+      : path_(path), strings_(strings), gate_(gate), engine_(engine), own_(own), opts_(opts), scanner_(path) {
     n_ = (scanner_.size() + opts.range_bytes - 1) / opts.range_bytes;
     // Decoded ranges waiting, at most: a few per thread, and never more than kMaxAhead
     // (each holds up to ~3 MB of records: memory stays flat whatever --threads says).
@@ -224,7 +231,7 @@ class RangeReplay {
   void decode_from(uint64_t begin, uint64_t end, DecodedRange& d) {
     d.begin = begin;
     d.end = end;
-    d.mac_control.clear();
+    d.mac_control_n = d.mac_control_words = 0;  // its words kept: written over, never zeroed again
     d.records.clear();
     d.records_at.clear();
     d.strings.reset();
@@ -300,13 +307,22 @@ class RangeReplay {
       if (s >= 0) s = port_of_[static_cast<size_t>(s)];
     };
     rx_.begin_range();
-    Record m{};
+    // PFC and PAUSE frames straight to the PFC tracker, through the gate (no Record made).
+    const uint16_t* w = d.mac_control.data();
     size_t next_mc = 0;
     auto mac_control_until = [&](size_t until) {
       for (; next_mc < until; ++next_mc) {
-        const MacControlRecord& c = d.mac_control[next_mc];
-        c.to(m, port_of_[c.port], frame_base_);
-        gate_.on_record(m);
+        const int32_t port = port_of_[w[0]];
+        const bool pause = w[1] >> 8;
+        const auto ce = static_cast<uint8_t>(w[1]);
+        int64_t ts;
+        std::memcpy(&ts, w + 2, sizeof ts);
+        const uint16_t* quanta = w + MacControlWords::kHead;
+        if (gate_.admits(ts, port)) {
+          if (pause) engine_.on_pause(ts, port, *quanta);
+          else engine_.on_pfc(ts, port, ce, quanta);
+        }
+        w = quanta + MacControlWords::kQuanta[w[1]];
       }
     };
     for (size_t i = 0; i < d.records.size(); ++i) {
@@ -334,7 +350,7 @@ class RangeReplay {
       }
       gate_.on_record(r);
     }
-    mac_control_until(d.mac_control.size());
+    mac_control_until(d.mac_control_n);
     rx_.end_range(d.rx, port_of_);
     frame_base_ += d.frames;
     for (int i = 0; i < kFrameKinds; ++i) result_.counts.by_kind[i] += d.counts.by_kind[i];
@@ -374,7 +390,8 @@ class RangeReplay {
 
   const std::string& path_;
   StringTable& strings_;
-  RecordSink& gate_;
+  RecordGate& gate_;
+  Engine& engine_;  // behind gate_ (PFC and PAUSE frames go to it directly)
   const std::vector<std::pair<std::string, uint64_t>>& own_;
   RangeReplayOptions opts_;
   RecordScanner scanner_;
@@ -400,10 +417,10 @@ class RangeReplay {
 
 }  // namespace
 
-RangeReplayResult range_replay(const std::string& path, StringTable& strings, RecordSink& gate,
+RangeReplayResult range_replay(const std::string& path, StringTable& strings, RecordGate& gate, Engine& engine,
                                const std::vector<std::pair<std::string, uint64_t>>& own,
                                const RangeReplayOptions& opts) {
-  RangeReplay replay(path, strings, gate, own, opts);
+  RangeReplay replay(path, strings, gate, engine, own, opts);
   return replay.run();
 }
 

@@ -195,9 +195,7 @@ TEST_CASE("pause_stats: paused time and frames per window, split where a pause c
   // Quanta on a class the frame does not enable mean nothing.
   fx.tracker.on_pfc(2 * kSec, kPort, pfc(0x00, 6, 65535));
   // 802.3x PAUSE, 2 ms: priority -1 in the rows.
-  PauseRecord pause{};
-  pause.quanta = 2000;
-  fx.tracker.on_pause(2 * kSec + 500 * kMs, kPort, pause);
+  fx.tracker.on_pause(2 * kSec + 500 * kMs, kPort, 2000);
   fx.tracker.finish(4 * kSec);
 
   const auto& t = fx.out.pause_stats;

@@ -40,6 +40,11 @@ class Engine {
 
   void set_callback(Callback cb) { callback_ = std::move(cb); }
   void on_record(const Record& r);
+  // A PFC or PAUSE frame by its fields: what on_record does with a pfc or pause record,
+  // without one (range replay hands most frames over this way). `quanta`: one per enabled
+  // class, in class order.
+  void on_pfc(int64_t ts, int32_t port, uint8_t class_enable, const uint16_t* quanta);
+  void on_pause(int64_t ts, int32_t port, uint16_t quanta);
   // Push API, same thread (an embedder driving the engine itself; LiveAgent::push_*
   // goes through the ring instead): the records of a counter sample or a link event,
   // the port named by the interface.
@@ -72,6 +77,7 @@ class Engine {
 
  private:
   void notify_new_rows();
+  void begin_record(int64_t ts);
   void note_lldp_rx(int64_t ts, int32_t port, int32_t ttl);
   void build_ports_table(PortTable& t) const;
 

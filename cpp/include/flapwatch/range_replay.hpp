@@ -25,6 +25,7 @@
 #include "flapwatch/decode/dispatch.hpp"
 #include "flapwatch/engine.hpp"
 #include "flapwatch/io/capture_reader.hpp"
+#include "flapwatch/record_gate.hpp"
 #include "flapwatch/records.hpp"
 
 namespace flapwatch {
@@ -73,10 +74,11 @@ struct RangeReplayResult {
 // Whether `path` is a file RangeReplay would cut into at least two ranges.
 bool range_replay_fits(const std::string& path, uint64_t range_bytes);
 
-// Reads `path` through `gate` (a RecordGate in front of the engine, on `strings`): the
-// records exactly as one Dispatcher with rx gaps would give them, in file order. `own`:
-// each port's own MACs, by name. Does not call engine.finish().
-RangeReplayResult range_replay(const std::string& path, StringTable& strings, RecordSink& gate,
+// Reads `path` through `gate` (a RecordGate in front of `engine`, on `strings`): the
+// records exactly as one Dispatcher with rx gaps would give them, in file order (PFC and
+// PAUSE frames as Engine::on_pfc and on_pause, once the gate admits them). `own`: each
+// port's own MACs, by name. Does not call engine.finish().
+RangeReplayResult range_replay(const std::string& path, StringTable& strings, RecordGate& gate, Engine& engine,
                                const std::vector<std::pair<std::string, uint64_t>>& own,
                                const RangeReplayOptions& opts);
 

@@ -25,29 +25,34 @@ class RecordGate final : public RecordSink {
       : next_(next), strings_(strings), cfg_(cfg) {}
 
   void on_record(const Record& r) override {
-    if (r.ts_ns < cfg_.selection.since_ns || r.ts_ns >= cfg_.selection.until_ns) return;
-    if (r.port >= 0) {
-      auto p = static_cast<size_t>(r.port);
-      if (p >= state_.size()) state_.resize(p + 1, kUnknown);
-      if (state_[p] == kUnknown) announce(r);
-      if (state_[p] == kExcluded) return;
+    if (admits(r.ts_ns, r.port, r.frame)) next_.on_record(r);
+  }
+  // Whether a record of this time and port goes on; a port's first is announced first
+  // (`frame`: the record's, for the announcement; the engine does not read it).
+  bool admits(int64_t ts, int32_t port, int64_t frame = 0) {
+    if (ts < cfg_.selection.since_ns || ts >= cfg_.selection.until_ns) return false;
+    if (port >= 0) {
+      auto p = static_cast<size_t>(port);
+      if (p >= state_.size()) [[unlikely]] state_.resize(p + 1, kUnknown);
+      if (state_[p] == kUnknown) [[unlikely]] announce(ts, port, frame);
+      if (state_[p] == kExcluded) return false;
     }
-    next_.on_record(r);
+    return true;
   }
 
  private:
   enum : uint8_t { kUnknown, kSelected, kExcluded };
 
-  void announce(const Record& r) {
-    const std::string& name = strings_[r.port];
+  void announce(int64_t ts, int32_t port, int64_t frame) {
+    const std::string& name = strings_[port];
     bool selected = selected_port(cfg_.selection, name);
-    state_[static_cast<size_t>(r.port)] = selected ? kSelected : kExcluded;
+    state_[static_cast<size_t>(port)] = selected ? kSelected : kExcluded;
     if (!selected) return;
     Record info{};
     info.kind = RecordKind::port_info;
-    info.ts_ns = r.ts_ns;
-    info.port = r.port;
-    info.frame = r.frame;
+    info.ts_ns = ts;
+    info.port = port;
+    info.frame = frame;
     info.port_info.configured_speed_bps = configured_speed(cfg_.pfc, name);
     next_.on_record(info);
   }

@@ -37,9 +37,11 @@ constexpr uint16_t kLinkstateExtDownCnt = 7, kPauseStats = 5, kPauseStatTxFrames
 void put_attr(std::vector<uint8_t>& b, uint16_t type, const void* data, size_t len) {
   nlattr a{static_cast<uint16_t>(NLA_HDRLEN + len), type};
   size_t at = b.size();
-  b.resize(at + NLA_ALIGN(NLA_HDRLEN + len));
-  std::memcpy(b.data() + at, &a, sizeof a);
-  if (len) std::memcpy(b.data() + at + NLA_HDRLEN, data, len);
+  const auto* head = reinterpret_cast<const uint8_t*>(&a);
+  const auto* body = static_cast<const uint8_t*>(data);
+  b.insert(b.end(), head, head + sizeof a);  // (sizeof a == NLA_HDRLEN)
+  if (len) b.insert(b.end(), body, body + len);
+  b.resize(at + NLA_ALIGN(NLA_HDRLEN + len));  // padding: zeros
 }
 
 // Calls f(type, payload, len) for each attribute in [p, p + n).

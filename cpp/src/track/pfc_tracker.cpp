@@ -109,10 +109,17 @@ void PfcTracker::on_pfc(int64_t ts, int32_t port, const PfcRecord& r) {
   }
 }
 
-void PfcTracker::on_pause(int64_t ts, int32_t port, const PauseRecord& r) {
+void PfcTracker::on_pfc(int64_t ts, int32_t port, uint8_t class_enable, const uint16_t* quanta) {
   PortState& s = state(port);
   s.frames++;
-  frame(ts, port, s, kPauseSlot, r.quanta, speed_of(s));
+  const int64_t speed = speed_of(s);
+  for (unsigned bits = class_enable; bits; bits &= bits - 1) frame(ts, port, s, __builtin_ctz(bits), *quanta++, speed);
+}
+
+void PfcTracker::on_pause(int64_t ts, int32_t port, uint16_t quanta) {
+  PortState& s = state(port);
+  s.frames++;
+  frame(ts, port, s, kPauseSlot, quanta, speed_of(s));
 }
 
 

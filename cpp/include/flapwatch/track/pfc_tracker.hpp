@@ -49,7 +49,9 @@ class PfcTracker {
   PfcTracker(const PfcConfig& cfg, Detections& out, std::array<int32_t, 9> storm_policy);
 
   void on_pfc(int64_t ts, int32_t port, const PfcRecord& r);
-  void on_pause(int64_t ts, int32_t port, const PauseRecord& r);
+  // The same by its fields: `quanta` one per enabled class, in class order.
+  void on_pfc(int64_t ts, int32_t port, uint8_t class_enable, const uint16_t* quanta);
+  void on_pause(int64_t ts, int32_t port, uint16_t quanta);
   // The link speed learned from LLDP (802.3 MAU type) for this port.
   void set_speed(int32_t port, int64_t speed_bps);
   // The speed the configuration gives this port (resolved where port names are known).
