@@ -45,9 +45,11 @@ it runs at once; a delayed run a fraction of a millisecond after its timer's jif
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
+
+if TYPE_CHECKING:  # the model takes a caller's Random; replay's results import this module
+    import random
 
 from flapwatch.tables.units import NS_PER_S
 

@@ -3,11 +3,9 @@ every format with the same tables, columns and enum names (tables.schema)."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -63,6 +61,8 @@ def _flat(row: dict) -> dict:
 
 
 def write_csv(result: "ReplayResult", out, table: str) -> None:
+    import csv  # only here: the other formats' start stays lighter
+
     rows = [_flat(r) for r in result.rows(table)]
     columns = PORT_COLUMNS if table == "ports" else (list(rows[0]) if rows else _columns_of(table))
     w = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
@@ -104,16 +104,16 @@ def write(result: "ReplayResult", fmt: str, output: str | None, table: str, styl
         if not output:
             raise ValueError("--format parquet needs -o FILE or -o DIR/")
         if output.endswith("/") or os.path.isdir(output):
-            Path(output).mkdir(parents=True, exist_ok=True)
+            os.makedirs(output, exist_ok=True)
             for t in schema.OUTPUT_TABLES:
-                write_parquet(result, str(Path(output) / f"{t}.parquet"), t)
+                write_parquet(result, os.path.join(output, f"{t}.parquet"), t)
         else:
             write_parquet(result, output, table)
         return
     if fmt == "csv" and output and (output.endswith("/") or os.path.isdir(output)):
-        Path(output).mkdir(parents=True, exist_ok=True)
+        os.makedirs(output, exist_ok=True)
         for t in schema.OUTPUT_TABLES:
-            with open(Path(output) / f"{t}.csv", "w", newline="") as f:
+            with open(os.path.join(output, f"{t}.csv"), "w", newline="") as f:
                 write_csv(result, f, t)
         return
     out = open(output, "w", newline="") if output else sys.stdout
