@@ -75,7 +75,7 @@ bool range_replay_fits(const std::string& path, uint64_t range_bytes) {
 namespace {
 
 // A range's PFC and PAUSE frames as 16-bit words, 12 bytes and two per quanta of an
-// enabled class (a PFC frame of this traffic: ~17 bytes, a Record 64): most records are
+// enabled class (a PFC frame of this traffic: ~17 bytes, a Record 104): most records are
 // these, and writing them on one core and reading them back on the other is what a range
 // costs beyond decoding. Kept: what the engine reads of them (time, port, class-enable
 // vector, the enabled classes' quanta); not the frame number, source MAC or VLAN, which it
