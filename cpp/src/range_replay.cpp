@@ -1,8 +1,6 @@
 #include "flapwatch/range_replay.hpp"
 
 #include <algorithm>
-#include <array>
-#include <bit>
 #include <cstring>
 #include <condition_variable>
 #include <exception>
@@ -81,17 +79,16 @@ namespace {
 // vector, the enabled classes' quanta); not the frame number, source MAC or VLAN, which it
 // does not read (Engine::on_pfc). A record whose port does not fit in 16 bits goes whole
 // into the range's other records.
-//   [port] [pause << 8 | class_enable] [ts_ns: 4 words] [quanta: PAUSE 1, PFC one per enabled class]
+//   [port] [pause << 12 | quanta words << 8 | class_enable] [ts_ns: 4 words] [quanta: PAUSE 1, PFC one per enabled class]
 struct MacControlWords {
   static constexpr size_t kHead = 6, kMax = kHead + 8;
-  // Quanta words after the head: set bits of the class-enable vector, PAUSE's one (no
-  // popcnt instruction in the baseline x86-64 the wheels target: a table, not a call).
-  static constexpr auto kQuanta = [] {
-    std::array<uint8_t, 512> n{};
-    for (unsigned v = 0; v < 256; ++v) n[v] = static_cast<uint8_t>(std::popcount(v));
-    for (unsigned v = 256; v < 512; ++v) n[v] = 1;
-    return n;
-  }();
+  struct Frame {
+    int64_t ts;
+    uint16_t port;
+    bool pause;
+    uint8_t class_enable;
+    const uint16_t* quanta;
+  };
   static bool fits(const Record& r) { return r.port >= 0 && r.port <= UINT16_MAX; }
   // Room for kMax words at `end` of `w` (its size is how far it is written: no zeroing).
   static uint16_t* room(std::vector<uint16_t>& w, size_t end) {
@@ -102,8 +99,6 @@ struct MacControlWords {
   static size_t write(uint16_t* o, const Record& r) {
     const bool pause = r.kind == RecordKind::pause;
     const unsigned ce = pause ? 0 : r.pfc.class_enable;
-    o[0] = static_cast<uint16_t>(r.port);
-    o[1] = static_cast<uint16_t>((pause ? 0x100 : 0) | ce);
     std::memcpy(o + 2, &r.ts_ns, sizeof r.ts_ns);
     uint16_t* q = o + kHead;
     if (pause) {
@@ -111,7 +106,19 @@ struct MacControlWords {
     } else {
       for (unsigned bits = ce; bits; bits &= bits - 1) *q++ = r.pfc.quanta[__builtin_ctz(bits)];
     }
-    return static_cast<size_t>(q - o);
+    const auto n = static_cast<unsigned>(q - o - kHead);
+    o[0] = static_cast<uint16_t>(r.port);
+    o[1] = static_cast<uint16_t>((pause ? 0x1000 : 0) | n << 8 | ce);
+    return kHead + n;
+  }
+  // The frame at `w` into `f`; returns where the next one starts.
+  static const uint16_t* read(const uint16_t* w, Frame& f) {
+    std::memcpy(&f.ts, w + 2, sizeof f.ts);
+    f.port = w[0];
+    f.pause = w[1] & 0x1000;
+    f.class_enable = static_cast<uint8_t>(w[1]);
+    f.quanta = w + kHead;
+    return f.quanta + (w[1] >> 8 & 0xf);
   }
 };
 
@@ -311,18 +318,13 @@ class RangeReplay {
     const uint16_t* w = d.mac_control.data();
     size_t next_mc = 0;
     auto mac_control_until = [&](size_t until) {
+      MacControlWords::Frame f;
       for (; next_mc < until; ++next_mc) {
-        const int32_t port = port_of_[w[0]];
-        const bool pause = w[1] >> 8;
-        const auto ce = static_cast<uint8_t>(w[1]);
-        int64_t ts;
-        std::memcpy(&ts, w + 2, sizeof ts);
-        const uint16_t* quanta = w + MacControlWords::kHead;
-        if (gate_.admits(ts, port)) {
-          if (pause) engine_.on_pause(ts, port, *quanta);
-          else engine_.on_pfc(ts, port, ce, quanta);
-        }
-        w = quanta + MacControlWords::kQuanta[w[1]];
+        w = MacControlWords::read(w, f);
+        const int32_t port = port_of_[f.port];
+        if (!gate_.admits(f.ts, port)) continue;
+        if (f.pause) engine_.on_pause(f.ts, port, f.quanta[0]);
+        else engine_.on_pfc(f.ts, port, f.class_enable, f.quanta);
       }
     };
     for (size_t i = 0; i < d.records.size(); ++i) {

@@ -97,23 +97,25 @@ inline void PfcTracker::add_paused(int32_t port, int slot, Priority& p, int64_t 
   p.frames++;
 }
 
-void PfcTracker::on_pfc(int64_t ts, int32_t port, const PfcRecord& r) {
+// The enabled classes only (quanta of a disabled class mean nothing), by their bits: a
+// test per class mispredicts on vectors that vary frame to frame. quanta_of(i): class i's.
+template <class QuantaOf>
+inline void PfcTracker::enabled_classes(int64_t ts, int32_t port, unsigned class_enable, QuantaOf quanta_of) {
   PortState& s = state(port);
   s.frames++;
-  // The enabled classes only (quanta of a disabled class mean nothing), by their bits: a
-  // test per class mispredicts on vectors that vary frame to frame.
   const int64_t speed = speed_of(s);
-  for (unsigned bits = r.class_enable; bits; bits &= bits - 1) {
+  for (unsigned bits = class_enable; bits; bits &= bits - 1) {
     int i = __builtin_ctz(bits);
-    frame(ts, port, s, i, r.quanta[i], speed);
+    frame(ts, port, s, i, quanta_of(i), speed);
   }
 }
 
+void PfcTracker::on_pfc(int64_t ts, int32_t port, const PfcRecord& r) {
+  enabled_classes(ts, port, r.class_enable, [&](int i) { return r.quanta[i]; });
+}
+
 void PfcTracker::on_pfc(int64_t ts, int32_t port, uint8_t class_enable, const uint16_t* quanta) {
-  PortState& s = state(port);
-  s.frames++;
-  const int64_t speed = speed_of(s);
-  for (unsigned bits = class_enable; bits; bits &= bits - 1) frame(ts, port, s, __builtin_ctz(bits), *quanta++, speed);
+  enabled_classes(ts, port, class_enable, [&](int) { return *quanta++; });  // in class order
 }
 
 void PfcTracker::on_pause(int64_t ts, int32_t port, uint16_t quanta) {
