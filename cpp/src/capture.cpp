@@ -58,7 +58,7 @@ int64_t CaptureFile::read(RecordBatch& out, int64_t max_frames) {
       done_ = true;
       break;
     }
-    FrameKind k = dispatcher_.dispatch(f, sink, err);
+    FrameKind k = dispatcher_.dispatch_to(f, sink, err);
     if (k == FrameKind::malformed && opts_.strict)
       throw CaptureError(reader_.path(), f.offset + err.pos, std::string("frame ") + std::to_string(f.index) + ": " +
                                                                  err.reason);

@@ -11,29 +11,11 @@
 namespace flapwatch {
 namespace {
 
-template <class T>
-T& at_port(std::vector<T>& v, int32_t port) {
-  auto i = static_cast<size_t>(port);
-  if (i >= v.size()) v.resize(i + 1);
-  return v[i];
-}
-
 void add_mac(std::vector<uint64_t>& macs, uint64_t mac) {
   if (std::find(macs.begin(), macs.end(), mac) == macs.end()) macs.push_back(mac);
 }
 
 }  // namespace
-
-void CaptureSummary::add_ts(int64_t lo, int64_t hi) {
-  if (!any_ts) {
-    first_ts_ns = lo;
-    last_ts_ns = hi;
-    any_ts = true;
-    return;
-  }
-  first_ts_ns = std::min(first_ts_ns, lo);
-  last_ts_ns = std::max(last_ts_ns, hi);
-}
 
 CaptureSummary::Neighbor& CaptureSummary::neighbor(int32_t port, int32_t chassis_id, int32_t port_id, int32_t ttl,
                                                    int32_t name, int64_t speed) {
@@ -61,25 +43,11 @@ void CaptureSummary::add_malformed(int32_t reason, int64_t frames) {
   malformed.emplace_back(reason, frames);
 }
 
-void CaptureSummary::on_record(const Record& r) {
+void CaptureSummary::on_other_record(const Record& r) {
   switch (r.kind) {
-    case RecordKind::pfc: {
-      Pfc& p = at_port(pfc, r.port);
-      p.seen = true;
-      for (int i = 0; i < 8; ++i) {
-        int64_t on = (r.pfc.class_enable >> i) & 1;  // quanta of a class whose enable bit is clear mean nothing
-        p.frames[i] += on;
-        p.quanta[i] += on * r.pfc.quanta[i];
-      }
-      break;
-    }
-    case RecordKind::pause: {
-      Pause& p = at_port(pause, r.port);
-      p.seen = true;
-      ++p.frames;
-      p.quanta += r.pause.quanta;
-      break;
-    }
+    case RecordKind::pfc:
+    case RecordKind::pause:
+      return;  // on_record's own
     case RecordKind::lldp: {
       const LldpRecord& l = r.lldp;
       Neighbor& n = neighbor(r.port, l.chassis_id, l.port_id, l.ttl, l.system_name, l.speed_bps);
@@ -181,7 +149,7 @@ RangeRead read_range(const std::string& path, const CaptureRange& range, bool wh
   Frame f;
   DecodeError err;
   while (reader.next(f)) {
-    FrameKind k = dispatcher.dispatch(f, out, err);
+    FrameKind k = dispatcher.dispatch_to(f, out, err);
     if (k == FrameKind::malformed && strict)
       throw CaptureError(reader.path(), f.offset + err.pos, "frame " + std::to_string(f.index) + ": " + err.reason);
     if (f.linktype != kLinkCounterBlock) ++out.counts.by_kind[static_cast<int>(k)];  // a sample: no frame

@@ -186,7 +186,7 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
       };
       while (source.next(f)) {
         extra_until(f.ts_ns);
-        FrameKind k = dispatcher.dispatch(f, sink, err);
+        FrameKind k = dispatcher.dispatch_to(f, sink, err);
         if (k == FrameKind::malformed && opts.strict)
           throw CaptureError(source.current_path(), f.offset + err.pos,
                              "frame " + std::to_string(f.index) + ": " + err.reason);

@@ -282,12 +282,13 @@ class RangeReplay {
   // Every frame `reader` has left through `dispatcher` into `sink`, counted by kind (a counter
   // sample is no frame); strict: a malformed frame is a CaptureError naming it. `progress`:
   // the bytes read go to opts_.progress_bytes now and then (the thread reading the rest).
-  void read_frames(CaptureReader& reader, Dispatcher& dispatcher, RecordSink& sink, FrameCounts& counts,
+  template <class Sink>
+  void read_frames(CaptureReader& reader, Dispatcher& dispatcher, Sink& sink, FrameCounts& counts,
                    bool progress = false) const {
     Frame f;
     DecodeError err;
     while (reader.next(f)) {
-      FrameKind kind = dispatcher.dispatch(f, sink, err);
+      FrameKind kind = dispatcher.dispatch_to(f, sink, err);
       if (kind == FrameKind::malformed && opts_.strict)
         throw CaptureError(path_, f.offset + err.pos, "frame " + std::to_string(f.index) + ": " + err.reason);
       if (f.linktype != kLinkCounterBlock) ++counts.by_kind[static_cast<int>(kind)];

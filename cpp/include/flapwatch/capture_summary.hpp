@@ -12,6 +12,7 @@
 // merged in file order, which gives exactly the one-thread result (sums commute; "the
 // last value" is the later range's when it has one).
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -52,7 +53,28 @@ class CaptureSummary final : public RecordSink {
 
   explicit CaptureSummary(StringTable& strings) : strings_(strings) {}
 
-  void on_record(const Record& r) override;
+  // PFC and PAUSE frames, most of any capture, inline (Dispatcher::dispatch_to compiles
+  // this into the reading loop); the other kinds in on_other_record.
+  [[gnu::always_inline]] void on_record(const Record& r) override {
+    if (r.kind == RecordKind::pfc) [[likely]] {
+      Pfc& p = at_port(pfc, r.port);
+      p.seen = true;
+      for (int i = 0; i < 8; ++i) {
+        int64_t on = (r.pfc.class_enable >> i) & 1;  // quanta of a class whose enable bit is clear mean nothing
+        p.frames[i] += on;
+        p.quanta[i] += on * r.pfc.quanta[i];
+      }
+    } else if (r.kind == RecordKind::pause) {
+      Pause& p = at_port(pause, r.port);
+      p.seen = true;
+      ++p.frames;
+      p.quanta += r.pause.quanta;
+    } else {
+      on_other_record(r);
+      return;
+    }
+    add_ts(r.ts_ns, r.ts_ns);
+  }
   // `later`'s records as if they had come after this summary's (its strings are its own).
   void merge(const CaptureSummary& later);
 
@@ -75,7 +97,23 @@ class CaptureSummary final : public RecordSink {
   Neighbor& neighbor(int32_t port, int32_t chassis_id, int32_t port_id, int32_t ttl, int32_t name, int64_t speed);
   Link& link(int32_t port, int32_t ifindex, int64_t ts);
   void add_malformed(int32_t reason, int64_t frames);
-  void add_ts(int64_t lo, int64_t hi);
+  void on_other_record(const Record& r);
+  void add_ts(int64_t lo, int64_t hi) {
+    if (!any_ts) [[unlikely]] {
+      first_ts_ns = lo;
+      last_ts_ns = hi;
+      any_ts = true;
+      return;
+    }
+    first_ts_ns = std::min(first_ts_ns, lo);
+    last_ts_ns = std::max(last_ts_ns, hi);
+  }
+  template <class T>
+  static T& at_port(std::vector<T>& v, int32_t port) {
+    auto i = static_cast<size_t>(port);
+    if (i >= v.size()) [[unlikely]] v.resize(i + 1);
+    return v[i];
+  }
   bool named(int32_t s) const { return s >= 0 && !strings_[s].empty(); }
 
   StringTable& strings_;  // the readers' table; merge() interns the later summary's strings into it

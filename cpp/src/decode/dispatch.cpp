@@ -11,21 +11,7 @@
 
 namespace flapwatch {
 
-FrameKind Dispatcher::dispatch(const Frame& f, RecordSink& out, DecodeError& err) {
-  if (f.linktype == kLinkCounterBlock) return counter_block(f, out);
-  rec_.ts_ns = f.ts_ns;
-  rec_.frame = f.index;
-  rec_.port = f.port;
-  FrameKind kind = f.linktype == kLinkNetlink ? netlink(f, out, err) : ethernet_like(f, out, err);
-  if (kind == FrameKind::malformed) {
-    rec_.kind = RecordKind::malformed;
-    rec_.port = f.port;
-    rec_.malformed.offset = static_cast<int64_t>(f.offset + err.pos);
-    rec_.malformed.reason = strings_.intern(err.reason);
-    out.on_record(rec_);
-  }
-  return kind;
-}
+FrameKind Dispatcher::dispatch(const Frame& f, RecordSink& out, DecodeError& err) { return dispatch_to(f, out, err); }
 
 // A counter sample the capture reader read from a flapwatch Custom Block: its records,
 // as the live agent made them (the interface named as link messages name it).
@@ -53,7 +39,7 @@ void Dispatcher::add_own_mac(int32_t port, uint64_t mac) {
   if (std::find(own.begin(), own.end(), mac) == own.end()) own.push_back(mac);
 }
 
-void Dispatcher::note_rx(const Frame& f, uint64_t src_mac, RecordSink& out) {
+void Dispatcher::note_rx_slow(const Frame& f, uint64_t src_mac, RecordSink& out) {
   RxActivity& a = rx(f.port);
   for (uint64_t m : a.own)
     if (m == src_mac) return;  // sent, not received
@@ -78,44 +64,6 @@ void Dispatcher::note_rx(const Frame& f, uint64_t src_mac, RecordSink& out) {
   }
   a.last = std::max(a.last, f.ts_ns);
   ++a.frames;
-}
-
-FrameKind Dispatcher::ethernet_like(const Frame& f, RecordSink& out, DecodeError& err) {
-  L2Header h;
-  if (!parse_l2(f.linktype, f.data, f.caplen, h)) return FrameKind::other;
-  if (rx_gaps_ && f.port >= 0) note_rx(f, h.src_mac, out);
-  if (h.ethertype == kEtherMacControl) {
-    PfcFrame pfc;
-    PauseFrame pause;
-    switch (decode_mac_control(h.payload, h.len, pfc, pause, err)) {
-      case MacControlKind::pfc:
-        rec_.kind = RecordKind::pfc;
-        rec_.pfc.src_mac = h.src_mac;
-        rec_.pfc.vlan = h.vlan;
-        rec_.pfc.class_enable = pfc.class_enable;
-        for (int i = 0; i < 8; ++i) rec_.pfc.quanta[i] = pfc.quanta[i];
-        out.on_record(rec_);
-        return FrameKind::pfc;
-      case MacControlKind::pause:
-        rec_.kind = RecordKind::pause;
-        rec_.pause.src_mac = h.src_mac;
-        rec_.pause.vlan = h.vlan;
-        rec_.pause.quanta = pause.quanta;
-        out.on_record(rec_);
-        return FrameKind::pause;
-      case MacControlKind::malformed:
-        err.pos += h.payload_pos;
-        return FrameKind::malformed;
-      case MacControlKind::other:
-        return FrameKind::other;
-    }
-  }
-  if (h.ethertype == kEtherLldp) {
-    FrameKind k = lldp(h.payload, h.len, h.src_mac, out, err);
-    if (k == FrameKind::malformed) err.pos += h.payload_pos;
-    return k;
-  }
-  return FrameKind::other;
 }
 
 FrameKind Dispatcher::lldp(const uint8_t* p, uint32_t n, uint64_t src, RecordSink& out, DecodeError& err) {

@@ -23,6 +23,40 @@ constexpr size_t kMapWindow = size_t(16) << 20;
 // The first window, for the file's header: a reader of a byte range (io/capture_split.hpp)
 // reads the header and then seeks; a whole window there would be mapped for nothing.
 constexpr size_t kHeadWindow = size_t(64) << 10;
+// Windows are mapped at addresses congruent to their file offset modulo this (2 MiB,
+// x86-64's PMD): the page cache holds a large file in folios of up to 2 MiB, and an aligned
+// mapping lets the kernel map each whole one with a single page-table entry instead of 512,
+// less work to populate and fewer TLB misses to read (bench/README.md).
+constexpr uint64_t kHugeAlign = uint64_t(2) << 20;
+
+#ifdef MADV_POPULATE_READ
+constexpr int kPopulateRead = MADV_POPULATE_READ;
+#else
+constexpr int kPopulateRead = 22;  // Linux 5.14; an older kernel says EINVAL and pages fault in
+#endif
+
+// `len` bytes of `fd` from `start` (a multiple of kHugeAlign), read-only, at an address
+// that is a multiple of kHugeAlign: a larger reservation, then the file over its aligned
+// part, then the rest of the reservation given back. MAP_FAILED (errno set) on failure.
+void* map_aligned(int fd, uint64_t start, size_t len) {
+  const size_t room_len = len + kHugeAlign;
+  void* room = ::mmap(nullptr, room_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (room == MAP_FAILED) return MAP_FAILED;
+  const auto r = reinterpret_cast<uintptr_t>(room);
+  const uintptr_t a = (r + kHugeAlign - 1) & ~uintptr_t(kHugeAlign - 1);
+  void* m = ::mmap(reinterpret_cast<void*>(a), len, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, static_cast<off_t>(start));
+  if (m == MAP_FAILED) {
+    const int e = errno;
+    ::munmap(room, room_len);
+    errno = e;
+    return MAP_FAILED;
+  }
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t end = (a + len + page - 1) & ~(page - 1);
+  if (a > r) ::munmap(room, a - r);
+  if (r + room_len > end) ::munmap(reinterpret_cast<void*>(end), r + room_len - end);
+  return m;
+}
 
 }  // namespace
 
@@ -96,14 +130,18 @@ void BlockBuffer::map_window(uint64_t at, size_t len) {
 }
 
 void BlockBuffer::map_mapped(uint64_t at, size_t len) {
-  uint64_t start = at & ~uint64_t(sysconf(_SC_PAGESIZE) - 1);
+  uint64_t start = at & ~(kHugeAlign - 1);
   map_len_ = static_cast<size_t>(at - start) + len;
-  void* m = ::mmap(nullptr, map_len_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd_, static_cast<off_t>(start));
+  void* m = map_aligned(fd_, start, map_len_);
   if (m == MAP_FAILED) throw CaptureError(path_, at, std::string("cannot map: ") + std::strerror(errno));
   map_ = m;
   ptr_ = static_cast<uint8_t*>(m) + (at - start);
   prefetched_ = ptr_;
   end_ = len;
+  // Page tables for what is read from `at` on, in one call (a range's reader does not
+  // read the bytes before it). Where the kernel cannot, the pages fault in as they are read.
+  const size_t from = static_cast<size_t>(at - start) & ~size_t(sysconf(_SC_PAGESIZE) - 1);
+  (void)::madvise(static_cast<uint8_t*>(m) + from, map_len_ - from, kPopulateRead);
 }
 
 bool BlockBuffer::refill_mapped(size_t n) {

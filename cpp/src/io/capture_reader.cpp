@@ -127,28 +127,14 @@ bool CaptureReader::next_pcap(Frame& f) {
     if (in_.available() == 0) return false;
     return end_truncated(in_.offset(), "truncated record header (" + std::to_string(in_.available()) + " of 16 bytes)");
   }
-  const uint8_t* h = in_.data();
-  uint32_t sec = bytes::load<uint32_t>(h, swap_);
-  uint32_t frac = bytes::load<uint32_t>(h + 4, swap_);
-  uint32_t caplen = bytes::load<uint32_t>(h + 8, swap_);
-  uint32_t origlen = bytes::load<uint32_t>(h + 12, swap_);
+  uint32_t caplen = bytes::load<uint32_t>(in_.data() + 8, swap_);
   uint64_t off = in_.offset();
   if (caplen > kMaxCaplen)
     fail(off + 8, "absurd caplen " + std::to_string(caplen) + " (limit " + std::to_string(kMaxCaplen) + ")");
   if (!in_.ensure(16 + size_t(caplen)))
     return end_truncated(off, "record of " + std::to_string(caplen) + " bytes runs past the end of the file (" +
                                   std::to_string(in_.available() - 16) + " left)");
-  f.data = in_.data() + 16;
-  f.caplen = caplen;
-  f.origlen = origlen;
-  f.ts_ns = int64_t(sec) * 1000000000 + int64_t(frac) * frac_to_ns_;
-  f.offset = off + 16;
-  f.port = file_port_;
-  f.device = device_id_;
-  f.linktype = linktype_;
-  f.index = index_++;
-  in_.advance(16 + size_t(caplen));
-  in_.prefetch();
+  pcap_frame(f, in_.data(), caplen);
   return true;
 }
 

@@ -2,11 +2,15 @@
 // returned. The per-frame path does not allocate: strings are formatted into reused
 // scratch buffers and interned (allocating only for a string not seen before).
 #pragma once
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "flapwatch/counters.hpp"
 #include "flapwatch/decode/decode_error.hpp"
+#include "flapwatch/decode/ethernet.hpp"
+#include "flapwatch/decode/lldp.hpp"
+#include "flapwatch/decode/mac_control.hpp"
 #include "flapwatch/io/source.hpp"
 #include "flapwatch/records.hpp"
 #include "flapwatch/string_table.hpp"
@@ -33,6 +37,10 @@ class Dispatcher {
   // Emits the frame's records; a malformed frame emits only one `malformed` record
   // and `err` says why (positions relative to the frame's first byte).
   FrameKind dispatch(const Frame& f, RecordSink& out, DecodeError& err);
+  // The same into a sink of a known (final) type: the Ethernet path, which most frames
+  // take, is compiled into the caller's loop with the sink's on_record, no call between.
+  template <class Sink>
+  FrameKind dispatch_to(const Frame& f, Sink& out, DecodeError& err);
 
   // Rx gaps (records.hpp, RxGapRecord): a port that received no frame for at least kRxGapNs,
   // its own frames left out (a capture on a port sees it send, and it sends while its
@@ -63,9 +71,21 @@ class Dispatcher {
     if (p >= rx_.size()) [[unlikely]] rx_.resize(p + 1);
     return rx_[p];
   }
-  void note_rx(const Frame& f, uint64_t src_mac, RecordSink& out);
+  // A received frame: inline while the port's reception just goes on (no own address,
+  // no gap), else note_rx_slow.
+  [[gnu::always_inline]] void note_rx(const Frame& f, uint64_t src_mac, RecordSink& out) {
+    RxActivity& a = rx(f.port);
+    if (a.own.empty() && a.last >= 0 && f.ts_ns - a.last < kRxGapNs) [[likely]] {
+      a.last = std::max(a.last, f.ts_ns);
+      ++a.frames;
+      return;
+    }
+    note_rx_slow(f, src_mac, out);
+  }
+  void note_rx_slow(const Frame& f, uint64_t src_mac, RecordSink& out);
+  template <class Sink>
+  FrameKind ethernet_like(const Frame& f, Sink& out, DecodeError& err);
 
-  FrameKind ethernet_like(const Frame& f, RecordSink& out, DecodeError& err);
   FrameKind lldp(const uint8_t* p, uint32_t n, uint64_t src, RecordSink& out, DecodeError& err);
   FrameKind netlink(const Frame& f, RecordSink& out, DecodeError& err);
   FrameKind counter_block(const Frame& f, RecordSink& out);  // kLinkCounterBlock: counter records
@@ -83,5 +103,61 @@ class Dispatcher {
   bool rx_relative_ = false;
   std::vector<RxActivity> rx_;  // per port
 };
+
+template <class Sink>
+FrameKind Dispatcher::dispatch_to(const Frame& f, Sink& out, DecodeError& err) {
+  if (f.linktype == kLinkCounterBlock) [[unlikely]] return counter_block(f, out);
+  rec_.ts_ns = f.ts_ns;
+  rec_.frame = f.index;
+  rec_.port = f.port;
+  FrameKind kind = f.linktype == kLinkNetlink ? netlink(f, out, err) : ethernet_like(f, out, err);
+  if (kind == FrameKind::malformed) [[unlikely]] {
+    rec_.kind = RecordKind::malformed;
+    rec_.port = f.port;
+    rec_.malformed.offset = static_cast<int64_t>(f.offset + err.pos);
+    rec_.malformed.reason = strings_.intern(err.reason);
+    out.on_record(rec_);
+  }
+  return kind;
+}
+
+template <class Sink>
+FrameKind Dispatcher::ethernet_like(const Frame& f, Sink& out, DecodeError& err) {
+  L2Header h;
+  if (!parse_l2(f.linktype, f.data, f.caplen, h)) return FrameKind::other;
+  if (rx_gaps_ && f.port >= 0) note_rx(f, h.src_mac, out);
+  if (h.ethertype == kEtherMacControl) {
+    PfcFrame pfc;
+    PauseFrame pause;
+    switch (decode_mac_control(h.payload, h.len, pfc, pause, err)) {
+      case MacControlKind::pfc:
+        rec_.kind = RecordKind::pfc;
+        rec_.pfc.src_mac = h.src_mac;
+        rec_.pfc.vlan = h.vlan;
+        rec_.pfc.class_enable = pfc.class_enable;
+        for (int i = 0; i < 8; ++i) rec_.pfc.quanta[i] = pfc.quanta[i];
+        out.on_record(rec_);
+        return FrameKind::pfc;
+      case MacControlKind::pause:
+        rec_.kind = RecordKind::pause;
+        rec_.pause.src_mac = h.src_mac;
+        rec_.pause.vlan = h.vlan;
+        rec_.pause.quanta = pause.quanta;
+        out.on_record(rec_);
+        return FrameKind::pause;
+      case MacControlKind::malformed:
+        err.pos += h.payload_pos;
+        return FrameKind::malformed;
+      case MacControlKind::other:
+        return FrameKind::other;
+    }
+  }
+  if (h.ethertype == kEtherLldp) [[unlikely]] {
+    FrameKind k = lldp(h.payload, h.len, h.src_mac, out, err);
+    if (k == FrameKind::malformed) err.pos += h.payload_pos;
+    return k;
+  }
+  return FrameKind::other;
+}
 
 }  // namespace flapwatch

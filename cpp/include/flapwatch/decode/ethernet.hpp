@@ -20,7 +20,7 @@ struct L2Header {
 inline bool is_vlan_tpid(uint16_t t) { return t == 0x8100 || t == 0x88a8 || t == 0x9100; }
 
 // False when the frame is too short for its header (or not an L2 link type).
-inline bool parse_l2(uint16_t linktype, const uint8_t* p, uint32_t n, L2Header& h) {
+[[gnu::always_inline]] inline bool parse_l2(uint16_t linktype, const uint8_t* p, uint32_t n, L2Header& h) {
   uint32_t pos;
   switch (linktype) {
     case kLinkEthernet:

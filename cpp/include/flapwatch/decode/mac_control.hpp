@@ -25,8 +25,8 @@ struct PauseFrame {
 };
 
 // Decodes the MAC control payload (after the ethertype).
-inline MacControlKind decode_mac_control(const uint8_t* p, uint32_t n, PfcFrame& pfc, PauseFrame& pause,
-                                         DecodeError& err) {
+[[gnu::always_inline]] inline MacControlKind decode_mac_control(const uint8_t* p, uint32_t n, PfcFrame& pfc,
+                                                                PauseFrame& pause, DecodeError& err) {
   if (n < 2) {
     fail(err, 0, "MAC control frame without an opcode");
     return MacControlKind::malformed;

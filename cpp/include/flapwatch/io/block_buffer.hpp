@@ -1,8 +1,9 @@
 // BlockBuffer: streams a file in big blocks, so memory stays flat however large the
 // capture. Readers ask for `ensure(n)` contiguous bytes.
 //
-// A regular uncompressed file (not followed) is mapped a window at a time, populated in
-// one call (MAP_POPULATE): the bytes are read where the page cache holds them, with no
+// A regular uncompressed file (not followed) is mapped a window at a time, 2 MiB-aligned
+// (whole large folios of the page cache map with one entry) and populated in one call
+// (MADV_POPULATE_READ): the bytes are read where the page cache holds them, with no
 // copy, which is most of what a read() loop costs on a warm cache (bench/README.md). A
 // window is unmapped when the reader moves past it, so at most one window is resident.
 // A small window (a header, a file's last bytes) is read into a buffer instead: unmapping
