@@ -29,6 +29,7 @@ import pytest
 
 import flapwatch
 from conftest import TESTS, require_tools
+from flapwatch.tables import schema
 from test_agent import _metric, _scrape
 from test_agent_flood import _summary, _wait_bound
 
@@ -38,7 +39,7 @@ MB = 10**6
 ROTATE = "50MB"
 DETECTION_NS = RESTORATION_NS = 200_000_000  # the defaults (pfcwd)
 MAX_PAUSE_NS = 65535 * 512 * 10**9 // 100_000_000_000 + 1  # quanta 0xffff at the default 100G
-FINDINGS = flapwatch.tables.schema.FINDING_TABLES
+FINDINGS = schema.FINDING_TABLES
 
 
 def _flood_binary(tmp_path: Path) -> Path:
@@ -96,7 +97,7 @@ def _kept(record: Path) -> list[Path]:
 
 
 def _rows(live: list[dict], table: str) -> list[dict]:
-    kind = flapwatch.tables.schema.ROW_TYPES[table]
+    kind = schema.ROW_TYPES[table]
     return [{k: v for k, v in d.items() if k != "type"} for d in live if d["type"] == kind]
 
 
