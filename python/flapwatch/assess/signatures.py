@@ -252,12 +252,12 @@ def _shape_labels(r: _Runs, cols: dict, visible, measured, lab: _Labels, cfg: Si
     # all: the run's last flap is often hidden, its time guessed at the message that revealed it,
     # up to a linkwatch second late, which can lift the slope over the threshold on its own
     # (real kernel, six flaps 2.2 -> 0.9 s apart: the last guessed 0.5 s late, slope -0.13).
-    doubled = began_slow & (flaps - early >= 2 * early) & (slope < 0)
+    enough = flaps >= cfg.degrading_min_flaps
+    doubled = enough & began_slow & (flaps - early >= 2 * early) & (slope < 0)
     accelerated = began_slow & (late_mean <= cfg.degrading_late_ratio * first_gap)
-    trend = (flaps >= cfg.degrading_min_flaps) & (slope <= cfg.degrading_max_slope)
-    degrading = (trend & (((t_stat <= cfg.degrading_max_t) & (cols["span_ns"] >= cfg.degrading_min_span_s * S))
-                          | (began_slow & (t_stat <= cfg.degrading_slow_max_t)) | accelerated)
-                 | ((flaps >= cfg.degrading_min_flaps) & doubled))
+    trend = enough & (slope <= cfg.degrading_max_slope)
+    long_trend = (t_stat <= cfg.degrading_max_t) & (cols["span_ns"] >= cfg.degrading_min_span_s * S)
+    degrading = (trend & (long_trend | (began_slow & (t_stat <= cfg.degrading_slow_max_t)) | accelerated)) | doubled
     lab.mark("degrading", degrading, _sigmoid(-(np.nan_to_num(t_stat) - cfg.degrading_max_t) / 2))
     oscillation = (flaps >= cfg.oscillation_min_flaps) & regular & ~degrading
     with np.errstate(invalid="ignore", divide="ignore"):
