@@ -154,6 +154,7 @@ RangeRead read_range(const std::string& path, const CaptureRange& range, bool wh
       throw CaptureError(reader.path(), f.offset + err.pos, "frame " + std::to_string(f.index) + ": " + err.reason);
     if (f.linktype != kLinkCounterBlock) ++out.counts.by_kind[static_cast<int>(k)];  // a sample: no frame
   }
+  out.settle();
   out.warnings.insert(out.warnings.end(), reader.warnings().begin(), reader.warnings().end());
   return RangeRead{reader.next_record_offset(), reader.changed_state_in_range(), reader.clockless_in_range(),
                    reader.stopped_short()};

@@ -65,6 +65,25 @@ def test_generated_capture_on_two_threads(tmp_path):
     assert one["frames"] == 120000 and len(one["lldp_neighbors"]) == 3
 
 
+def test_sums_past_what_the_cores_lanes_hold(tmp_path):
+    """The core sums a port's PFC frames per class in 16-bit lanes and their quanta in 32-bit
+    ones, settled into 64-bit totals every 65,535 frames: 200,003 frames of 0xffff on every
+    class (quanta 13.1e9, past 2^32), then one XON, one PAUSE, and a second port."""
+    frame = wire.pfc_frame(SRC, 0xFF, [0xFFFF] * 8)
+    n = 200_003
+    recs = [cw.Record(T0 + i, frame) for i in range(n)]
+    recs.append(cw.Record(T0 + n, wire.pfc_frame(SRC, 0x08, [0] * 8)))
+    recs.append(cw.Record(T0 + n + 1, wire.pause_frame(SRC, 0xFFFF)))
+    path = tmp_path / "full.pcap"
+    path.write_bytes(cw.pcap_bytes(recs, nano=True))
+    one = _core.inspect([str(path)], False, 1)
+    [port] = one["pfc_per_port"]
+    assert one["pfc_per_port"][port] == [
+        {"priority": i, "frames": n + (i == 3), "quanta_sum": n * 0xFFFF} for i in range(8)]
+    assert (one["pause_frames"], one["pause_quanta_sum"]) == (1, 0xFFFF)
+    assert _core.inspect([str(path)], False, 3, 1 << 20) == one == _python_summary([str(path)])
+
+
 def test_a_false_boundary_is_caught_and_the_file_read_on_one_thread(tmp_path):
     """A frame whose payload is a chain of pcap records: the scan takes a point inside it
     for a boundary; the first range's reader ends elsewhere, so the result is one thread's."""

@@ -31,6 +31,17 @@ inline uint32_t be32(const uint8_t* p) { return load<uint32_t>(p, std::endian::n
 inline uint16_t le16(const uint8_t* p) { return load<uint16_t>(p, std::endian::native == std::endian::big); }
 inline uint32_t le32(const uint8_t* p) { return load<uint32_t>(p, std::endian::native == std::endian::big); }
 
+// Eight big-endian 16-bit words at `p` into `out`, as one 16-byte load and store (GCC
+// vector extensions: SSE2 or NEON, whichever the target has), so a reader that loads the
+// eight again at once gets them forwarded from the store.
+using U16x8 = uint16_t __attribute__((vector_size(16)));
+inline void be16x8(const uint8_t* p, uint16_t* out) {
+  U16x8 v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::little) v = (v << 8) | (v >> 8);
+  std::memcpy(out, &v, sizeof v);
+}
+
 // 48-bit MAC address as an integer, aa:bb:cc:dd:ee:ff -> 0xaabbccddeeff.
 inline uint64_t mac48(const uint8_t* p) {
   return (uint64_t(be16(p)) << 32) | be32(p + 2);

@@ -15,10 +15,12 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "flapwatch/bytes.hpp"
 #include "flapwatch/decode/dispatch.hpp"
 #include "flapwatch/records.hpp"
 #include "flapwatch/string_table.hpp"
@@ -27,9 +29,27 @@ namespace flapwatch {
 
 class CaptureSummary final : public RecordSink {
  public:
+  // 32-bit sums per class, eight at a time (GCC vector extensions: SSE2 or NEON).
+  using U32x8 = uint32_t __attribute__((vector_size(32)));
   struct Pfc {
-    std::array<int64_t, 8> frames{}, quanta{};
+    std::array<int64_t, 8> frames{}, quanta{};  // the totals, as of settle()
     bool seen = false;
+    // Being summed, added to the totals by settle(): per class, the frames that enable it
+    // (16-bit lanes) and their quanta (32-bit lanes), vector adds per frame instead of a
+    // test and two adds per class. The lanes hold kPending frames.
+    bytes::U16x8 pending_frames{};
+    U32x8 pending_quanta{};
+    uint32_t pending = 0;
+    static constexpr uint32_t kPending = 65535;
+    void settle() {
+      for (int i = 0; i < 8; ++i) {
+        frames[static_cast<size_t>(i)] += pending_frames[i];
+        quanta[static_cast<size_t>(i)] += pending_quanta[i];
+      }
+      pending_frames = bytes::U16x8{};
+      pending_quanta = U32x8{};
+      pending = 0;
+    }
   };
   struct Pause {
     int64_t frames = 0, quanta = 0;
@@ -59,11 +79,12 @@ class CaptureSummary final : public RecordSink {
     if (r.kind == RecordKind::pfc) [[likely]] {
       Pfc& p = at_port(pfc, r.port);
       p.seen = true;
-      for (int i = 0; i < 8; ++i) {
-        int64_t on = (r.pfc.class_enable >> i) & 1;  // quanta of a class whose enable bit is clear mean nothing
-        p.frames[i] += on;
-        p.quanta[i] += on * r.pfc.quanta[i];
-      }
+      bytes::U16x8 quanta, on;  // on: all ones in the enabled classes (a clear bit's quanta mean nothing)
+      std::memcpy(&quanta, r.pfc.quanta, sizeof quanta);
+      std::memcpy(&on, kClassMask[r.pfc.class_enable].data(), sizeof on);
+      p.pending_frames -= on;  // on is -1 in an enabled class's lane
+      p.pending_quanta += __builtin_convertvector(quanta & on, U32x8);
+      if (++p.pending == Pfc::kPending) [[unlikely]] p.settle();
     } else if (r.kind == RecordKind::pause) {
       Pause& p = at_port(pause, r.port);
       p.seen = true;
@@ -75,7 +96,13 @@ class CaptureSummary final : public RecordSink {
     }
     add_ts(r.ts_ns, r.ts_ns);
   }
-  // `later`'s records as if they had come after this summary's (its strings are its own).
+  // The PFC sums being kept add up to the totals (`pfc[p].frames` and `.quanta`): after
+  // the last record, before they are read.
+  void settle() {
+    for (Pfc& p : pfc) p.settle();
+  }
+  // `later`'s records as if they had come after this summary's (its strings are its own;
+  // both settled).
   void merge(const CaptureSummary& later);
 
   FrameCounts counts;
@@ -109,12 +136,23 @@ class CaptureSummary final : public RecordSink {
     last_ts_ns = std::max(last_ts_ns, hi);
   }
   template <class T>
-  static T& at_port(std::vector<T>& v, int32_t port) {
+  [[gnu::always_inline]] static T& at_port(std::vector<T>& v, int32_t port) {
     auto i = static_cast<size_t>(port);
-    if (i >= v.size()) [[unlikely]] v.resize(i + 1);
+    if (i >= v.size()) [[unlikely]] grow(v, i + 1);
     return v[i];
   }
+  template <class T>
+  [[gnu::noinline]] static void grow(std::vector<T>& v, size_t n) {
+    v.resize(n);
+  }
   bool named(int32_t s) const { return s >= 0 && !strings_[s].empty(); }
+  // Per class-enable vector: 0xffff in each enabled class's 16-bit lane, 0 elsewhere.
+  static constexpr auto kClassMask = [] {
+    std::array<std::array<uint16_t, 8>, 256> m{};
+    for (int v = 0; v < 256; ++v)
+      for (int i = 0; i < 8; ++i) m[static_cast<size_t>(v)][static_cast<size_t>(i)] = (v >> i) & 1 ? 0xffff : 0;
+    return m;
+  }();
 
   StringTable& strings_;  // the readers' table; merge() interns the later summary's strings into it
   struct KeyHash {

@@ -3,6 +3,7 @@
 // scratch buffers and interned (allocating only for a string not seen before).
 #pragma once
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -135,7 +136,7 @@ FrameKind Dispatcher::ethernet_like(const Frame& f, Sink& out, DecodeError& err)
         rec_.pfc.src_mac = h.src_mac;
         rec_.pfc.vlan = h.vlan;
         rec_.pfc.class_enable = pfc.class_enable;
-        for (int i = 0; i < 8; ++i) rec_.pfc.quanta[i] = pfc.quanta[i];
+        std::memcpy(rec_.pfc.quanta, pfc.quanta, sizeof pfc.quanta);
         out.on_record(rec_);
         return FrameKind::pfc;
       case MacControlKind::pause:

@@ -45,7 +45,7 @@ struct PauseFrame {
         return MacControlKind::malformed;
       }
       pfc.class_enable = static_cast<uint8_t>(bytes::be16(p + 2) & 0xff);
-      for (int i = 0; i < 8; ++i) pfc.quanta[i] = bytes::be16(p + 4 + 2 * i);
+      bytes::be16x8(p + 4, pfc.quanta);
       return MacControlKind::pfc;
     default:
       return MacControlKind::other;
