@@ -601,7 +601,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("samples") = std::vector<PyCounterSample>{}, py::arg("threads") = 1,
         py::arg("range_bytes") = PipelineOptions{}.range_bytes,
         "Run the captures, merged by time, through the trackers; returns {tables, strings, counts, ...}. "
-        "threads: for one big uncompressed capture, threads decoding ranges of range_bytes (the result the same). "
+        "threads: for one big uncompressed capture, threads decoding ranges of range_bytes while another feeds the trackers (the result the same); 0: one reader feeding them record by record, whatever the input. "
         "naming: one (device, iface) pair per path ('' for none) naming its ports (docs/DECODE_RULES.md, Ports). "
         "samples: counter samples (ts_ns, read_ns, interface, refresh_ns, flags, [(meaning, direction, priority, "
         "unit, width, value), ...]) merged by time with the captures.");

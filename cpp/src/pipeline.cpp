@@ -133,7 +133,7 @@ PipelineResult run_pipeline(const std::vector<std::string>& paths, StringTable& 
       for (const auto& [port, mac] : cfg.lldp.own_macs)
         own.emplace_back(strings.intern(CaptureReader::qualify(n.device, port)), mac);
   for (const auto& [port, mac] : own) engine.add_own_mac(port, mac);
-  if (opts.threads > 1 && paths.size() == 1 && (!opts.extra || opts.extra->empty()) &&
+  if (opts.threads > 0 && paths.size() == 1 && (!opts.extra || opts.extra->empty()) &&
       range_replay_fits(paths[0], opts.range_bytes)) {
     std::vector<std::pair<std::string, uint64_t>> own_named;  // interned as the reader thread below would
     for (const auto& [port, mac] : own) own_named.emplace_back(strings[port], mac);

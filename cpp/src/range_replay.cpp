@@ -168,8 +168,9 @@ class RangeReplay {
   }
 
   RangeReplayResult run() {
+    // At least two threads: with one decoder, the other hands its ranges over meanwhile.
     std::vector<std::thread> helpers;
-    for (unsigned t = 1; t < std::max(1u, opts_.threads); ++t) helpers.emplace_back([this] { work(); });
+    for (unsigned t = 1; t < std::max(2u, opts_.threads); ++t) helpers.emplace_back([this] { work(); });
     work();
     for (auto& t : helpers) t.join();
     if (error_) std::rethrow_exception(error_);
@@ -206,12 +207,14 @@ class RangeReplay {
         cv_.notify_all();
         continue;
       }
-      if (next_decode_ < n_ && next_decode_ - next_over_ < ahead_) {
+      if (next_decode_ < n_ && next_decode_ - next_over_ < ahead_ && decoding_ < std::max(1u, opts_.threads)) {
         size_t k = next_decode_++;
         state_[k] = kDecoding;
+        ++decoding_;
         lk.unlock();
         decode(k, slot(k));
         lk.lock();
+        --decoding_;
         state_[k] = kDecoded;
         cv_.notify_all();
         continue;
@@ -406,6 +409,7 @@ class RangeReplay {
   std::condition_variable cv_;
   std::vector<State> state_;
   size_t next_decode_ = 0, next_over_ = 0;
+  unsigned decoding_ = 0;  // threads decoding now: at most opts_.threads
   bool handing_over_ = false, failed_ = false;
   std::exception_ptr error_;
 

@@ -1,6 +1,6 @@
-"""Replay on several threads (cpp/include/flapwatch/range_replay.hpp, issue 16): one capture
-cut into byte ranges, each decoded on any thread and handed to the trackers in file order,
-gives exactly what one reader gives - every table, the string table, the frame counts, the
+"""Replay in byte ranges (cpp/include/flapwatch/range_replay.hpp, issue 16): one capture cut
+into byte ranges, decoded by one thread or several and handed to the trackers in file order,
+gives exactly what one reader feeding the ring gives (threads 0) - every table, the string table, the frame counts, the
 warnings, an error's text - whatever the ranges' size, including ranges smaller than a
 record, a second section in the middle (read on one thread from there), a cut end, a
 corrupt block, a malformed frame under --strict. The real-kernel version (traffic silences
@@ -68,10 +68,10 @@ def pfc_heavy(tmp_path_factory):
 @pytest.mark.tools
 @pytest.mark.parametrize("range_bytes", [512, 4096, 65536])
 def test_mixed_capture_in_ranges_is_the_one_reader_result(mixed, range_bytes):
-    one = run_core(mixed, 1)
+    one = run_core(mixed, 0)
     assert one["records"] > 0 and one["counts"]["link"] > 0 and one["counts"]["lldp"] > 0
     assert one["counts"]["malformed"] > 0
-    for threads in (2, 3):
+    for threads in (1, 2, 3):
         many = run_core(mixed, threads, range_bytes)
         assert many["ranges"] >= mixed.stat().st_size // range_bytes
         assert not many["ranges_fell_back"]
@@ -79,26 +79,28 @@ def test_mixed_capture_in_ranges_is_the_one_reader_result(mixed, range_bytes):
 
 
 def test_pfc_heavy_pcap_in_ranges(pfc_heavy):
-    one = run_core(pfc_heavy, 1)
+    one = run_core(pfc_heavy, 0)
+    assert one["ranges"] == 0
     assert one["counts"]["malformed"] == 1 and one["counts"]["pfc"] > 30_000
     assert len(one["tables"]["pause_stats"]["ts_ns"]) > 0
-    for range_bytes in (1000, 300_000):
-        many = run_core(pfc_heavy, 2, range_bytes)
+    for threads, range_bytes in ((2, 1000), (2, 300_000), (1, 300_000), (1, 8 << 20)):
+        many = run_core(pfc_heavy, threads, range_bytes)
         assert many["ranges"] > 1
         assert_same(one, many)
 
 
 def test_strict_malformed_frame_is_the_one_reader_error(pfc_heavy):
-    one = run_core(pfc_heavy, 1, strict=True)
+    one = run_core(pfc_heavy, 0, strict=True)
     assert one[0] == "CaptureError" and "frame " in one[1]
     assert run_core(pfc_heavy, 2, 100_000, strict=True) == one
+    assert run_core(pfc_heavy, 1, 100_000, strict=True) == one
 
 
 @pytest.mark.tools
 def test_a_second_section_in_the_middle_is_read_on_one_thread_from_there(mixed, tmp_path):
     both = tmp_path / "two-sections.pcapng"
     both.write_bytes(mixed.read_bytes() + (CAPTURES / "lab.pcapng").read_bytes())
-    one = run_core(both, 1)
+    one = run_core(both, 0)
     many = run_core(both, 2, 4096)
     assert many["ranges_fell_back"]
     assert_same(one, many)
@@ -109,7 +111,7 @@ def test_a_cut_end_and_a_corrupt_block_as_one_reader_says(mixed, tmp_path):
     data = mixed.read_bytes()
     cut = tmp_path / "cut.pcapng"
     cut.write_bytes(data[:len(data) - 7])
-    one = run_core(cut, 1)
+    one = run_core(cut, 0)
     assert any("runs past the end of the file" in w for w in one["warnings"])
     assert_same(one, run_core(cut, 2, 2048))
 
@@ -118,7 +120,7 @@ def test_a_cut_end_and_a_corrupt_block_as_one_reader_says(mixed, tmp_path):
     at = first_block_after(data, len(data) // 2)
     struct.pack_into("<I", bad, at + 4, 0x7FFFFFF0)  # an absurd block length halfway
     corrupt.write_bytes(bytes(bad))
-    one = run_core(corrupt, 1)
+    one = run_core(corrupt, 0)
     assert one[0] == "CaptureError" and f"offset {at + 4}" in one[1]
     assert run_core(corrupt, 2, 2048) == one
 
@@ -133,7 +135,7 @@ def test_a_leading_block_cut_short_stops_every_range_as_one_reader(tmp_path, blo
     lab = (CAPTURES / "lab.pcapng").read_bytes()
     cut = tmp_path / "cut-header.pcapng"
     cut.write_bytes(lab[:block_at + 4] + struct.pack("<I", 0x002800A4) + lab[block_at + 8:1060])
-    one = run_core(cut, 1)
+    one = run_core(cut, 0)
     assert one["records"] == 0 and len(one["warnings"]) == 1, one
     assert f"offset {block_at}: block of {0x002800A4} bytes runs past the end" in one["warnings"][0]
     for range_bytes in (64, 200):
@@ -147,13 +149,13 @@ def test_small_or_compressed_captures_are_read_by_one_reader(tmp_path):
     subprocess.run(f"gzip -c {CAPTURES / 'lab.pcapng'} > {gz}", shell=True, check=True)
     packed = run_core(gz, 2, 512)
     assert packed["ranges"] == 0
-    assert_same(run_core(CAPTURES / "lab.pcapng", 1), packed)
+    assert_same(run_core(CAPTURES / "lab.pcapng", 0), packed)
 
 
 def test_cli_replay_threads_give_the_same_output(pfc_heavy, tmp_path):
-    """The command as typed: --threads 1 (one reader) and 2 (this 19 MB capture in ranges of
-    8 MiB, the default) print the same JSON."""
-    assert run_core(pfc_heavy, 2)["ranges"] == 3
+    """The command as typed: --threads 1 and 2 (this 19 MB capture in ranges of 8 MiB, the
+    default: one thread decoding them or two) print the same JSON."""
+    assert run_core(pfc_heavy, 2)["ranges"] == run_core(pfc_heavy, 1)["ranges"] == 3
     outs = []
     for threads in ("1", "2"):
         proc = subprocess.run([sys.executable, "-m", "flapwatch", "replay", "--format", "json", "-q", "--threads",

@@ -38,8 +38,11 @@ struct PipelineOptions {
   // Records from elsewhere (counter samples from `ethtool -S` logs, in time order),
   // merged by time with the captures' records before the gate.
   const std::vector<Record>* extra = nullptr;
-  // Threads for one big uncompressed capture (alone, no extra records): RangeReplay
-  // (range_replay.hpp) cuts it into ranges of range_bytes; the detections are the same.
+  // Threads decoding one big uncompressed capture (alone, no extra records): RangeReplay
+  // (range_replay.hpp) cuts it into ranges of range_bytes, decoded by up to `threads`
+  // threads at once while another hands them to the trackers; the detections are the
+  // same. 0: one reader thread feeding the ring whatever the file (the reference the
+  // ranges are tested against; what every other input takes).
   unsigned threads = 1;
   uint64_t range_bytes = uint64_t(8) << 20;
 };

@@ -56,6 +56,8 @@ class RxJoin {
 };
 
 struct RangeReplayOptions {
+  // Threads decoding at once. At least two threads run: with one decoder, the other hands
+  // the decoded ranges over meanwhile (and waits, not spins, when there is none).
   unsigned threads = 2;
   uint64_t range_bytes = uint64_t(8) << 20;
   size_t ranges_ahead = 2;  // decoded ranges waiting per thread, at most

@@ -153,9 +153,10 @@ def analyze(
     samples merged by time with the captures (flapwatch.counters.samples); their driver
     profile is ``counter_driver``'s, else detected from the names. ``counter_samples``:
     sample tuples (flapwatch.counters.samples.sample(): a simulator's, an embedder's),
-    merged by time the same way. ``threads``: threads reading one big uncompressed capture
-    (a range each at a time, the trackers fed in file order: the same detections); default
-    one per core up to two. ``on_core_start()`` is called right before the core's run (which
+    merged by time the same way. ``threads``: threads decoding one big uncompressed capture
+    (a range each at a time, the trackers fed in file order by another: the same detections);
+    default one per core up to two; 0: one reader feeding the trackers record by record
+    (what every other input takes: the reference the ranges are tested against). ``on_core_start()`` is called right before the core's run (which
     holds no GIL): the CLI starts importing what the results need on another thread then."""
     config = Config.coerce(config)
     from flapwatch import _core
