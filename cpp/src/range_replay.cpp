@@ -141,7 +141,7 @@ struct DecodedRange {
 
 struct RangeSink final : RecordSink {
   explicit RangeSink(DecodedRange& d) : out(d) {}
-  void on_record(const Record& r) override {
+  [[gnu::always_inline]] void on_record(const Record& r) override {  // compiled into the range's reading loop
     if ((r.kind == RecordKind::pfc || r.kind == RecordKind::pause) && MacControlWords::fits(r)) [[likely]] {
       out.mac_control_words +=
           MacControlWords::write(MacControlWords::room(out.mac_control, out.mac_control_words), r);

@@ -67,11 +67,12 @@ class Dispatcher {
   const std::vector<RxActivity>& rx_activity() const { return rx_; }
 
  private:
-  RxActivity& rx(int32_t port) {  // inline: once per frame
+  [[gnu::always_inline]] RxActivity& rx(int32_t port) {  // once per frame
     auto p = static_cast<size_t>(port);
-    if (p >= rx_.size()) [[unlikely]] rx_.resize(p + 1);
+    if (p >= rx_.size()) [[unlikely]] grow_rx(p + 1);
     return rx_[p];
   }
+  void grow_rx(size_t ports);
   // A received frame: inline while the port's reception just goes on (no own address,
   // no gap), else note_rx_slow.
   [[gnu::always_inline]] void note_rx(const Frame& f, uint64_t src_mac, RecordSink& out) {
