@@ -17,6 +17,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from flapwatch.cli import inspect_cmd  # noqa: E402
 from flapwatch.cli.exits import (EXIT_CAPTURE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_START, EXIT_USAGE,
                                  StartError, UsageError)
+from flapwatch.cli.formatting import HelpFormatter  # noqa: E402
 from flapwatch.errors import CaptureError, ConfigError
 
 __all__ = ["build_parser", "main"]
@@ -42,7 +43,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="flapwatch",
         description="Link-flap, PFC storm and LLDP neighbor-change detection from captures and live interfaces.",
         epilog=inspect_cmd.EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"flapwatch {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")

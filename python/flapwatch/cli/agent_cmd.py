@@ -12,6 +12,7 @@ import threading
 import time
 
 from flapwatch.cli.exits import EXIT_OK, StartError, UsageError
+from flapwatch.cli.formatting import HelpFormatter
 
 EXAMPLE = """examples:
   flapwatch agent -i swp1 -i swp2 --metrics 127.0.0.1:9477 --events /var/log/flapwatch.jsonl
@@ -257,7 +258,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="live: detect on interfaces and netlink; Prometheus metrics, JSON events, recording",
         description="Run the detection engine live on interfaces (AF_PACKET) and netlink link messages.",
         epilog=EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     g.add_argument("-i", "--interface", action="append", metavar="IFACE",
                    help="capture PFC/PAUSE/LLDP on this interface (repeatable; a shell pattern such as 'swp*' "

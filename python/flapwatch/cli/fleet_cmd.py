@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from flapwatch.cli.exits import EXIT_OK, UsageError
+from flapwatch.cli.formatting import HelpFormatter
 
 EXAMPLE = """examples:
   flapwatch simulate --devices 8 --ports 8 --duration 240 -o /tmp/fleet/
@@ -58,7 +59,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         description="Replay each device's captures (one device per file or per directory) on a Dask cluster, write "
                     "Parquet datasets partitioned by device, and correlate: both ends of links (paired by LLDP), "
                     "device-wide events, rack/pod waves, a ranking of links, an HTML report.",
-        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXAMPLE, formatter_class=HelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="captures or the agent's event logs (.jsonl, .events.parquet): files, directories or globs")
     p.add_argument("-o", "--output", required=True, metavar="OUT/", help="output directory")

@@ -8,6 +8,7 @@ import os
 import sys
 
 from flapwatch.cli.exits import EXIT_OK
+from flapwatch.cli.formatting import HelpFormatter
 
 EXAMPLE = """example:
   flapwatch inspect captures/lab.pcapng
@@ -50,7 +51,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "inspect",
         help="what a capture holds: frames per kind, PFC, PAUSE, LLDP neighbors, link messages",
         epilog=EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("captures", nargs="+", metavar="CAPTURE", help="pcap / pcapng, optionally .gz")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")

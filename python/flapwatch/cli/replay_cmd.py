@@ -12,6 +12,7 @@ import sys
 import warnings
 
 from flapwatch.cli.exits import EXIT_MATCH, EXIT_OK, UsageError
+from flapwatch.cli.formatting import HelpFormatter
 from flapwatch.cli.inspect_cmd import threads_arg, warn
 from flapwatch.errors import CaptureWarning
 
@@ -216,7 +217,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="detect flaps, hidden flaps, PFC storms and LLDP changes in captures; classify and score risk",
         description="Replay captures through the detection engine (merged by time) and report per port.",
         epilog=EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     r.add_argument("captures", nargs="+", metavar="CAPTURE",
                    help="pcap/pcapng (.gz too), directories (a device each) or globs; FILE=DEVICE[:IFACE] names "

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from flapwatch.cli.exits import EXIT_OK, EXIT_USAGE
+from flapwatch.cli.formatting import HelpFormatter
 
 EXAMPLE = """example:
   flapwatch simulate --list                   # the scenarios (fault families)
@@ -60,7 +61,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "simulate", help="write a simulated fleet capture (pcapng) with its ground truth",
         description="Write a pcapng capture of a simulated fleet with one fault family, and the truth next to it "
-                    "as OUT.truth.json.", epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+                    "as OUT.truth.json.", epilog=EXAMPLE, formatter_class=HelpFormatter)
     p.add_argument("scenario", nargs="?", metavar="SCENARIO", help="a fault family (see --list)")
     p.add_argument("-o", "--output", metavar="OUT.pcapng", help="capture to write (overwritten)")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same capture")
