@@ -6,6 +6,8 @@
 // 1 µs, so quanta read as microseconds.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "flapwatch/track/pfc_tracker.hpp"
@@ -135,6 +137,35 @@ TEST_CASE("a storm after a short pause trips once (the short run finishing does 
     CHECK(ev[1].event == 0);
     REQUIRE(fx.out.pfc_storms.size() == 1);
     CHECK(fx.out.pfc_storms.start_ns[0] == 1 * kSec);
+  }
+}
+
+TEST_CASE("storms one after another, broken by short gaps, trip on time replayed as live") {
+  // The live agent's recording under a flood that stalled now and then (tests/live,
+  // test_agent_operations.py): replayed, the second storm did not trip, and the third's
+  // trip came out twice. A storm was cleared only when an interval after it closed, and
+  // its trip state meanwhile kept the next chain from tripping.
+  for (bool live : {false, true}) {
+    CAPTURE(live);
+    Fixture fx(PfcConfig{});
+    fx.train(3, 1000 * kMs, 300, 1 * kMs, 1000);  // storm 1: paused 1.000-1.300 s,
+    fx.train(3, 1302 * kMs, 200, 1 * kMs, 1000);  // 2 ms unpaused, then 1.302-1.502 s
+    fx.train(3, 2000 * kMs, 1, 1 * kMs, 500);     // storm 2: a 0.5 ms pause, unpaused,
+    fx.train(3, 2001 * kMs, 400, 1 * kMs, 1000);  // then 2.001-2.401 s
+    fx.train(3, 3000 * kMs, 300, 1 * kMs, 1000);  // storm 3: 3.000-3.300 s
+    if (live) {  // the agent's ticks, after the frames they follow (the engine's order)
+      for (int64_t t = 3300 * kMs; t <= 4 * kSec; t += 50 * kMs) fx.tracker.advance(t);
+    }
+    fx.tracker.finish(4 * kSec);
+    auto ev = events(fx.out);
+    std::vector<std::pair<int64_t, int>> got;
+    for (const auto& e : ev) got.emplace_back(e.ts, e.event);
+    std::sort(got.begin(), got.end());
+    const std::vector<std::pair<int64_t, int>> want{{1200 * kMs, 1}, {1702 * kMs, 0}, {2201 * kMs, 1},
+                                                    {2601 * kMs, 0}, {3200 * kMs, 1}, {3500 * kMs, 0}};
+    CHECK(got == want);
+    REQUIRE(fx.out.pfc_storms.size() == 3);
+    CHECK(fx.out.pfc_storms.start_ns[1] == 2001 * kMs);
   }
 }
 

@@ -7,7 +7,7 @@ frames, an LLDPDU every 10th) in bursts, so there are several storms; flaps are 
 with `ip link`. With --keep large enough to keep every file, replaying them all gives
 exactly the agent's live detections (a frame whose record the agent's ring dropped under
 the flood is not recorded either: the recording is what the trackers saw). With --keep 2 the older files are gone, and the
-kept ones start at some frame F (mid-burst): a replay of them can only match the live
+kept ones start at some frame F (in a burst or between two): a replay of them can only match the live
 rows whose whole history lies after F, which are: flaps and link_down rows that begin
 after F; storms (their trip, clear and pfc_storms rows) that start more than the
 restoration time after F (an earlier frame could have joined them); pause_stats windows
@@ -153,14 +153,17 @@ def test_rotation_under_pfc_flood_keeps_the_files_and_the_detections(tmp_path):
     live_c, replay_c = _comparable(got, first_ns), _comparable(want, first_ns)
     for table in live_c:
         assert _same(live_c[table], replay_c[table]), (table, _difference(live_c[table], replay_c[table]), first_ns)
-    # what the kept files hold: the two flaps and the last burst's storm, whole
-    assert len(live_c["flaps"]) == 2 and len(live_c["pfc_storms"]) == 1, live_c
+    # what the kept files hold: the two flaps and at least the last burst's storm, whole (how
+    # many bursts the kept 150 MB reach back into depends on the flood's rate on the machine)
+    assert len(live_c["flaps"]) == 2 and len(live_c["pfc_storms"]) >= 1, live_c
     assert len(live_c["pause_stats"]) >= 1
     # the older files are gone: live saw storms the kept files do not have
     assert len(got["pfc_storms"]) == 4 and len(want["pfc_storms"]) < 4, (got["pfc_storms"], want["pfc_storms"])
-    # what only the replay has: the storm cut at the first kept frame, and the neighbor added again
+    # what only the replay has: the storm cut at the first kept frame (if that frame came in a
+    # burst), and the neighbor added again; every other replayed storm is one live had
     cut = [s for s in want["pfc_storms"] if s["start_ns"] < first_ns + RESTORATION_NS]
-    assert len(cut) == len(want["pfc_storms"]) - 1 and all(s["start_ns"] >= first_ns for s in cut), cut
+    assert len(cut) <= 1 and all(s["start_ns"] >= first_ns for s in cut), cut
+    assert len(cut) + len(replay_c["pfc_storms"]) == len(want["pfc_storms"]), (cut, want["pfc_storms"])
     assert [e["event"] for e in want["lldp_events"]] == ["added"]
     assert not [e for e in got["lldp_events"] if e["ts_ns"] >= first_ns]
     print(json.dumps({"files": [f.name for f in files], "sizes": sizes, "agent": summary,

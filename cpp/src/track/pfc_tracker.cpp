@@ -65,6 +65,11 @@ inline void PfcTracker::add_paused(int32_t port, int slot, Priority& p, int64_t 
   if (p.active && ts > p.end) [[unlikely]] {  // the timer ran out before this frame
     close_interval(port, slot, p);
   }
+  // A pause starting: first, a run no pause can join any more is finished and a storm
+  // whose restoration time has passed is over (advance() does the same live). Left until
+  // a later interval closed, the storm's trip state outlived it: the next storm did not
+  // trip on time, and its trip came out with the one after it.
+  if (!p.active && quanta != 0) end_before_pause(port, slot, p, ts);
   if (speed != p.scale_speed) [[unlikely]] {
     p.scale_speed = speed;
     p.scale = PauseScale(speed);
@@ -125,6 +130,11 @@ void PfcTracker::on_pause(int64_t ts, int32_t port, uint16_t quanta) {
 }
 
 
+void PfcTracker::end_before_pause(int32_t port, int slot, Priority& p, int64_t ts) {
+  if (p.run_start >= 0 && ts - p.run_end > merge_gap_ns_) finish_run(port, slot, p);
+  if (p.storm && p.run_start < 0 && ts - p.storm_end >= cfg_.restoration_ns) emit_storm(port, slot, p);
+}
+
 void PfcTracker::close_interval(int32_t port, int slot, Priority& p) {
   add_paused(port, slot, p, p.start_acc, p.end);
   p.active = false;
@@ -161,9 +171,9 @@ void PfcTracker::finish_run(int32_t port, int slot, Priority& p) {
       p.storm_paused = p.run_paused;
       p.storm_frames = p.run_frames;
     }
-    // A run too short for a storm leaves `tripped` alone: a run is finished only once
-    // the next interval has closed, and a trip by then is that later chain's (a storm
-    // that tripped always finishes as a qualifying run, and emit_storm clears it).
+    // A run too short for a storm leaves `tripped` alone: a run may be finished after a
+    // later interval has begun (or closed), and a trip by then is that later chain's (a
+    // storm that tripped always finishes as a qualifying run, and emit_storm clears it).
   }
   p.run_start = -1;
 }

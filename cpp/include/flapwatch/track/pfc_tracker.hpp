@@ -109,6 +109,7 @@ class PfcTracker {
   void frame(int64_t ts, int32_t port, PortState& s, int slot, uint16_t quanta, int64_t speed);
   template <class QuantaOf>
   void enabled_classes(int64_t ts, int32_t port, unsigned class_enable, QuantaOf quanta_of);
+  void end_before_pause(int32_t port, int slot, Priority& p, int64_t ts);
   void close_interval(int32_t port, int slot, Priority& p);
   void finish_run(int32_t port, int slot, Priority& p);
   void add_paused(int32_t port, int slot, Priority& p, int64_t from, int64_t to);
