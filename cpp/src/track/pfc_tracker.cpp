@@ -69,7 +69,7 @@ inline void PfcTracker::add_paused(int32_t port, int slot, Priority& p, int64_t 
   // whose restoration time has passed is over (advance() does the same live). Left until
   // a later interval closed, the storm's trip state outlived it: the next storm did not
   // trip on time, and its trip came out with the one after it.
-  if (!p.active && quanta != 0) end_before_pause(port, slot, p, ts);
+  if (!p.active && quanta != 0) end_idle(port, slot, p, ts);
   if (speed != p.scale_speed) [[unlikely]] {
     p.scale_speed = speed;
     p.scale = PauseScale(speed);
@@ -130,9 +130,9 @@ void PfcTracker::on_pause(int64_t ts, int32_t port, uint16_t quanta) {
 }
 
 
-void PfcTracker::end_before_pause(int32_t port, int slot, Priority& p, int64_t ts) {
-  if (p.run_start >= 0 && ts - p.run_end > merge_gap_ns_) finish_run(port, slot, p);
-  if (p.storm && p.run_start < 0 && ts - p.storm_end >= cfg_.restoration_ns) emit_storm(port, slot, p);
+void PfcTracker::end_idle(int32_t port, int slot, Priority& p, int64_t t) {
+  if (p.run_start >= 0 && t - p.run_end > merge_gap_ns_) finish_run(port, slot, p);
+  if (p.storm && p.run_start < 0 && t - p.storm_end >= cfg_.restoration_ns) emit_storm(port, slot, p);
 }
 
 void PfcTracker::close_interval(int32_t port, int slot, Priority& p) {
@@ -216,8 +216,7 @@ void PfcTracker::advance(int64_t now) {
         set_window(p, -1);
       }
       maybe_trip(id, slot, p, now);
-      if (!p.active && p.run_start >= 0 && now - p.run_end > merge_gap_ns_) finish_run(id, slot, p);
-      if (p.storm && !p.active && p.run_start < 0 && now - p.storm_end >= cfg_.restoration_ns) emit_storm(id, slot, p);
+      if (!p.active) end_idle(id, slot, p, now);
     }
   }
 }

@@ -109,7 +109,9 @@ class PfcTracker {
   void frame(int64_t ts, int32_t port, PortState& s, int slot, uint16_t quanta, int64_t speed);
   template <class QuantaOf>
   void enabled_classes(int64_t ts, int32_t port, unsigned class_enable, QuantaOf quanta_of);
-  void end_before_pause(int32_t port, int slot, Priority& p, int64_t ts);
+  // Not paused at t: a run no pause from t on can join is finished, and a storm whose
+  // restoration time has passed by t is over (live at each tick, and as a pause starts).
+  void end_idle(int32_t port, int slot, Priority& p, int64_t t);
   void close_interval(int32_t port, int slot, Priority& p);
   void finish_run(int32_t port, int slot, Priority& p);
   void add_paused(int32_t port, int slot, Priority& p, int64_t from, int64_t to);
