@@ -22,6 +22,7 @@
 
 #include "flapwatch/bytes.hpp"
 #include "flapwatch/decode/dispatch.hpp"
+#include "flapwatch/grown_at.hpp"
 #include "flapwatch/records.hpp"
 #include "flapwatch/string_table.hpp"
 
@@ -137,13 +138,7 @@ class CaptureSummary final : public RecordSink {
   }
   template <class T>
   [[gnu::always_inline]] static T& at_port(std::vector<T>& v, int32_t port) {
-    auto i = static_cast<size_t>(port);
-    if (i >= v.size()) [[unlikely]] grow(v, i + 1);
-    return v[i];
-  }
-  template <class T>
-  [[gnu::noinline]] static void grow(std::vector<T>& v, size_t n) {
-    v.resize(n);
+    return grown_at(v, static_cast<size_t>(port));
   }
   bool named(int32_t s) const { return s >= 0 && !strings_[s].empty(); }
   // Per class-enable vector: 0xffff in each enabled class's 16-bit lane, 0 elsewhere.

@@ -39,8 +39,6 @@ void Dispatcher::add_own_mac(int32_t port, uint64_t mac) {
   if (std::find(own.begin(), own.end(), mac) == own.end()) own.push_back(mac);
 }
 
-void Dispatcher::grow_rx(size_t ports) { rx_.resize(ports); }
-
 void Dispatcher::note_rx_slow(const Frame& f, uint64_t src_mac, RecordSink& out) {
   RxActivity& a = rx(f.port);
   for (uint64_t m : a.own)

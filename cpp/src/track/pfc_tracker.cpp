@@ -8,8 +8,6 @@ PfcTracker::PfcTracker(const PfcConfig& cfg, Detections& out, std::array<int32_t
   merge_gap_ns_ = cfg_.storm_duty >= 1.0 ? 0 : static_cast<int64_t>((1.0 - cfg_.storm_duty) * cfg_.detection_ns);
 }
 
-void PfcTracker::grow(int32_t port) { ports_.resize(static_cast<size_t>(port) + 1); }
-
 void PfcTracker::set_configured_speed(int32_t port, int64_t speed_bps) { state(port).configured_bps = speed_bps; }
 
 std::vector<int32_t> PfcTracker::ports_at_default_speed() const {

@@ -12,6 +12,7 @@
 #include "flapwatch/decode/ethernet.hpp"
 #include "flapwatch/decode/lldp.hpp"
 #include "flapwatch/decode/mac_control.hpp"
+#include "flapwatch/grown_at.hpp"
 #include "flapwatch/io/source.hpp"
 #include "flapwatch/records.hpp"
 #include "flapwatch/string_table.hpp"
@@ -67,12 +68,7 @@ class Dispatcher {
   const std::vector<RxActivity>& rx_activity() const { return rx_; }
 
  private:
-  [[gnu::always_inline]] RxActivity& rx(int32_t port) {  // once per frame
-    auto p = static_cast<size_t>(port);
-    if (p >= rx_.size()) [[unlikely]] grow_rx(p + 1);
-    return rx_[p];
-  }
-  void grow_rx(size_t ports);
+  [[gnu::always_inline]] RxActivity& rx(int32_t port) { return grown_at(rx_, static_cast<size_t>(port)); }
   // A received frame: inline while the port's reception just goes on (no own address,
   // no gap), else note_rx_slow.
   [[gnu::always_inline]] void note_rx(const Frame& f, uint64_t src_mac, RecordSink& out) {

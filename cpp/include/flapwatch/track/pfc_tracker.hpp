@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "flapwatch/grown_at.hpp"
 #include "flapwatch/records.hpp"
 #include "flapwatch/string_table.hpp"
 #include "flapwatch/track/config.hpp"
@@ -91,11 +92,7 @@ class PfcTracker {
   int64_t speed_of(int32_t port);
 
  private:
-  PortState& state(int32_t port) {  // inline: once per frame
-    if (static_cast<size_t>(port) >= ports_.size()) [[unlikely]] grow(port);
-    return ports_[static_cast<size_t>(port)];
-  }
-  void grow(int32_t port);
+  PortState& state(int32_t port) { return grown_at(ports_, static_cast<size_t>(port)); }  // once per frame
   int64_t speed_of(PortState& s);
   // The duty-cycle window of t: the current one without a division when t is in it.
   int64_t window_of(const Priority& p, int64_t t) const {
