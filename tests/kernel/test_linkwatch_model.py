@@ -76,3 +76,28 @@ def test_sync_sends_a_held_back_down_at_once():
     assert msgs[3].up and 0 < msgs[3].t_ns - 540 * MS < 1 * MS
     held = notifications([(t, 0, up) for t, up in tr], [True], [1], [0], random.Random(0), jiffies=CLOCK)
     assert len(held) == 3 and held[2].up and held[2].t_ns > HZ_NS
+
+
+def test_input_jitter_leaves_the_rate_limits_bucket_open():
+    """A run at once 0.3-0.9 ms after a change at 24 ms is in jiffy 6 (nextevent 256, a level-1
+    bucket's edge); with the change known only within 1 ms the kernel's run may have been in
+    jiffy 5 (nextevent 255), and the timer armed at jiffy 75 then fires at 256, not 264. The
+    chooser is offered both buckets (each possibly a jiffy late) and its pick is the run's."""
+    tr = [(24 * MS, 0, False), (44 * MS, 0, True), (300 * MS, 0, False), (340 * MS, 0, True)]
+    offered = []
+
+    def pick(jiffies, choice):
+        offered.append(list(jiffies))
+        return choice
+
+    nominal = notifications(tr, [True], [1], [0], random.Random(0), jiffies=CLOCK, late_jiffies=0)
+    assert CLOCK.start(264) < nominal[2].t_ns < CLOCK.start(265)
+    exact = notifications(tr, [True], [1], [0], random.Random(0), jiffies=CLOCK,
+                          late_jiffies=lambda j: pick(j, None))
+    assert offered == [[264, 265]] and [m.t_ns for m in exact] == [m.t_ns for m in nominal]
+    offered.clear()
+    early = notifications(tr, [True], [1], [0], random.Random(0), jiffies=CLOCK, input_jitter_ns=1 * MS,
+                          late_jiffies=lambda j: pick(j, 256))
+    assert offered == [[264, 265, 256, 257]]
+    assert CLOCK.start(256) < early[2].t_ns < CLOCK.start(257)
+    assert [(m.up, m.up_count, m.down_count) for m in early] == [(m.up, m.up_count, m.down_count) for m in nominal]

@@ -139,14 +139,21 @@ class Linkwatch:
     always_urgent: per device, linkwatch_urgent_event's standing reasons (ifindex != iflink,
     a LAG port or master). jiffies: the kernel's tick on the capture clock (default: a random
     phase at HZ=250). late_jiffies: how many jiffies (0 to TIMER_LATE_JIFFIES) each delayed run
-    comes after its timer's bucket: a number, a function of that bucket's jiffy, or None
-    (TIMER_LATE_JIFFIES one time in three, else 0)."""
+    comes after its timer's bucket: a number, None (TIMER_LATE_JIFFIES one time in three, else
+    0), or a function given the jiffies the run may come at (its bucket, the next, then the
+    buckets input_jitter_ns allows) that returns one of them, or None when it cannot tell (the
+    first is taken; the rate limit that run sets stays as uncertain). input_jitter_ns: how far
+    the change times given may be off the kernel's (a test driving a real kernel knows each
+    change within its command's window): a run at once may have been in a neighbouring jiffy,
+    so linkwatch_nextevent is known within a jiffy or two and a timer armed for it within a
+    bucket of the wheel (8 jiffies at level 1)."""
 
     def __init__(self, initial_up: list[bool], up_counts: list[int], down_counts: list[int], rng: random.Random,
                  *, always_urgent: Sequence[bool] | None = None, jiffies: Jiffies | None = None,
-                 late_jiffies: int | Callable[[int], int] | None = None):
+                 late_jiffies: int | Callable[[list[int]], int | None] | None = None, input_jitter_ns: int = 0):
         n = len(initial_up)
         self.late_jiffies = late_jiffies
+        self.input_jitter_ns = input_jitter_ns
         self.rng = rng
         self.clock = jiffies if jiffies is not None else Jiffies.random(rng)
         self.always_urgent = list(always_urgent) if always_urgent is not None else [False] * n
@@ -159,7 +166,9 @@ class Linkwatch:
         self.queue: list[int] = []
         self.urgent_flag = False
         self.next_event = NEVER  # linkwatch_nextevent, in jiffies
+        self.next_event_may_be = [NEVER]  # the values it may have in the kernel (input_jitter_ns)
         self.work_at: int | None = None
+        self.work_jiffies: list[int] | None = None  # a delayed run's: the jiffies it may come at
         self.messages: list[LinkMessage] = []
 
     def _urgent(self, p: int) -> bool:
@@ -178,17 +187,30 @@ class Linkwatch:
         if delay > self.clock.hz or delay < 0:  # unsigned: a nextevent in the past is a huge delay
             delay = 0
         if self.urgent_flag:  # mod_delayed_work(.., 0): now, overriding any timer
-            self.work_at = t + self.rng.randint(*NOTIFY_DELAY_NS)
+            self._run_at(t + self.rng.randint(*NOTIFY_DELAY_NS))
         elif self.work_at is None:  # schedule_delayed_work: does not move a queued timer
             if delay == 0:
-                self.work_at = t + self.rng.randint(*NOTIFY_DELAY_NS)
+                self._run_at(t + self.rng.randint(*NOTIFY_DELAY_NS))
+                return
+            fires = timer_fires(j + delay, j)
+            may_be = [fires + k for k in range(TIMER_LATE_JIFFIES + 1)]
+            if callable(self.late_jiffies):
+                may_be += sorted({timer_fires(e, j) + k for e in self.next_event_may_be if e > j
+                                  for k in range(TIMER_LATE_JIFFIES + 1)} - set(may_be))
+                chosen = self.late_jiffies(may_be)
+                if chosen is not None:
+                    may_be = [chosen]
+            elif self.late_jiffies is None:
+                may_be = [may_be[TIMER_LATE_JIFFIES if self.rng.random() < 1 / 3 else 0]]
             else:
-                fires = timer_fires(j + delay, j)
-                if self.late_jiffies is None:
-                    fires += TIMER_LATE_JIFFIES if self.rng.random() < 1 / 3 else 0
-                else:
-                    fires += self.late_jiffies(fires) if callable(self.late_jiffies) else self.late_jiffies
-                self.work_at = self.clock.start(fires) + self.rng.randint(*TIMER_SLACK_NS)
+                may_be = [fires + self.late_jiffies]
+            self._run_at(self.clock.start(may_be[0]) + self.rng.randint(*TIMER_SLACK_NS), may_be)
+
+    def _run_at(self, t: int, jiffies: list[int] | None = None) -> None:
+        """The work runs at t: a delayed run in the first of `jiffies` (the kernel's in any of
+        them), a run at once (None) in t's jiffy (the kernel's within input_jitter_ns of t)."""
+        self.work_at = t
+        self.work_jiffies = jiffies
 
     def _fire(self, t: int, p: int) -> None:
         urgent = self._urgent(p)
@@ -204,11 +226,15 @@ class Linkwatch:
         assert t is not None
         self.work_at = None
         j = self.clock.at(t)
+        may_be = self.work_jiffies or range(self.clock.at(t - self.input_jitter_ns),
+                                            self.clock.at(t + self.input_jitter_ns) + 1)
         urgent_only = self.next_event > j
         if not urgent_only:
             self.next_event = j + self.clock.hz
+            self.next_event_may_be = [k + self.clock.hz for k in may_be]
         elif self.next_event > j + self.clock.hz:
             self.next_event = j
+            self.next_event_may_be = [j]
         self.urgent_flag = False
         work, self.queue = self.queue, []
         for p in work:
@@ -279,12 +305,12 @@ class Linkwatch:
 
 def notifications(transitions: list[tuple[int, int, bool]], initial_up: list[bool], up_counts: list[int],
                   down_counts: list[int], rng: random.Random, *, always_urgent: Sequence[bool] | None = None,
-                  jiffies: Jiffies | None = None, late_jiffies: int | Callable[[int], int] | None = None
-                  ) -> list[LinkMessage]:
+                  jiffies: Jiffies | None = None, late_jiffies: int | Callable[[list[int]], int | None] | None = None,
+                  input_jitter_ns: int = 0) -> list[LinkMessage]:
     """The RTM_NEWLINK notifications one kernel sends for these carrier transitions
     ((t_ns, port, up), any order)."""
     lw = Linkwatch(initial_up, up_counts, down_counts, rng, always_urgent=always_urgent, jiffies=jiffies,
-                   late_jiffies=late_jiffies)
+                   late_jiffies=late_jiffies, input_jitter_ns=input_jitter_ns)
     for t, p, up in sorted(transitions):
         lw.carrier_change(t, p, up)
     return lw.finish()
