@@ -38,7 +38,12 @@ pytestmark = [pytest.mark.root, pytest.mark.tools, pytest.mark.slow]
 MB = 10**6
 ROTATE = "50MB"
 DETECTION_NS = RESTORATION_NS = 200_000_000  # the defaults (pfcwd)
-MAX_PAUSE_NS = 65535 * 512 * 10**9 // 100_000_000_000 + 1  # quanta 0xffff at the default 100G
+# The port's speed, from the configuration (the flood's LLDPDU names none). At 10G a pause of
+# 0xffff quanta lasts 3.36 ms, so a burst stays one storm through the sender's scheduling
+# gaps; at the default 100G (336 us) any CPU load beside the flood broke bursts into several
+# storms and failed the counts below, whatever the detection.
+SPEED = "10G"
+MAX_PAUSE_NS = 65535 * 512 * 10**9 // 10_000_000_000 + 1  # quanta 0xffff at SPEED
 FINDINGS = schema.FINDING_TABLES
 
 
@@ -64,12 +69,12 @@ def _session(tmp_path: Path, keep: int, bursts: list[float]) -> tuple[Path, list
     from netns import Lab
 
     flood = _flood_binary(tmp_path)
-    record, events = tmp_path / "rec.pcapng", tmp_path / "events.jsonl"
+    record, events, config = tmp_path / "rec.pcapng", tmp_path / "events.jsonl", _config(tmp_path)
     with Lab() as lab:
         sw, host = lab.namespace("sw"), lab.namespace("host")
         lab.veth(sw, "swp1", host, "eth0", same_ifindex=False)
         agent, err = _agent(lab, host, "--record", str(record), "--rotate-size", ROTATE, "--keep", str(keep),
-                            "--events", str(events))
+                            "--events", str(events), "--config", str(config))
         started = err.lines[-1]
         _wait_bound(agent.pid, host.ifindexes()["eth0"])
         for seconds in [*bursts, None, 0.4]:
@@ -88,6 +93,13 @@ def _session(tmp_path: Path, keep: int, bursts: list[float]) -> tuple[Path, list
         assert agent.wait(timeout=30) == 0, lines
     live = [json.loads(line) for line in events.read_text().splitlines()]
     return record, live, _summary("\n".join(lines)), started
+
+
+def _config(tmp_path: Path) -> Path:
+    """The configuration the agent runs with and the replays read: the port at SPEED."""
+    config = tmp_path / "flapwatch.toml"
+    config.write_text(f'default_speed = "{SPEED}"\n')
+    return config
 
 
 def _kept(record: Path) -> list[Path]:
@@ -147,7 +159,7 @@ def test_rotation_under_pfc_flood_keeps_the_files_and_the_detections(tmp_path):
     for f in files:  # each file alone is a whole pcapng
         assert not flapwatch.read_capture(f).warnings, f
     first_ns = _first_ns(files[0])
-    replayed = flapwatch.analyze(files)
+    replayed = flapwatch.analyze(files, _config(tmp_path))
     want = {t: replayed.tables[t].records() for t in FINDINGS if t in replayed.tables}
     got = {t: _rows(live, t) for t in FINDINGS}
     live_c, replay_c = _comparable(got, first_ns), _comparable(want, first_ns)
@@ -178,9 +190,10 @@ def test_rotation_keeping_every_file_replays_to_the_live_detections(tmp_path):
     files = _kept(record)
     sizes = [f.stat().st_size for f in files]
     assert len(files) >= 3 and all(s <= 50 * MB for s in sizes), sizes
-    replayed = flapwatch.analyze(files)
-    # nothing cut or unreadable; the flood's LLDPDU names no speed, so quanta are at 100G
-    assert [w for w in replayed.warnings if "no link speed" not in w] == [], replayed.warnings
+    replayed = flapwatch.analyze(files, _config(tmp_path))
+    # nothing cut or unreadable; the flood's LLDPDU names no speed: quanta at the default, SPEED
+    assert [w for w in replayed.warnings if f"no link speed from LLDP or the configuration; pause quanta converted at {SPEED}"
+            not in w] == [], replayed.warnings
     counts = {}
     for table in FINDINGS:
         want = replayed.tables[table].records() if table in replayed.tables else []
