@@ -21,6 +21,10 @@ flapwatch runs as the console script does (`python -c 'from flapwatch.cli import
 with this interpreter; a pyenv shim in front of it would add ~0.1 s of bash). Checks (exit 1
 if one fails): inspect = the generator's truth, 1 thread = 2 threads; replay's counts = the
 truth, its JSON the same on 1 and 2 threads and by default.
+Each row also has its median CPU time (user + system of all the process's threads): on C cores
+no wall time can be under CPU / C, so for each ratio goal the bench prints the wall it needs
+beside that floor (a goal whose floor is over its wall cannot be met by overlapping the work
+better, only by doing less of it).
 Peak RSS: GNU time around `flapwatch inspect --json` and `flapwatch replay --format json` on
 captures of each --rss-sizes GB (generated, then deleted). Writes bench/out/bench_cli.json.
 """
@@ -96,11 +100,13 @@ def bench_speed(args, res: dict) -> None:
         if name != "raw C loop":
             bi.run(cmd)
     walls: dict[str, list[float]] = {name: [] for name in rows}
+    cpus: dict[str, list[float]] = {name: [] for name in rows}
     outputs: dict[str, str] = {}
     for i in range(args.repeat):
         for name, cmd in rows.items():  # the raw loop first in every round
             r = bi.run(cmd)
             walls[name].append(r["wall"])
+            cpus[name].append(r["cpu"])
             outputs[name] = r["stdout"]
         print(f"  round {i + 1}/{args.repeat} done, load average {os.getloadavg()[0]:.2f}", flush=True)
     load_end = os.getloadavg()
@@ -108,7 +114,8 @@ def bench_speed(args, res: dict) -> None:
     table = []
     for name, w in walls.items():
         med = statistics.median(w)
-        row = {"row": name, "median_s": round(med, 4), "runs_s": [round(x, 4) for x in w]}
+        row = {"row": name, "median_s": round(med, 4), "cpu_s": round(statistics.median(cpus[name]), 4),
+               "runs_s": [round(x, 4) for x in w]}
         if name not in ("python -c pass", "import numpy", "import flapwatch.cli"):
             row["vs_raw_loop"] = round(raw / med, 3)
             row["frames_per_s"] = round(truth["frames"] / med)
@@ -137,12 +144,18 @@ def bench_speed(args, res: dict) -> None:
     res["speed"]["import_extra_ms"] = round(import_extra_ms, 1)
     res["goals"] = goals
 
-    print(f"\n{'row':34} {'median s':>9} {'vs raw loop':>12} {'frames/s':>13}   runs")
+    print(f"\n{'row':34} {'median s':>9} {'cpu s':>6} {'vs raw loop':>12} {'frames/s':>13}   runs")
     for r in table:
         ratio = f"{r['vs_raw_loop']:.2f} x" if "vs_raw_loop" in r else ""
         fps = f"{r['frames_per_s']:,}" if "frames_per_s" in r else ""
-        print(f"{r['row']:34} {r['median_s']:9.3f} {ratio:>12} {fps:>13}   "
+        print(f"{r['row']:34} {r['median_s']:9.3f} {r['cpu_s']:6.3f} {ratio:>12} {fps:>13}   "
               + " ".join(f"{x:.3f}" for x in r["runs_s"]))
+    cores = os.cpu_count() or 1
+    cpu = {r["row"]: r["cpu_s"] for r in table}
+    res["speed"]["cores"] = cores
+    print(f"\nwall each ratio goal needs, beside the floor its CPU time sets on {cores} cores (CPU / cores):")
+    for name, goal in GOALS.items():
+        print(f"  {name:34} needs <= {raw / goal:.3f} s; CPU {cpu[name]:.3f} s: >= {cpu[name] / cores:.3f} s")
     if "tcpdump + BPF" in med:
         print(f"inspect (default) vs tcpdump + BPF: {med['tcpdump + BPF'] / med['inspect --json (default)']:.2f} x")
     print(f"import flapwatch.cli - import numpy: {import_extra_ms:+.1f} ms; load average at the end "

@@ -61,7 +61,8 @@ def check(what: str, ok: bool, detail: str = "") -> None:
 
 
 def run(cmd: list[str], rss: bool = False) -> dict:
-    """Run a process: wall time, output, and with rss=True its peak RSS.
+    """Run a process: wall time, CPU time (user + system, all its threads), output, and with
+    rss=True its peak RSS.
 
     The peak RSS comes from GNU time (/usr/bin/time -f %M) wrapped around the command:
     a child forked straight from this process would report this process's RSS as its own
@@ -82,7 +83,8 @@ def run(cmd: list[str], rss: bool = False) -> dict:
             sys.exit(f"{' '.join(map(str, cmd))} exited {code}:\n{stderr}")
         # Without GNU time, wait4's figure: an upper bound (it includes this process's RSS).
         maxrss_kb = int(rss_file.read().split()[-1]) if gnu_time else usage.ru_maxrss
-    return {"wall": wall, "maxrss_mb": maxrss_kb / 1024, "stdout": stdout, "stderr": stderr}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_mb": maxrss_kb / 1024, "stdout": stdout,
+            "stderr": stderr}
 
 
 def timed_run(cmd: list[str]) -> tuple[float, dict]:
