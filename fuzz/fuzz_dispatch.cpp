@@ -1,8 +1,12 @@
 // libFuzzer target: the Dispatcher (frame -> records) over any link type, with the
 // layer-2 parser in front. input[0..1] (big-endian) picks the link type: values 0-3
 // map to the four decoded ones (1, 113, 276, 253), so most inputs hit a decoder;
-// anything else is used as it is. The rest of the input is the frame.
+// anything else is used as it is. The rest of the input is the frame. A counter block
+// (kLinkCounterBlock: a pcapng custom block the agent records, no frame) is FrameKind::other
+// and gives the records of its sample or link event: counter records, or one link record,
+// at the block's own time and with no frame number.
 #include "flapwatch/decode/dispatch.hpp"
+#include "flapwatch/counters.hpp"
 #include "flapwatch/decode/ethernet.hpp"
 #include "fuzz_util.hpp"
 
@@ -60,7 +64,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case FrameKind::pause: want = 1, want_kind = RecordKind::pause; break;
     case FrameKind::lldp: want = 1, want_kind = RecordKind::lldp; break;
     case FrameKind::malformed: want = 1, want_kind = RecordKind::malformed; break;
-    case FrameKind::other: want = 0; break;
+    case FrameKind::other:
+      want = lt == kLinkCounterBlock ? sink.records.size() : 0;
+      if (want) want_kind = sink.records[0].kind;
+      break;
     case FrameKind::link:
       FUZZ_CHECK(!sink.records.empty());
       want = sink.records.size(), want_kind = RecordKind::link;
@@ -70,9 +77,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(sink.records.size() == want);
   if (k != FrameKind::other && k != FrameKind::link && k != FrameKind::malformed) FUZZ_CHECK(l2 && lt != kLinkNetlink);
   if (k == FrameKind::link) FUZZ_CHECK(lt == kLinkNetlink);
+  if (lt == kLinkCounterBlock) FUZZ_CHECK(k == FrameKind::other);
+  if (lt == kLinkCounterBlock && want)  // a sample's values, or one pushed link event
+    FUZZ_CHECK(want_kind == RecordKind::counter || (want_kind == RecordKind::link && want == 1));
   for (const Record& r : sink.records) {
     FUZZ_CHECK(r.kind == want_kind);
-    FUZZ_CHECK(r.ts_ns == f.ts_ns && r.frame == f.index);
+    if (lt == kLinkCounterBlock) FUZZ_CHECK(r.frame == -1 && r.ts_ns == sink.records[0].ts_ns);
+    else FUZZ_CHECK(r.ts_ns == f.ts_ns && r.frame == f.index);
     FUZZ_CHECK(r.port >= 0 && valid(r.port));
     switch (r.kind) {
       case RecordKind::malformed:
@@ -95,6 +106,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       case RecordKind::link:
         FUZZ_CHECK(r.link.msg_type == 16 || r.link.msg_type == 17);
+        break;
+      case RecordKind::counter:
+        FUZZ_CHECK(r.counter.count == 0 ? r.counter.meaning == kNoMeaning : r.counter.index < r.counter.count);
+        FUZZ_CHECK(r.counter.count == sink.records.size() || (r.counter.count == 0 && sink.records.size() == 1));
         break;
       default: FUZZ_CHECK(!"unexpected record kind");
     }

@@ -53,6 +53,19 @@ def capture_sources() -> list[Path]:
     return files
 
 
+def counter_blocks() -> list[bytes]:
+    """The custom data (from the PEN on, little-endian) of a counter sample ("FWcs") and of a
+    link event ("FWle"), as cpp/include/flapwatch/io/counter_block.hpp lays them out."""
+    def name(n: bytes) -> bytes:
+        return n + b"\0" * (-len(n) % 4)
+
+    ts = 1_700_000_000_000_000_000
+    sample = struct.pack("<I4sHHqqqIHH", 32473, b"FWcs", 1, 0, ts, 20_000, 1_000_000_000, 7, 2, 4) + name(b"eth0")
+    sample += struct.pack("<BbbBB3xQ", 1, 0, 3, 0, 64, 12345) + struct.pack("<BbbBB3xQ", 2, 1, -1, 1, 32, 2**32 - 5)
+    event = struct.pack("<I4sHHqqqqiHH", 32473, b"FWle", 1, 1, ts, 4, 2, 2, 3, 4, 0) + name(b"swp1")
+    return [sample, event]
+
+
 # ------------------------------------------------------------------ frame walk
 
 
@@ -276,6 +289,11 @@ def main() -> int:
     packed = gzip.compress(one, mtime=0)
     corpus.add("fuzz_gzip", b"\x00" + packed[: len(packed) // 2])
     corpus.add("fuzz_gzip", b"\x00" + gzip.compress(one[:40], mtime=0) + gzip.compress(one[40:], mtime=0))
+
+    # fuzz_dispatch on a counter block (link type 0xfc5a, io/counter_block.hpp): a sample of
+    # two values and a pushed link event, so every run starts inside that path too.
+    for block in counter_blocks():
+        corpus.add("fuzz_dispatch", struct.pack(">H", 0xFC5A) + block)
 
     # Decoder targets: the frames inside every capture.
     for _fmt, data in synthetic + files:

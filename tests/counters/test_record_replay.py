@@ -148,6 +148,46 @@ def test_a_foreign_custom_block_is_skipped_and_a_broken_one_is_a_warning(tmp_pat
         flapwatch.analyze([f], strict=True)
 
 
+def test_a_file_stating_the_counter_block_link_type_holds_packets(tmp_path):
+    """0xfc5a is the reader's own tag for a custom block's data, not a link type a file can
+    give its packets: a pcap header or an interface block stating it (hostile, or some
+    private link type) holds frames of a link type nothing decodes, each counted, none read
+    as a sample or link event (found by fuzz_dispatch: before, such packets became link
+    records and were counted as no frame at all)."""
+    import capture_writers as cw
+
+    t0 = _t0()
+    event = struct.pack("<I4sHHqqqqiHH", 32473, b"FWle", 1, 1, t0, 4, 2, 2, 3, 4, 0) + b"swp1"
+    classic = tmp_path / "private.pcap"
+    classic.write_bytes(cw.pcap_bytes([(t0, event), (t0 + MS, event)], linktype=0xFC5A))
+    ng = tmp_path / "private.pcapng"
+    with PcapngWriter(ng) as w:
+        i = w.add_interface("priv0", 0xFC5A)
+        w.write(i, t0, event)
+        w.write(i, t0 + MS, event)
+    for path in (classic, ng):
+        cap = flapwatch.read_capture(path)
+        assert cap.frames == 2 and cap.counts["other"] == 2, (path.name, cap.counts)
+        assert all(t.rows == 0 for t in cap.tables.values()), {k: t.rows for k, t in cap.tables.items()}
+
+
+def test_a_blocks_interface_name_is_text_as_a_link_messages_is(tmp_path, recorded):
+    """The interface a counter or link-event block names is a file's bytes: escaped as a
+    netlink message's ifname is (printable ASCII, every other byte as \\xNN), never a control
+    sequence in a port name (found by fuzz_dispatch)."""
+    path, _, _ = recorded
+    raw = path.read_bytes()
+    shb_len = struct.unpack_from("<I", raw, 4)[0]
+    name = b"sw\x1b[31mp1\x00\x00"  # an escape sequence, and C string padding
+    body = struct.pack("<I4sHHqqqqiHH", 32473, b"FWle", 1, 1, _t0(), 4, 2, 2, 3, len(name), 0) + name
+    body += b"\0" * (-len(body) % 4)
+    block = struct.pack("<II", 0x00000BAD, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+    f = tmp_path / "named.pcapng"
+    f.write_bytes(raw[:shb_len] + block)
+    cap = flapwatch.read_capture(f)
+    assert [r["port"] for r in cap.tables["link"].records()] == ["sw\\x1b[31mp1"]
+
+
 def test_counter_blocks_between_frames_keep_the_frames_numbered(tmp_path):
     """Frames and link messages around the blocks: the same rows and frame numbers with
     and without the blocks (a sample is not a frame)."""

@@ -18,11 +18,12 @@ FrameKind Dispatcher::dispatch(const Frame& f, RecordSink& out, DecodeError& err
 FrameKind Dispatcher::counter_block(const Frame& f, RecordSink& out) {
   uint32_t seq = 0;
   std::string why;
-  auto port_of = [&](const std::string& iface) {
-    if (f.device < 0 || iface.find(':') != std::string::npos) return strings_.intern(iface);
+  auto port_of = [&](const std::string& iface) {  // the name as a link message's (a file's bytes: escaped)
+    escape_text(iface, scratch_);
+    if (f.device < 0 || scratch_.find(':') != std::string::npos) return strings_.intern(scratch_);
     qualified_ = strings_[f.device];
     qualified_ += ':';
-    qualified_ += iface;
+    qualified_ += scratch_;
     return strings_.intern(qualified_);
   };
   if (parse_counter_block(f.data, f.caplen, false, counter_, seq, why) == CounterBlockParse::ok) {

@@ -74,7 +74,7 @@ CaptureReader::CaptureReader(const std::string& path, StringTable& strings, bool
   if (!in_.ensure(24)) fail(0, "truncated pcap file header (" + std::to_string(in_.available()) + " of 24 bytes)");
   frac_to_ns_ = nano ? 1 : 1000;
   // The low 16 bits are the link type; the upper bits carry FCS information.
-  linktype_ = static_cast<uint16_t>(bytes::load<uint32_t>(in_.data() + 20, swap_) & 0xffff);
+  linktype_ = file_link_type(static_cast<uint16_t>(bytes::load<uint32_t>(in_.data() + 20, swap_) & 0xffff));
   file_port_ = strings_.intern(qualify(device_, stem_));
   in_.advance(24);
 }
@@ -174,7 +174,7 @@ void CaptureReader::read_interface(const uint8_t* b, uint32_t len, uint64_t off)
   if (++interfaces_seen_ > kMaxInterfaces)
     fail(off, "more than " + std::to_string(kMaxInterfaces) + " interface description blocks");
   Interface i{};
-  i.linktype = bytes::load<uint16_t>(b + 8, swap_);
+  i.linktype = file_link_type(bytes::load<uint16_t>(b + 8, swap_));
   i.snaplen = bytes::load<uint32_t>(b + 12, swap_);
   i.tsres_pow2 = false;
   i.tsres_exp = 6;

@@ -14,7 +14,13 @@ enum LinkType : uint16_t {
   // Not a pcap link type: a counter sample read from a flapwatch Custom Block
   // (io/counter_block.hpp), `data` its custom data in native byte order. Never written.
   kLinkCounterBlock = 0xfc5a,
+  // What a file's header or interface block saying kLinkCounterBlock reads as: packets of a
+  // link type nothing decodes (counted as other frames), never custom blocks.
+  kLinkUndecoded = 0xffff,
 };
+
+// A link type as a capture file states it, for its frames.
+constexpr uint16_t file_link_type(uint16_t stated) { return stated == kLinkCounterBlock ? kLinkUndecoded : stated; }
 
 struct Frame {
   int64_t ts_ns = 0;       // ns since the epoch
