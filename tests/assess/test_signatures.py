@@ -224,3 +224,44 @@ def test_many_flaps_classify_quickly():
     assert time.perf_counter() - t < 2.0  # bench/signatures.py measures 1 M in < 2 s
     assert e.rows > 10_000 and int(e["flaps"].sum()) == 100_000
 
+
+
+def _plain_trend_t(t: np.ndarray) -> tuple[float, float]:
+    """The unweighted fit of log(interval) on the flap number: (slope, t statistic)."""
+    y = np.log(np.diff(t).astype(np.float64))
+    x = np.arange(y.size, dtype=np.float64)
+    slope, icpt = np.polyfit(x, y, 1)
+    resid = y - (slope * x + icpt)
+    return slope, slope / np.sqrt(resid @ resid / (y.size - 2) / ((x - x.mean()) @ (x - x.mean())))
+
+
+def test_the_trend_weighs_each_interval_by_how_well_its_flaps_times_are_known():
+    """Six flaps, gaps 1.92 -> 0.70 s (a real-kernel degrading run, tests/kernel's corpus seed 12):
+    the fifth hidden, not placed by the wire, so timed in the middle of its linkwatch second,
+    0.29 s early. Unweighted, that one guess took the slope's t to -2.2 (the slow-start rule's
+    bound is -2); weighted by the bounds, the fit keeps the trend. With every time known within
+    a millisecond (runs at once), the weights are equal and the fit is the plain one."""
+    from flapwatch.assess.signatures import _interval_trend, _Runs
+
+    true = (np.cumsum([0, 1.918, 1.435, 1.100, 0.873, 0.705]) * S).astype(np.int64)
+    t = true.copy()
+    t[4] -= 290 * MS
+    n = t.size
+    hidden = np.array([False, False, False, False, True, False])
+    lo, hi = t - 25 * MS, t + 25 * MS  # placed or reported at once: known within 50 ms
+    lo[4], hi[4] = t[4] - 500 * MS, t[4] + 500 * MS  # the guess: anywhere in a second
+
+    def trend(times, lo, hi):
+        r = _Runs(np.zeros(n, np.int64), times, times + 40 * MS, np.full(n, 40 * MS), hidden, lo, hi, times + 40 * MS,
+                  np.zeros(n, bool), SignatureConfig())
+        assert r.n_ep == 1
+        _, _, slope, t_stat = _interval_trend(r)
+        return slope[0], t_stat[0]
+
+    plain_slope, plain_t = _plain_trend_t(t)
+    assert plain_t > -2.5  # what the guess did to the unweighted fit
+    slope, t_stat = trend(t, lo, hi)
+    assert slope < -0.2 and t_stat < -5
+    # every flap known within a millisecond: the weighted fit is the plain fit
+    assert np.allclose(trend(t, t - MS // 2, t + MS // 2), (plain_slope, plain_t), rtol=1e-3)
+    assert np.allclose(trend(true, true - MS // 2, true + MS // 2), _plain_trend_t(true), rtol=1e-3)

@@ -81,7 +81,8 @@ EPISODE_COLUMNS = {
     "period_min_ns": "shortest period the flaps' bounds allow (-1: none fits, or under 2 flaps)",
     "period_max_ns": "longest period they allow (-1: unbounded, none fits, or under 2 flaps)",
     "interval_cv": "coefficient of variation of the (estimated) flap intervals",
-    "rate_trend": "slope of log(interval) per flap (< 0: the rate rises)",
+    "rate_trend": "slope of log(interval) per flap (< 0: the rate rises), each interval weighted by how well "
+                  "its flaps' times are known",
     "trend_t": "its t statistic",
     "storm_priority": "pfc-linked: the storm's priority (-1 PAUSE or none)",
     "storm_start_ns": "pfc-linked: the storm",
