@@ -198,7 +198,7 @@ def model_messages(rec: Recording) -> list[LinkMessage]:
         return next((j for j in may_be if j in seen), None)
 
     lw = Linkwatch([True, True], [rec.before["up_count"], 1], [rec.before["down_count"], 0], random.Random(0),
-                   always_urgent=[urgent, urgent], jiffies=rec.jiffies, late_jiffies=run_at,
+                   always_urgent=[urgent, urgent], jiffies=rec.jiffies, choose_jiffy=run_at,
                    input_jitter_ns=window // 2 + EARLY_NS)
     for _, flaps in rec.driven:
         for f in flaps:

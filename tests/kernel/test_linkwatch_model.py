@@ -93,11 +93,11 @@ def test_input_jitter_leaves_the_rate_limits_bucket_open():
     nominal = notifications(tr, [True], [1], [0], random.Random(0), jiffies=CLOCK, late_jiffies=0)
     assert CLOCK.start(264) < nominal[2].t_ns < CLOCK.start(265)
     exact = notifications(tr, [True], [1], [0], random.Random(0), jiffies=CLOCK,
-                          late_jiffies=lambda j: pick(j, None))
+                          choose_jiffy=lambda j: pick(j, None))
     assert offered == [[264, 265]] and [m.t_ns for m in exact] == [m.t_ns for m in nominal]
     offered.clear()
     early = notifications(tr, [True], [1], [0], random.Random(0), jiffies=CLOCK, input_jitter_ns=1 * MS,
-                          late_jiffies=lambda j: pick(j, 256))
+                          choose_jiffy=lambda j: pick(j, 256))
     assert offered == [[264, 265, 256, 257]]
     assert CLOCK.start(256) < early[2].t_ns < CLOCK.start(257)
     assert [(m.up, m.up_count, m.down_count) for m in early] == [(m.up, m.up_count, m.down_count) for m in nominal]

@@ -139,21 +139,25 @@ class Linkwatch:
     always_urgent: per device, linkwatch_urgent_event's standing reasons (ifindex != iflink,
     a LAG port or master). jiffies: the kernel's tick on the capture clock (default: a random
     phase at HZ=250). late_jiffies: how many jiffies (0 to TIMER_LATE_JIFFIES) each delayed run
-    comes after its timer's bucket: a number, None (TIMER_LATE_JIFFIES one time in three, else
-    0), or a function given the jiffies the run may come at (its bucket, the next, then the
-    buckets input_jitter_ns allows) that returns one of them, or None when it cannot tell (the
-    first is taken; the rate limit that run sets stays as uncertain). input_jitter_ns: how far
-    the change times given may be off the kernel's (a test driving a real kernel knows each
-    change within its command's window): a run at once may have been in a neighbouring jiffy,
-    so linkwatch_nextevent is known within a jiffy or two and a timer armed for it within a
-    bucket of the wheel (8 jiffies at level 1)."""
+    comes after its timer's bucket, or None (TIMER_LATE_JIFFIES one time in three, else 0).
+
+    Checking the model against a real kernel (tests/kernel/test_linkwatch_differential.py):
+    input_jitter_ns is how far the change times given may be off the kernel's (a driver knows
+    each change within its command's window), so a run at once may have been in a neighbouring
+    jiffy, linkwatch_nextevent is known within a jiffy or two, and a timer armed for it within
+    a bucket of the wheel (8 jiffies at level 1). choose_jiffy, given the jiffies a delayed run
+    may come at (its bucket, the next, then the buckets input_jitter_ns allows), returns the
+    one it came at, or None when it cannot tell (the first is taken, and the rate limit that
+    run sets stays as open); late_jiffies is then not used."""
 
     def __init__(self, initial_up: list[bool], up_counts: list[int], down_counts: list[int], rng: random.Random,
                  *, always_urgent: Sequence[bool] | None = None, jiffies: Jiffies | None = None,
-                 late_jiffies: int | Callable[[list[int]], int | None] | None = None, input_jitter_ns: int = 0):
+                 late_jiffies: int | None = None, input_jitter_ns: int = 0,
+                 choose_jiffy: Callable[[list[int]], int | None] | None = None):
         n = len(initial_up)
         self.late_jiffies = late_jiffies
         self.input_jitter_ns = input_jitter_ns
+        self.choose_jiffy = choose_jiffy
         self.rng = rng
         self.clock = jiffies if jiffies is not None else Jiffies.random(rng)
         self.always_urgent = list(always_urgent) if always_urgent is not None else [False] * n
@@ -194,10 +198,10 @@ class Linkwatch:
                 return
             fires = timer_fires(j + delay, j)
             may_be = [fires + k for k in range(TIMER_LATE_JIFFIES + 1)]
-            if callable(self.late_jiffies):
+            if self.choose_jiffy is not None:
                 may_be += sorted({timer_fires(e, j) + k for e in self.next_event_may_be if e > j
                                   for k in range(TIMER_LATE_JIFFIES + 1)} - set(may_be))
-                chosen = self.late_jiffies(may_be)
+                chosen = self.choose_jiffy(may_be)
                 if chosen is not None:
                     may_be = [chosen]
             elif self.late_jiffies is None:
@@ -305,12 +309,12 @@ class Linkwatch:
 
 def notifications(transitions: list[tuple[int, int, bool]], initial_up: list[bool], up_counts: list[int],
                   down_counts: list[int], rng: random.Random, *, always_urgent: Sequence[bool] | None = None,
-                  jiffies: Jiffies | None = None, late_jiffies: int | Callable[[list[int]], int | None] | None = None,
-                  input_jitter_ns: int = 0) -> list[LinkMessage]:
+                  jiffies: Jiffies | None = None, late_jiffies: int | None = None, input_jitter_ns: int = 0,
+                  choose_jiffy: Callable[[list[int]], int | None] | None = None) -> list[LinkMessage]:
     """The RTM_NEWLINK notifications one kernel sends for these carrier transitions
-    ((t_ns, port, up), any order)."""
+    ((t_ns, port, up), any order); the keywords as Linkwatch's."""
     lw = Linkwatch(initial_up, up_counts, down_counts, rng, always_urgent=always_urgent, jiffies=jiffies,
-                   late_jiffies=late_jiffies, input_jitter_ns=input_jitter_ns)
+                   late_jiffies=late_jiffies, input_jitter_ns=input_jitter_ns, choose_jiffy=choose_jiffy)
     for t, p, up in sorted(transitions):
         lw.carrier_change(t, p, up)
     return lw.finish()
