@@ -171,19 +171,18 @@ def test_a_file_stating_the_counter_block_link_type_holds_packets(tmp_path):
         assert all(t.rows == 0 for t in cap.tables.values()), {k: t.rows for k, t in cap.tables.items()}
 
 
-def test_a_blocks_interface_name_is_text_as_a_link_messages_is(tmp_path, recorded):
+def test_a_blocks_interface_name_is_text_as_a_link_messages_is(tmp_path):
     """The interface a counter or link-event block names is a file's bytes: escaped as a
     netlink message's ifname is (printable ASCII, every other byte as \\xNN), never a control
     sequence in a port name (found by fuzz_dispatch)."""
-    path, _, _ = recorded
-    raw = path.read_bytes()
-    shb_len = struct.unpack_from("<I", raw, 4)[0]
+    import capture_writers as cw
+
     name = b"sw\x1b[31mp1\x00\x00"  # an escape sequence, and C string padding
     body = struct.pack("<I4sHHqqqqiHH", 32473, b"FWle", 1, 1, _t0(), 4, 2, 2, 3, len(name), 0) + name
-    body += b"\0" * (-len(body) % 4)
-    block = struct.pack("<II", 0x00000BAD, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
     f = tmp_path / "named.pcapng"
-    f.write_bytes(raw[:shb_len] + block)
+    w = cw.PcapngBuilder().section()
+    w.unknown(0x00000BAD, body)  # the custom block, framed and padded
+    f.write_bytes(w.getvalue())
     cap = flapwatch.read_capture(f)
     assert [r["port"] for r in cap.tables["link"].records()] == ["sw\\x1b[31mp1"]
 

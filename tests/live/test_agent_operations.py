@@ -95,10 +95,13 @@ def _session(tmp_path: Path, keep: int, bursts: list[float]) -> tuple[Path, list
     return record, live, _summary("\n".join(lines)), started
 
 
+CONFIG = {"default_speed": SPEED}  # the agent's (as a file) and the replays'
+
+
 def _config(tmp_path: Path) -> Path:
-    """The configuration the agent runs with and the replays read: the port at SPEED."""
+    """CONFIG as the agent's --config file."""
     config = tmp_path / "flapwatch.toml"
-    config.write_text(f'default_speed = "{SPEED}"\n')
+    config.write_text("".join(f'{k} = "{v}"\n' for k, v in CONFIG.items()))
     return config
 
 
@@ -159,7 +162,7 @@ def test_rotation_under_pfc_flood_keeps_the_files_and_the_detections(tmp_path):
     for f in files:  # each file alone is a whole pcapng
         assert not flapwatch.read_capture(f).warnings, f
     first_ns = _first_ns(files[0])
-    replayed = flapwatch.analyze(files, _config(tmp_path))
+    replayed = flapwatch.analyze(files, CONFIG)
     want = {t: replayed.tables[t].records() for t in FINDINGS if t in replayed.tables}
     got = {t: _rows(live, t) for t in FINDINGS}
     live_c, replay_c = _comparable(got, first_ns), _comparable(want, first_ns)
@@ -190,7 +193,7 @@ def test_rotation_keeping_every_file_replays_to_the_live_detections(tmp_path):
     files = _kept(record)
     sizes = [f.stat().st_size for f in files]
     assert len(files) >= 3 and all(s <= 50 * MB for s in sizes), sizes
-    replayed = flapwatch.analyze(files, _config(tmp_path))
+    replayed = flapwatch.analyze(files, CONFIG)
     # nothing cut or unreadable; the flood's LLDPDU names no speed: quanta at the default, SPEED
     assert [w for w in replayed.warnings if f"no link speed from LLDP or the configuration; pause quanta converted at {SPEED}"
             not in w] == [], replayed.warnings
