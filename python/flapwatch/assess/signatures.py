@@ -64,8 +64,7 @@ def rules(cfg: SignatureConfig, micro_ms: float) -> dict[str, str]:
         "degrading": (f">= {cfg.degrading_min_flaps} flaps, log-interval slope <= {cfg.degrading_max_slope:g} per flap, "
                       f"with t <= {cfg.degrading_max_t:g} over >= {cfg.degrading_min_span_s:g} s, or from a first interval "
                       f">= {cfg.degrading_min_first_gap_s:g} s with t <= {cfg.degrading_slow_max_t:g}, a mean interval "
-                      f"over the later half <= {cfg.degrading_late_ratio:g} x the first; or from such a first interval "
-                      "with twice the flaps in the later half of the span as in the first and a falling slope"),
+                      f"over the later half <= {cfg.degrading_late_ratio:g} x the first"),
     }
 
 
@@ -252,31 +251,19 @@ def _shape_labels(r: _Runs, cols: dict, visible, measured, lab: _Labels, cfg: Si
     # sub-second from its start (and a hidden flap's estimated interval is within linkwatch's
     # second), while a port going bad flaps seconds apart first (issue 12: gaps 2.0 -> 0.5 s).
     # Its later flaps are often hidden, their times guesses within a linkwatch second, which
-    # blurs the slope's t (-2.1 and -2.5 seen on six-flap runs): with that start a weaker t
-    # will do, or the mean interval over its later half (a difference of two times over
-    # several flaps) well below the first.
+    # blurs the slope's t even weighted (_interval_trend): with that start a weaker t will do,
+    # or the mean interval over its later half (a difference of two times over several flaps)
+    # well below the first.
     first_gap = _pick(r.interval, np.minimum(r.starts + 1, r.n - 1)) if r.n else np.zeros(0, np.int64)
     began_slow = (flaps >= 2) & (first_gap >= cfg.degrading_min_first_gap_s * S)
     mid = r.starts + (flaps - 1) // 2
     with np.errstate(invalid="ignore", divide="ignore"):
         late_mean = (_pick(r.t, r.ends - 1) - _pick(r.t, mid)) / np.maximum(r.ends - 1 - mid, 1)
-    # ... or twice the flaps in the later half of its span as in the first (which half a hidden
-    # flap falls in is mostly certain even where its time within the half is not)
-    if r.n:
-        halfway = ((_pick(r.t, r.starts) + _pick(r.t, r.ends - 1)) // 2)[r.ep_of]
-        early = r.sum(r.t < halfway)
-    else:
-        early = np.zeros(0)
-    # Twice the flaps in the later half after a slow start asks only that the intervals fall at
-    # all: the run's last flap is often hidden, its time guessed at the message that revealed it,
-    # up to a linkwatch second late, which can lift the slope over the threshold on its own
-    # (real kernel, six flaps 2.2 -> 0.9 s apart: the last guessed 0.5 s late, slope -0.13).
     enough = flaps >= cfg.degrading_min_flaps
-    doubled = enough & began_slow & (flaps - early >= 2 * early) & (slope < 0)
     accelerated = began_slow & (late_mean <= cfg.degrading_late_ratio * first_gap)
     trend = enough & (slope <= cfg.degrading_max_slope)
     long_trend = (t_stat <= cfg.degrading_max_t) & (cols["span_ns"] >= cfg.degrading_min_span_s * S)
-    degrading = (trend & (long_trend | (began_slow & (t_stat <= cfg.degrading_slow_max_t)) | accelerated)) | doubled
+    degrading = trend & (long_trend | (began_slow & (t_stat <= cfg.degrading_slow_max_t)) | accelerated)
     lab.mark("degrading", degrading, _sigmoid(-(np.nan_to_num(t_stat) - cfg.degrading_max_t) / 2))
     oscillation = (flaps >= cfg.oscillation_min_flaps) & regular & ~degrading
     with np.errstate(invalid="ignore", divide="ignore"):
