@@ -12,10 +12,13 @@
 namespace flapwatch {
 namespace {
 
+// Grown, then copied into (vector::insert of a few bytes makes g++ 12 warn of overflows
+// it imagines).
 template <class T>
 void append(std::vector<uint8_t>& v, T x) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&x);
-  v.insert(v.end(), p, p + sizeof x);
+  const size_t at = v.size();
+  v.resize(at + sizeof x);
+  std::memcpy(v.data() + at, &x, sizeof x);
 }
 
 void pad4(std::vector<uint8_t>& v) {

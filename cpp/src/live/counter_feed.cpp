@@ -7,15 +7,6 @@
 #include "flapwatch/io/counter_block.hpp"
 
 namespace flapwatch {
-namespace {
-
-int64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-}  // namespace
 
 CounterFeed::CounterFeed(CounterOptions opts, StringTable& strings, const EngineConfig& cfg, size_t ring_capacity,
                          std::function<void()> wake)

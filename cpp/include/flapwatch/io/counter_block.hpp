@@ -29,6 +29,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "flapwatch/bytes.hpp"
@@ -46,25 +47,34 @@ constexpr size_t kCounterBlockHeader = 4 + 4 + 2 + 2 + 8 + 8 + 8 + 4 + 2 + 2;  /
 constexpr size_t kCounterValueSize = 16;
 
 namespace detail {
-// Starts a block's custom data: PEN, magic, version, flags; `put` appends a value.
+// A block's custom data, `size` bytes written in order from the PEN, magic, version and
+// flags on: the buffer is sized once and zeroed (the padding), then copied into (vector
+// inserts of a few bytes also made g++ 12 warn of overflows it imagined).
 struct BlockOut {
   std::vector<uint8_t>& out;
-  template <class T>
-  void put(T x) {
-    const auto* p = reinterpret_cast<const uint8_t*>(&x);
-    out.insert(out.end(), p, p + sizeof x);
-  }
-  BlockOut(std::vector<uint8_t>& o, const char (&magic)[4], uint16_t flags) : out(o) {
-    out.clear();
+  size_t at = 0;
+  BlockOut(std::vector<uint8_t>& o, const char (&magic)[4], uint16_t flags, size_t size) : out(o) {
+    out.assign(size, 0);
     put(kCounterBlockPen);
-    out.insert(out.end(), magic, magic + 4);
+    bytes(magic, 4);
     put(kCounterBlockVersion);
     put(flags);
   }
-  void name(std::string_view n) {
-    out.insert(out.end(), n.begin(), n.end());
-    while (out.size() % 4) out.push_back(0);
+  void bytes(const void* p, size_t n) {
+    if (n) std::memcpy(out.data() + at, p, n);
+    at += n;
   }
+  template <class T>
+  void put(T x) {
+    static_assert(std::is_arithmetic_v<T>);
+    bytes(&x, sizeof x);
+  }
+  void skip(size_t n) { at += n; }
+  void name(std::string_view n) {  // then zeros to a multiple of 4
+    bytes(n.data(), n.size());
+    at = padded4(at);
+  }
+  static size_t padded4(size_t n) { return (n + 3) & ~size_t(3); }
 };
 inline std::string_view name16(const std::string& s) {
   std::string_view n(s);
@@ -74,10 +84,11 @@ inline std::string_view name16(const std::string& s) {
 
 // The custom data of one sample (from the PEN on), little-endian.
 inline void encode_counter_block(const CounterSample& s, uint32_t seq, std::vector<uint8_t>& out) {
-  detail::BlockOut b(out, kCounterBlockMagic, s.flags);
-  auto put = [&](auto x) { b.put(x); };
   std::string_view name = detail::name16(s.interface);
   size_t n = s.values.size() > 0xffff ? 0xffff : s.values.size();
+  detail::BlockOut b(out, kCounterBlockMagic, s.flags,
+                     kCounterBlockHeader + detail::BlockOut::padded4(name.size()) + n * kCounterValueSize);
+  auto put = [&](auto x) { b.put(x); };
   put(s.ts_ns);
   put(s.read_ns);
   put(s.refresh_ns);
@@ -92,14 +103,15 @@ inline void encode_counter_block(const CounterSample& s, uint32_t seq, std::vect
     put(v.priority);
     put(static_cast<uint8_t>(v.unit));
     put(v.width);
-    out.push_back(0), out.push_back(0), out.push_back(0);
+    b.skip(3);
     put(v.value);
   }
 }
 
 inline void encode_link_event_block(const LinkEvent& e, std::vector<uint8_t>& out) {
-  detail::BlockOut b(out, kLinkEventBlockMagic, e.up ? 1 : 0);
   std::string_view name = detail::name16(e.interface);
+  detail::BlockOut b(out, kLinkEventBlockMagic, e.up ? 1 : 0,
+                     kLinkEventBlockHeader + detail::BlockOut::padded4(name.size()));
   for (int64_t v : {e.ts_ns, e.carrier_changes, e.carrier_up_count, e.carrier_down_count}) b.put(v);
   b.put(e.ifindex);
   b.put(static_cast<uint16_t>(name.size()));

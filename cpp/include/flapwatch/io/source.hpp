@@ -20,7 +20,9 @@ enum LinkType : uint16_t {
 };
 
 // A link type as a capture file states it, for its frames.
-constexpr uint16_t file_link_type(uint16_t stated) { return stated == kLinkCounterBlock ? kLinkUndecoded : stated; }
+constexpr uint16_t file_link_type(uint16_t stated) {
+  return stated == kLinkCounterBlock ? uint16_t{kLinkUndecoded} : stated;
+}
 
 struct Frame {
   int64_t ts_ns = 0;       // ns since the epoch
