@@ -1,7 +1,5 @@
 #include "flapwatch/live/counter_feed.hpp"
 
-#include <time.h>
-
 #include <chrono>
 
 #include "flapwatch/io/counter_block.hpp"

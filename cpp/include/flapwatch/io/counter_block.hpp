@@ -56,22 +56,22 @@ struct BlockOut {
   BlockOut(std::vector<uint8_t>& o, const char (&magic)[4], uint16_t flags, size_t size) : out(o) {
     out.assign(size, 0);
     put(kCounterBlockPen);
-    bytes(magic, 4);
+    raw(magic, 4);
     put(kCounterBlockVersion);
     put(flags);
   }
-  void bytes(const void* p, size_t n) {
+  void raw(const void* p, size_t n) {
     if (n) std::memcpy(out.data() + at, p, n);
     at += n;
   }
   template <class T>
   void put(T x) {
     static_assert(std::is_arithmetic_v<T>);
-    bytes(&x, sizeof x);
+    raw(&x, sizeof x);
   }
   void skip(size_t n) { at += n; }
   void name(std::string_view n) {  // then zeros to a multiple of 4
-    bytes(n.data(), n.size());
+    raw(n.data(), n.size());
     at = padded4(at);
   }
   static size_t padded4(size_t n) { return (n + 3) & ~size_t(3); }
