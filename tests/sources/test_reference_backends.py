@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import struct
 from pathlib import Path
 
@@ -77,6 +78,19 @@ def assert_backends_agree(path: Path):
 
 def test_tshark_is_installed():
     assert shutil.which("tshark"), "tshark is required for the pyshark reference backend"
+
+
+def test_pyshark_backend_leaves_no_sigchld_handler(tmp_path):
+    """pyshark attaches a child watcher to the main thread's loop for tshark's exit status (a
+    SIGCHLD handler and a wakeup fd). Left behind, every later child exit in the process wrote
+    to a fd nobody read, until Python printed "Exception ignored ... BlockingIOError" for each."""
+    path = _write(tmp_path, "few.pcap", cw.pcap_bytes([cw.Record(T0 + i, f) for i, f in enumerate(mixed_frames()[:3])]))
+    before = signal.getsignal(signal.SIGCHLD)
+    assert ref.read_tables(str(path), "pyshark").frames == 3
+    assert signal.getsignal(signal.SIGCHLD) == before
+    wakeup = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(wakeup)
+    assert wakeup == -1, "a wakeup fd is still set after the read"
 
 
 # ------------------------------------------------------------ public captures

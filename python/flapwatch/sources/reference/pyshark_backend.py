@@ -45,10 +45,13 @@ exercised in tests/test_reference_backends.py):
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 import shutil
 import struct
+import threading
+import warnings
 import zlib
 from dataclasses import dataclass
 
@@ -188,6 +191,7 @@ def read_tables(path: str, strict: bool = False, naming: Naming | None = None) -
         error = _tshark_error(cap)
     finally:
         error = _close(cap) or error
+        _release_child_watcher()
     if error:
         # tshark stops at a truncated record with an error after the complete frames.
         if strict:
@@ -204,6 +208,20 @@ def _tshark_error(cap) -> str | None:
     cap._running_processes.clear()  # else pyshark re-raises in close() / __del__
     line = cap._last_error_line or ""
     return line if line.startswith("tshark:") else None
+
+
+def _release_child_watcher() -> None:
+    """Undo what pyshark set up for tshark's exit status in the main thread: a SafeChildWatcher
+    on the thread's event loop, i.e. a SIGCHLD handler and a wakeup fd. Left in place, every
+    later child exit in the process writes a byte to that fd, which nobody reads once the loop
+    stops; when its buffer is full, Python prints "Exception ignored ... BlockingIOError" for
+    each (47 of them in a run of the test suite). Closing the watcher removes both; asyncio
+    makes its default watcher again if asked."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(asyncio, "set_child_watcher"):
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12 deprecates child watchers
+        asyncio.set_child_watcher(None)
 
 
 def _close(cap) -> str | None:
