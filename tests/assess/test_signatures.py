@@ -18,7 +18,7 @@ from flapwatch import simulate
 from flapwatch.assess.evaluate import match
 from flapwatch.kernel.linkwatch import notifications
 from flapwatch.assess.signatures import (EPISODE_COLUMNS, LABELS, SignatureConfig, classify, count_within, first_at_or_after, flap_bounds,
-                                  last_at_or_before, period_range)
+                                  last_at_or_before, period_range, _interval_trend, _Runs)
 
 pytestmark = [pytest.mark.slow]
 
@@ -225,7 +225,6 @@ def test_many_flaps_classify_quickly():
     assert e.rows > 10_000 and int(e["flaps"].sum()) == 100_000
 
 
-
 def _plain_trend_t(t: np.ndarray) -> tuple[float, float]:
     """The unweighted fit of log(interval) on the flap number: (slope, t statistic)."""
     y = np.log(np.diff(t).astype(np.float64))
@@ -241,8 +240,6 @@ def test_the_trend_weighs_each_interval_by_how_well_its_flaps_times_are_known():
     0.29 s early. Unweighted, that one guess took the slope's t to -2.2 (the slow-start rule's
     bound is -2); weighted by the bounds, the fit keeps the trend. With every time known within
     a millisecond (runs at once), the weights are equal and the fit is the plain one."""
-    from flapwatch.assess.signatures import _interval_trend, _Runs
-
     true = (np.cumsum([0, 1.918, 1.435, 1.100, 0.873, 0.705]) * S).astype(np.int64)
     t = true.copy()
     t[4] -= 290 * MS

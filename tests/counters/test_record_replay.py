@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+import capture_writers as cw
 import flapwatch
 from conftest import require_tools
 from flapwatch.counters.profiles import BNXT, I40E, MLX5
@@ -154,8 +155,6 @@ def test_a_file_stating_the_counter_block_link_type_holds_packets(tmp_path):
     private link type) holds frames of a link type nothing decodes, each counted, none read
     as a sample or link event (found by fuzz_dispatch: before, such packets became link
     records and were counted as no frame at all)."""
-    import capture_writers as cw
-
     t0 = _t0()
     event = struct.pack("<I4sHHqqqqiHH", 32473, b"FWle", 1, 1, t0, 4, 2, 2, 3, 4, 0) + b"swp1"
     classic = tmp_path / "private.pcap"
@@ -175,8 +174,6 @@ def test_a_blocks_interface_name_is_text_as_a_link_messages_is(tmp_path):
     """The interface a counter or link-event block names is a file's bytes: escaped as a
     netlink message's ifname is (printable ASCII, every other byte as \\xNN), never a control
     sequence in a port name (found by fuzz_dispatch)."""
-    import capture_writers as cw
-
     name = b"sw\x1b[31mp1\x00\x00"  # an escape sequence, and C string padding
     body = struct.pack("<I4sHHqqqqiHH", 32473, b"FWle", 1, 1, _t0(), 4, 2, 2, 3, len(name), 0) + name
     f = tmp_path / "named.pcapng"
