@@ -11,6 +11,7 @@
 #include "flapwatch/decode/lldp.hpp"
 #include "flapwatch/decode/mac_control.hpp"
 #include "flapwatch/decode/netlink.hpp"
+#include "flapwatch/io/counter_block.hpp"
 #include "test_util.hpp"
 
 using namespace flapwatch;
@@ -584,4 +585,78 @@ TEST_CASE("dispatch: rx gaps - a port's silences of at least kRxGapNs, its own f
   CHECK(sink.records[1].rx_gap.start_ns == 143 * ms);
   CHECK(sink.records[1].rx_gap.frames == 2);
   CHECK(sink.records[2].kind == RecordKind::link);
+}
+
+TEST_CASE("counter and link-event blocks: written to their size, read back the same") {
+  CounterSample s;
+  s.ts_ns = 1'700'000'000'123'456'789;
+  s.read_ns = 41'000;
+  s.refresh_ns = 1'000'000'000;
+  s.flags = kSampleNamesReread;
+  s.interface = "swp12";  // 5 bytes: padded to 8
+  s.values = {CounterValue{CounterMeaning::pfc_pause_us, kDirRx, 3, CounterUnit::frames, 32, 0xfffffff0},
+              CounterValue{CounterMeaning::pfc_frames, kDirTx, -1, CounterUnit::frames, 64, 1ull << 40}};
+  std::vector<uint8_t> out;
+  encode_counter_block(s, 7, out);
+  CHECK(out.size() == kCounterBlockHeader + 8 + 2 * kCounterValueSize);
+  CounterSample back;
+  uint32_t seq = 0;
+  std::string why;
+  REQUIRE(parse_counter_block(out.data(), out.size(), false, back, seq, why) == CounterBlockParse::ok);
+  CHECK(seq == 7);
+  CHECK(back.ts_ns == s.ts_ns);
+  CHECK(back.read_ns == s.read_ns);
+  CHECK(back.refresh_ns == s.refresh_ns);
+  CHECK(back.flags == s.flags);
+  CHECK(back.interface == "swp12");
+  REQUIRE(back.values.size() == 2);
+  for (size_t i = 0; i < 2; ++i) {
+    CHECK(back.values[i].meaning == s.values[i].meaning);
+    CHECK(back.values[i].direction == s.values[i].direction);
+    CHECK(back.values[i].priority == s.values[i].priority);
+    CHECK(back.values[i].width == s.values[i].width);
+    CHECK(back.values[i].value == s.values[i].value);
+  }
+
+  LinkEvent e;
+  e.ts_ns = 1'700'000'000'000'000'001;
+  e.interface = "Ethernet48";  // 10 bytes: padded to 12
+  e.up = true;
+  e.carrier_changes = 9;
+  e.carrier_down_count = 4;
+  e.ifindex = 57;
+  encode_link_event_block(e, out);  // the buffer reused: sized again, not appended to
+  CHECK(out.size() == kLinkEventBlockHeader + 12);
+  LinkEvent eb;
+  REQUIRE(parse_link_event_block(out.data(), out.size(), false, eb, why));
+  CHECK(eb.ts_ns == e.ts_ns);
+  CHECK(eb.interface == "Ethernet48");
+  CHECK(eb.up);
+  CHECK(eb.carrier_changes == 9);
+  CHECK(eb.carrier_up_count == -1);
+  CHECK(eb.carrier_down_count == 4);
+  CHECK(eb.ifindex == 57);
+}
+
+TEST_CASE("block encoder: a write past the block's size, or a block left short, is a logic_error") {
+  std::vector<uint8_t> out;
+  detail::BlockOut b(out, kCounterBlockMagic, 0, 16);  // PEN, magic, version, flags: 12 bytes
+  CHECK(b.at == 12);
+  CHECK_THROWS_AS(b.done(), std::logic_error);  // 4 bytes never written
+  b.put(uint32_t{1});
+  CHECK_NOTHROW(b.done());
+  CHECK_THROWS_AS(b.put(uint8_t{0}), std::logic_error);  // one byte past: nothing written
+  CHECK_THROWS_AS(b.skip(1), std::logic_error);
+  CHECK(b.at == 16);
+  CHECK(out.size() == 16);
+
+  detail::BlockOut n(out, kLinkEventBlockMagic, 0, 12 + 4);
+  CHECK_THROWS_AS(n.name("swp1x"), std::logic_error);  // 5 bytes do not fit in 4
+  detail::BlockOut m(out, kLinkEventBlockMagic, 0, 12 + 8);
+  m.name("swp1x");  // 5 bytes and 3 of padding
+  CHECK(m.at == 20);
+  CHECK_NOTHROW(m.done());
+  CHECK(out[16] == 'x');
+  CHECK(out[17] == 0);
+  CHECK(out[19] == 0);
 }

@@ -27,6 +27,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -49,7 +50,10 @@ constexpr size_t kCounterValueSize = 16;
 namespace detail {
 // A block's custom data, `size` bytes written in order from the PEN, magic, version and
 // flags on: the buffer is sized once and zeroed (the padding), then copied into (vector
-// inserts of a few bytes also made g++ 12 warn of overflows it imagined).
+// inserts of a few bytes also made g++ 12 warn of overflows it imagined). `size` comes
+// from the header constants the parser checks; a write past it, or a block left short of
+// it (done()), is an encoder out of step with them: a logic_error, never bytes written
+// past the buffer or a block the parser would call malformed.
 struct BlockOut {
   std::vector<uint8_t>& out;
   size_t at = 0;
@@ -61,6 +65,7 @@ struct BlockOut {
     put(flags);
   }
   void raw(const void* p, size_t n) {
+    room(n);
     if (n) std::memcpy(out.data() + at, p, n);
     at += n;
   }
@@ -69,12 +74,28 @@ struct BlockOut {
     static_assert(std::is_arithmetic_v<T>);
     raw(&x, sizeof x);
   }
-  void skip(size_t n) { at += n; }
+  void skip(size_t n) {
+    room(n);
+    at += n;
+  }
   void name(std::string_view n) {  // then zeros to a multiple of 4
     raw(n.data(), n.size());
-    at = padded4(at);
+    skip(padded4(at) - at);
+  }
+  // Every byte of the block written.
+  void done() const {
+    if (at != out.size())
+      throw std::logic_error("flapwatch block encoder wrote " + std::to_string(at) + " of its " +
+                             std::to_string(out.size()) + " bytes");
   }
   static size_t padded4(size_t n) { return (n + 3) & ~size_t(3); }
+
+ private:
+  void room(size_t n) const {
+    if (n > out.size() - at)
+      throw std::logic_error("flapwatch block encoder writes " + std::to_string(n) + " bytes at " +
+                             std::to_string(at) + " of a " + std::to_string(out.size()) + "-byte block");
+  }
 };
 inline std::string_view name16(const std::string& s) {
   std::string_view n(s);
@@ -106,6 +127,7 @@ inline void encode_counter_block(const CounterSample& s, uint32_t seq, std::vect
     b.skip(3);
     put(v.value);
   }
+  b.done();
 }
 
 inline void encode_link_event_block(const LinkEvent& e, std::vector<uint8_t>& out) {
@@ -117,6 +139,7 @@ inline void encode_link_event_block(const LinkEvent& e, std::vector<uint8_t>& ou
   b.put(static_cast<uint16_t>(name.size()));
   b.put(uint16_t{0});
   b.name(name);
+  b.done();
 }
 
 // A flapwatch block with the link-event magic: the event, or false (not one, or too short:
