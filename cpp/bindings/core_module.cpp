@@ -14,6 +14,7 @@
 #include "flapwatch/capture_summary.hpp"
 #include "flapwatch/error.hpp"
 #include "flapwatch/follow_session.hpp"
+#include "flapwatch/io/block_buffer.hpp"
 #include "flapwatch/io/capture_split.hpp"
 #include "flapwatch/io/pcapng_writer.hpp"
 #include "flapwatch/live/counter_source.hpp"
@@ -589,6 +590,33 @@ PYBIND11_MODULE(_core, m) {
       "Big column buffers mapped, reused from the pool, and kept for reuse now.");
   m.def("trim_column_pool", [] { ColumnPool::instance().trim(); },
         "Give the column buffers kept for reuse back to the system.");
+
+  m.def(
+      "set_window_mode",
+      [](const std::string& mode) {
+        if (mode == "auto") set_window_mode(WindowMode::automatic);
+        else if (mode == "map") set_window_mode(WindowMode::map);
+        else if (mode == "read") set_window_mode(WindowMode::read);
+        else throw py::value_error("the window mode is auto, map or read; got " + mode);
+      },
+      py::arg("mode"),
+      "How every reader of the process takes big windows of regular uncompressed files: auto (mapped or read "
+      "by what each costs lately), map or read (io/block_buffer.hpp). The results are the same.");
+  m.def(
+      "window_stats",
+      [] {
+        WindowStats s = window_stats();
+        static const char* const modes[] = {"auto", "map", "read"};
+        py::dict d;
+        d["mode"] = modes[static_cast<int>(window_mode())];
+        d["mapped_bytes"] = s.mapped_bytes;
+        d["read_bytes"] = s.read_bytes;
+        d["map_ns_per_mib"] = s.map_ns_per_mib;
+        d["read_ns_per_mib"] = s.read_ns_per_mib;
+        return d;
+      },
+      "The window mode; the bytes of big windows mapped and read by every reader of the process so far, and what "
+      "each kind cost when last measured (ns per MiB, 0: not measured).");
 
   m.def("default_config", &default_config,
         "The core's default configuration, with the field names and units of flapwatch's Config.");

@@ -4,7 +4,7 @@ flapwatch C++ core: capture readers and decoders
 from __future__ import annotations
 import collections.abc
 import typing
-__all__: list[str] = ['CaptureFile', 'EthtoolReader', 'FollowSession', 'LiveAgent', 'PcapngWriter', 'Progress', 'analyze', 'column_pool_stats', 'counter_meanings', 'default_config', 'inspect', 'presets', 'split_capture', 'trim_column_pool']
+__all__: list[str] = ['CaptureFile', 'EthtoolReader', 'FollowSession', 'LiveAgent', 'PcapngWriter', 'Progress', 'analyze', 'column_pool_stats', 'counter_meanings', 'default_config', 'inspect', 'presets', 'set_window_mode', 'split_capture', 'trim_column_pool', 'window_stats']
 class Progress:
     def __init__(self) -> None:
         ...
@@ -159,6 +159,10 @@ def presets() -> dict:
     """
     The core's named presets: {window_policies: {name: policy}, dampening_policies: ..., storm_rules: {name: duty}}.
     """
+def set_window_mode(mode: str) -> None:
+    """
+    How every reader of the process takes big windows of regular uncompressed files: auto (mapped or read by what each costs lately), map or read (io/block_buffer.hpp). The results are the same.
+    """
 def split_capture(path: str, parts: typing.SupportsInt | typing.SupportsIndex, min_bytes: typing.SupportsInt | typing.SupportsIndex = 0) -> list[int]:
     """
     Where readers on `parts` threads would start (io/capture_split.hpp): the ranges' first bytes, [] none.
@@ -166,4 +170,8 @@ def split_capture(path: str, parts: typing.SupportsInt | typing.SupportsIndex, m
 def trim_column_pool() -> None:
     """
     Give the column buffers kept for reuse back to the system.
+    """
+def window_stats() -> dict:
+    """
+    The window mode; the bytes of big windows mapped and read by every reader of the process so far, and what each kind cost when last measured (ns per MiB, 0: not measured).
     """

@@ -1,8 +1,10 @@
 // capture_split + CaptureSummary: a file read as byte ranges on threads gives the
 // one-thread summary, also when the scan is fooled by a frame that holds fake records.
+// And the rules by which a reader's big windows are mapped or read (block_buffer.hpp).
 #include <doctest/doctest.h>
 
 #include "flapwatch/capture_summary.hpp"
+#include "flapwatch/io/block_buffer.hpp"
 #include "flapwatch/io/capture_split.hpp"
 #include "test_util.hpp"
 
@@ -78,4 +80,26 @@ TEST_CASE("a frame made of fake records fools the scan, not the result") {
   CHECK(two.counts.by_kind[0] == 200);
   CHECK(two.pfc[0].quanta[3] == 200 * 100);
   check_same(one, two);
+}
+
+TEST_CASE("window kinds: mapped while that is cheap, else the kind that cost less, the other measured again") {
+  using K = WindowKind;
+  // Mapping not measured yet, or cheaper than any copy (large folios): mapped, reading never tried.
+  CHECK(next_window_kind(0, 0, 0, 0) == K::map);
+  CHECK(next_window_kind(1'000, 0, 0, 1 << 30) == K::map);
+  CHECK(next_window_kind(kCheapMapNsPerMiB - 1, 500, 0, 1 << 30) == K::map);
+  // Mapping dear (small folios) and reading not measured: read, to measure it.
+  CHECK(next_window_kind(120'000, 0, 0, 0) == K::read);
+  // Reading cheaper: read, with kMeasureMin mapped again after kMapProbeEvery read.
+  CHECK(next_window_kind(120'000, 60'000, 0, 0) == K::read);
+  CHECK(next_window_kind(120'000, 60'000, kMapProbeEvery - 1, 0) == K::read);
+  CHECK(next_window_kind(120'000, 60'000, kMapProbeEvery, 0) == K::map_probe);
+  // Mapping dear but reading dearer: mapped, reading measured again after kReadProbeEvery mapped.
+  CHECK(next_window_kind(60'000, 120'000, 0, 0) == K::map);
+  CHECK(next_window_kind(60'000, 120'000, 0, kReadProbeEvery - 1) == K::map);
+  CHECK(next_window_kind(60'000, 120'000, 0, kReadProbeEvery) == K::read);
+  CHECK(next_window_kind(60'000, 60'000, 0, 0) == K::map);  // a tie maps
+  // Reading must cost kReadExtraNsPerMiB less than mapping, beyond its calls.
+  CHECK(next_window_kind(60'000, 60'000 - kReadExtraNsPerMiB, 0, 0) == K::map);
+  CHECK(next_window_kind(60'000, 60'000 - kReadExtraNsPerMiB - 1, 0, 0) == K::read);
 }

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstring>
 
@@ -23,6 +25,63 @@ constexpr size_t kMapWindow = size_t(16) << 20;
 // The first window, for the file's header: a reader of a byte range (io/capture_split.hpp)
 // reads the header and then seeks; a whole window there would be mapped for nothing.
 constexpr size_t kHeadWindow = size_t(64) << 10;
+// A read window: small enough to stay in a core's L2 cache between the copy and the
+// decoder's pass over it (bench/README.md, "Mapping or reading").
+constexpr size_t kReadWindow = size_t(512) << 10;
+// What mapping and reading windows cost lately in this process, ns per MiB (0: not
+// measured), shared by every reader (the readers of a file's ranges each map or read a
+// window or two). Relaxed: a stale or lost update only delays a switch.
+struct WindowCosts {
+  std::atomic<uint8_t> mode{static_cast<uint8_t>(WindowMode::automatic)};
+  std::atomic<uint64_t> map_ns_per_mib{0}, read_ns_per_mib{0};
+  std::atomic<uint64_t> read_ns{0}, read_bytes{0};  // read windows since reading was last priced
+  std::atomic<uint64_t> read_since_map{0}, mapped_since_read{0};
+  std::atomic<uint64_t> mapped_total{0}, read_total{0};
+
+  // The next window's kind; `room`: the bytes it can hold (a range's or the file's end).
+  WindowKind next(uint64_t room) {
+    auto m = static_cast<WindowMode>(mode.load(std::memory_order_relaxed));
+    if (m != WindowMode::automatic) return m == WindowMode::read ? WindowKind::read : WindowKind::map;
+    const uint64_t map_cost = map_ns_per_mib.load(std::memory_order_relaxed);
+    const uint64_t read_cost = read_ns_per_mib.load(std::memory_order_relaxed);
+    const bool reading_cheaper = map_cost >= kCheapMapNsPerMiB && read_cost && read_cost + kReadExtraNsPerMiB < map_cost;
+    if (room < kMeasureMin)  // too small to measure anything by: what is known to cost less
+      return reading_cheaper ? WindowKind::read : WindowKind::map;
+    WindowKind k = next_window_kind(map_cost, read_cost, read_since_map.load(std::memory_order_relaxed),
+                                    mapped_since_read.load(std::memory_order_relaxed));
+    if (k == WindowKind::map_probe) read_since_map.store(0, std::memory_order_relaxed);
+    if (k == WindowKind::read && read_cost && !reading_cheaper) {  // reading measured again, afresh
+      read_ns_per_mib.store(0, std::memory_order_relaxed);
+      read_ns.store(0, std::memory_order_relaxed);
+      read_bytes.store(0, std::memory_order_relaxed);
+      mapped_since_read.store(0, std::memory_order_relaxed);
+    }
+    return k;
+  }
+  static uint64_t per_mib(uint64_t ns, uint64_t bytes) { return std::max<uint64_t>(1, (ns << 20) / bytes); }
+  void mapped(uint64_t ns, uint64_t bytes) {
+    if (bytes >= kMeasureMin) map_ns_per_mib.store(per_mib(ns, bytes), std::memory_order_relaxed);
+    mapped_since_read.fetch_add(bytes, std::memory_order_relaxed);
+    mapped_total.fetch_add(bytes, std::memory_order_relaxed);
+  }
+  void read(uint64_t ns, uint64_t bytes) {
+    read_total.fetch_add(bytes, std::memory_order_relaxed);
+    read_since_map.fetch_add(bytes, std::memory_order_relaxed);
+    const uint64_t b = read_bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+    const uint64_t n = read_ns.fetch_add(ns, std::memory_order_relaxed) + ns;
+    if (b >= kMeasureMin) {
+      read_ns_per_mib.store(per_mib(n, b), std::memory_order_relaxed);
+      read_bytes.store(0, std::memory_order_relaxed);
+      read_ns.store(0, std::memory_order_relaxed);
+    }
+  }
+};
+WindowCosts g_costs;
+
+uint64_t now_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
 // Windows are mapped at addresses congruent to their file offset modulo this (2 MiB,
 // x86-64's PMD): the page cache holds a large file in folios of up to 2 MiB, and an aligned
 // mapping lets the kernel map each whole one with a single page-table entry instead of 512,
@@ -59,6 +118,17 @@ void* map_aligned(int fd, uint64_t start, size_t len) {
 }
 
 }  // namespace
+
+void set_window_mode(WindowMode mode) {
+  g_costs.mode.store(static_cast<uint8_t>(mode), std::memory_order_relaxed);
+  g_costs.map_ns_per_mib.store(0, std::memory_order_relaxed);
+  g_costs.read_ns_per_mib.store(0, std::memory_order_relaxed);
+}
+WindowMode window_mode() { return static_cast<WindowMode>(g_costs.mode.load(std::memory_order_relaxed)); }
+WindowStats window_stats() {
+  return {g_costs.mapped_total.load(std::memory_order_relaxed), g_costs.read_total.load(std::memory_order_relaxed),
+          g_costs.map_ns_per_mib.load(std::memory_order_relaxed), g_costs.read_ns_per_mib.load(std::memory_order_relaxed)};
+}
 
 BlockBuffer::BlockBuffer(const std::string& path, bool follow) : path_(path), follow_(follow) {
   if (!follow) {  // a regular uncompressed file: mapped (the class comment says why)
@@ -97,7 +167,9 @@ BlockBuffer::~BlockBuffer() {
 }
 
 void BlockBuffer::map_window(uint64_t at, size_t len) {
+  const uint64_t t0 = map_ ? now_ns() : 0;  // unmapping is part of what mapping costs
   if (map_) ::munmap(map_, map_len_);
+  const uint64_t unmap_ns = t0 ? now_ns() - t0 : 0;
   map_ = nullptr;
   ptr_ = nullptr;
   base_ = at;
@@ -107,26 +179,37 @@ void BlockBuffer::map_window(uint64_t at, size_t len) {
     fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) throw CaptureError(path_, at, std::string("cannot open: ") + std::strerror(errno));
   }
-  if (len <= kHeadWindow) {  // read, not mapped (the class comment says why)
-    if (!small_) small_.reset(new uint8_t[kHeadWindow]);
-    size_t got = 0;
-    while (got < len) {
-      ssize_t n = ::pread(fd_, small_.get() + got, len - got, static_cast<off_t>(at + got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw CaptureError(path_, at + got, std::string("read error: ") + std::strerror(errno));
-      if (n == 0) break;  // shorter than its size said: what was read is all there is
-      got += static_cast<size_t>(n);
-    }
-    ptr_ = small_.get();
-    prefetched_ = ptr_;
-    end_ = got;
+  if (len <= kHeadWindow || reading_) {  // read, not mapped (the class comment says why)
+    const uint64_t t = len > kHeadWindow ? now_ns() : 0;
+    read_window(at, len);
+    if (t) g_costs.read(now_ns() - t, len);
   } else {
+    const uint64_t t = now_ns();
     map_mapped(at, len);
+    g_costs.mapped(now_ns() - t + unmap_ns, len);
   }
   if (at + len == file_size_) {  // the last window: the descriptor is not needed any more
     ::close(fd_);
     fd_ = -1;
   }
+}
+
+void BlockBuffer::read_window(uint64_t at, size_t len) {
+  if (small_cap_ < len) {
+    small_cap_ = std::max(len, reading_ ? kReadWindow : kHeadWindow);
+    small_.reset(new uint8_t[small_cap_]);
+  }
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = ::pread(fd_, small_.get() + got, len - got, static_cast<off_t>(at + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw CaptureError(path_, at + got, std::string("read error: ") + std::strerror(errno));
+    if (n == 0) break;  // shorter than its size said: what was read is all there is
+    got += static_cast<size_t>(n);
+  }
+  ptr_ = small_.get();
+  prefetched_ = ptr_;
+  end_ = got;
 }
 
 void BlockBuffer::map_mapped(uint64_t at, size_t len) {
@@ -152,12 +235,19 @@ bool BlockBuffer::refill_mapped(size_t n) {
     eof_ = true;
     return false;
   }
-  size_t len = at == 0 ? kHeadWindow : kMapWindow;
+  uint64_t room = left;
   if (read_limit_) {  // a byte range: up to its end (64 KiB past it: its last record)
     uint64_t until = read_limit_ > UINT64_MAX - (64 << 10) ? UINT64_MAX : read_limit_ + (64 << 10);
-    len = static_cast<size_t>(std::min<uint64_t>(len, until > at ? until - at : 0));
+    room = std::min<uint64_t>(room, until > at ? until - at : 0);
   }
-  len = static_cast<size_t>(std::min<uint64_t>(std::max(len, n), left));
+  size_t len = kHeadWindow;
+  reading_ = false;
+  if (at != 0) {
+    WindowKind k = g_costs.next(room);
+    reading_ = k == WindowKind::read;
+    len = reading_ ? kReadWindow : k == WindowKind::map ? kMapWindow : kMeasureMin;
+  }
+  len = static_cast<size_t>(std::min<uint64_t>(std::max<uint64_t>(std::min<uint64_t>(len, room), n), left));
   map_window(at, len);
   if (end_ < n) {  // a read window came short: the file shrank since its size was taken
     eof_ = true;
