@@ -44,7 +44,7 @@ struct WindowCosts {
     if (m != WindowMode::automatic) return m == WindowMode::read ? WindowKind::read : WindowKind::map;
     const uint64_t map_cost = map_ns_per_mib.load(std::memory_order_relaxed);
     const uint64_t read_cost = read_ns_per_mib.load(std::memory_order_relaxed);
-    const bool reading_cheaper = map_cost >= kCheapMapNsPerMiB && read_cost && read_cost + kReadExtraNsPerMiB < map_cost;
+    const bool reading_cheaper = reading_costs_less(map_cost, read_cost);
     if (room < kMeasureMin)  // too small to measure anything by: what is known to cost less
       return reading_cheaper ? WindowKind::read : WindowKind::map;
     WindowKind k = next_window_kind(map_cost, read_cost, read_since_map.load(std::memory_order_relaxed),

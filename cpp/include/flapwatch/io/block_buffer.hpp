@@ -56,13 +56,17 @@ constexpr uint64_t kCheapMapNsPerMiB = 40'000;
 constexpr uint64_t kReadExtraNsPerMiB = 15'000;
 constexpr uint64_t kMapProbeEvery = uint64_t(64) << 20, kReadProbeEvery = uint64_t(64) << 20;
 enum class WindowKind : uint8_t { map, read, map_probe };
+// Reading measured as costing less than mapping (both measured, mapping not cheap).
+inline bool reading_costs_less(uint64_t map_ns_per_mib, uint64_t read_ns_per_mib) {
+  return map_ns_per_mib >= kCheapMapNsPerMiB && read_ns_per_mib && read_ns_per_mib + kReadExtraNsPerMiB < map_ns_per_mib;
+}
 // The next window's kind from what mapping and reading cost lately (0: not measured yet,
 // so measured next, mapping first) and the bytes read and mapped since each was measured.
 inline WindowKind next_window_kind(uint64_t map_ns_per_mib, uint64_t read_ns_per_mib, uint64_t read_since_map,
                                    uint64_t mapped_since_read) {
   if (map_ns_per_mib < kCheapMapNsPerMiB) return WindowKind::map;  // 0 too
   if (read_ns_per_mib == 0) return WindowKind::read;
-  if (read_ns_per_mib + kReadExtraNsPerMiB < map_ns_per_mib)
+  if (reading_costs_less(map_ns_per_mib, read_ns_per_mib))
     return read_since_map >= kMapProbeEvery ? WindowKind::map_probe : WindowKind::read;
   return mapped_since_read >= kReadProbeEvery ? WindowKind::read : WindowKind::map;
 }
