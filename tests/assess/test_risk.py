@@ -82,23 +82,35 @@ def test_pause_creep_is_seen():
     assert model.score("p", T0 + 620 * S).features["pfc_creep"] > math.log1p(3)
 
 
-def test_replay_is_the_incremental_model(tmp_path):
-    r = simulate.simulate("degrading", tmp_path / "d.pcapng", 11)
+@pytest.mark.parametrize("family, chunk_cells", [("degrading", risk.CHUNK_CELLS), ("device-wide", risk.CHUNK_CELLS),
+                                                 ("device-wide", 7), ("silent-neighbor-loss", 64)])
+def test_replay_is_the_incremental_model(tmp_path, monkeypatch, family, chunk_cells):
+    """score_analysis scores a chunk of times in one pass; every row is what the live agent's
+    incremental model (update, then score_array) gives at that time, to the bit. A chunk of 7
+    cells holds one time of device-wide's ports; 64 a few times."""
+    monkeypatch.setattr(risk, "CHUNK_CELLS", chunk_cells)
+    r = simulate.simulate(family, tmp_path / "d.pcapng", 11)
     a = flapwatch.analyze(r.path, r.truth["config"])
     timeline = risk.score_analysis(a, end_ns=r.truth["end_ns"])
     events = risk.events_from_analysis(a)
     assert sum(e["kind"] == "lldp_rx" for e in events) > 10  # the LLDP gap is scored from lldp_rx
-    model = risk.RiskModel()
-    checked = 0
-    for i, e in enumerate(events):
-        model.update(e)
-        if (i + 1 < len(events) and events[i + 1]["ts_ns"] == e["ts_ns"]) or i % 37:
-            continue
-        rows = np.flatnonzero(timeline.ts_ns == e["ts_ns"])
-        for j in rows:
-            assert model.score(timeline.port[j], e["ts_ns"]).score == pytest.approx(timeline.score[j], abs=1e-12)
-            checked += 1
-    assert checked > 20
+    assert sum(e["kind"] == "flap" for e in events) > 3
+    times, known = risk.score_times(events, end_ns=r.truth["end_ns"])
+    model, i, row = risk.RiskModel(risk.RiskConfig.for_config(a.config)), 0, 0
+    for t, k in zip(times.tolist(), known.tolist()):
+        while i < k:
+            model.update(events[i])
+            i += 1
+        names, p, f = model.score_array(t)
+        n = len(names)
+        assert timeline.ts_ns[row:row + n].tolist() == [t] * n and timeline.port[row:row + n] == names
+        assert timeline.score[row:row + n].tolist() == p.tolist()
+        for name in risk.FEATURES:
+            assert timeline.features[name][row:row + n].tolist() == f[name].tolist(), name
+        row += n
+    assert row == timeline.score.size and len({*timeline.port}) == len(model.ports)
+    if family == "device-wide":
+        assert len(model.ports) > 2
 
 
 def test_lldp_rx_leaves_out_our_own_advertisements():
