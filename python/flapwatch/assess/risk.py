@@ -433,46 +433,22 @@ def score_events(events: list[dict], step_s: float = 5.0, config: RiskConfig | N
     model = RiskModel(config)
     if not events:
         return RiskTimeline(np.zeros(0, np.int64), [], np.zeros(0), {k: np.zeros(0) for k in FEATURES})
-    times, upto = score_times(events, step_s, end_ns)
-    flaps: list[list[int]] = []  # per port: its flap times, in order
-    latest_f: list[tuple] = []  # per port: its state as of the last time scored (floats, ints)
-    latest_i: list[tuple] = []
-    chunk_f: list[tuple] = []  # the states the chunk's times left, each at (its time, its port)
-    chunk_i: list[tuple] = []
-    chunk_at: list[int] = []
-    chunk_port: list[int] = []
+    times, known = score_times(events, step_s, end_ns)
+    log = _StateLog(model)
     parts: list[tuple] = []
     s0, i = 0, 0
-    acc = [model._acc[k] for k in ACCUMULATORS]
-    rest_f = [getattr(model, "_" + k) for k in STATE_FLOATS[len(ACCUMULATORS):]]
-    rest_i = [getattr(model, "_" + k) for k in STATE_INTS]
-    for s, k in enumerate(upto.tolist()):
+    for s, k in enumerate(known.tolist()):
         touched: dict[int, None] = {}
         while i < k:
-            e = events[i]
-            model.update(e)
-            p = model._ports[e["port"]]
+            model.update(events[i])
+            p = model._ports[events[i]["port"]]
             touched[p] = None
-            if e["kind"] == "flap":
-                while len(flaps) <= p:
-                    flaps.append([])
-                flaps[p].append(int(e["ts_ns"]))
+            if events[i]["kind"] == "flap":
+                log.flapped(p, int(events[i]["ts_ns"]))
             i += 1
-        for p in touched:
-            chunk_f.append(tuple(a[p] for a in acc) + tuple(a[p] for a in rest_f))
-            chunk_i.append(tuple(int(a[p]) for a in rest_i))
-            chunk_at.append(s - s0)
-            chunk_port.append(p)
-        n_ports = len(model._names)
-        if (s + 1 - s0) * n_ports >= CHUNK_CELLS or s + 1 == len(times):
-            parts.append(_score_chunk(model, times[s0:s + 1], n_ports, latest_f, latest_i, chunk_f, chunk_i,
-                                      chunk_at, chunk_port, flaps))
-            for p, f, n in zip(chunk_port, chunk_f, chunk_i):  # each port's last state carries over
-                while len(latest_f) <= p:
-                    latest_f.append(())
-                    latest_i.append(())
-                latest_f[p], latest_i[p] = f, n
-            chunk_f, chunk_i, chunk_at, chunk_port = [], [], [], []
+        log.record(s - s0, touched)
+        if (s + 1 - s0) * len(model._names) >= CHUNK_CELLS or s + 1 == len(times):
+            parts.append(log.score(times[s0:s + 1]))
             s0 = s + 1
     names = model._names
     return RiskTimeline(np.concatenate([c[0] for c in parts]), [names[p] for c in parts for p in c[1].tolist()],
@@ -480,30 +456,68 @@ def score_events(events: list[dict], step_s: float = 5.0, config: RiskConfig | N
                         {k: np.concatenate([c[3][k] for c in parts]) for k in FEATURES})
 
 
-def _score_chunk(model: RiskModel, times: np.ndarray, n_ports: int, latest_f, latest_i, chunk_f, chunk_i, chunk_at,
-                 chunk_port, flaps) -> tuple:
-    """One chunk of score_events: (ts_ns, port index, score, features) per cell, by time then
-    port. A cell's state is its port's latest as of its time: the carried states in row 0,
-    each recorded state at its time, filled forward (recorded indices only grow)."""
-    carried = len(latest_f)
-    f = np.array(latest_f + chunk_f, np.float64).reshape(-1, len(STATE_FLOATS))
-    n = np.array(latest_i + chunk_i, np.int64).reshape(-1, len(STATE_INTS))
-    grid = np.full((times.size, n_ports), -1, np.int64)
-    grid[0, :carried] = np.arange(carried)
-    grid[np.array(chunk_at, np.int64), np.array(chunk_port, np.int64)] = carried + np.arange(len(chunk_f))
-    np.maximum.accumulate(grid, axis=0, out=grid)
-    cells = np.flatnonzero(grid.ravel() >= 0)  # a port is scored from the time it was first seen
-    row = grid.ravel()[cells]
-    at, port = np.divmod(cells, n_ports)
-    now = times[at]
-    st = {k: f[row, j] for j, k in enumerate(STATE_FLOATS)}
-    st.update({k: n[row, j] for j, k in enumerate(STATE_INTS)})
-    def recent(j: int, lo: float, hi: int) -> list[int]:
-        times = flaps[int(port[j])]  # last_flap >= 0: the port has flapped
-        return times[bisect.bisect_right(times, lo):bisect.bisect_right(times, hi)]
+class _StateLog:
+    """score_events' record of a RiskModel's state per port (STATE_FLOATS, STATE_INTS) over a
+    chunk of scoring times, and the chunk's cells scored from it."""
 
-    feats = model._features_of(st, now, model._acceleration(st["last_flap"], now, recent))
-    return now, port, 1 / (1 + np.exp(-model._logit(feats))), feats
+    def __init__(self, model: RiskModel):
+        self.model = model
+        self._floats = [model._acc[k] for k in ACCUMULATORS] + [getattr(model, "_" + k)
+                                                                 for k in STATE_FLOATS[len(ACCUMULATORS):]]
+        self._ints = [getattr(model, "_" + k) for k in STATE_INTS]
+        self.flaps: list[list[int]] = []  # per port: its flap times, in order
+        self.latest_f: list[tuple] = []  # per port: its state when the last chunk ended
+        self.latest_i: list[tuple] = []
+        self.f: list[tuple] = []  # the states this chunk's times left: (time in the chunk, port)
+        self.i: list[tuple] = []
+        self.at: list[int] = []
+        self.port: list[int] = []
+
+    def flapped(self, port: int, t: int) -> None:
+        while len(self.flaps) <= port:
+            self.flaps.append([])
+        self.flaps[port].append(t)
+
+    def record(self, at: int, ports) -> None:
+        """The state `ports` are in after the events of the chunk's time `at`."""
+        for p in ports:
+            self.f.append(tuple(a[p] for a in self._floats))
+            self.i.append(tuple(int(a[p]) for a in self._ints))
+            self.at.append(at)
+            self.port.append(p)
+
+    def score(self, times: np.ndarray) -> tuple:
+        """(ts_ns, port index, score, features) per cell of the chunk's `times`, by time then
+        port; then the next chunk starts from each port's last state. A cell's state is its
+        port's latest as of its time: the carried states at the first time, each recorded one
+        at its time, filled forward (recorded indices only grow)."""
+        model, carried, n_ports = self.model, len(self.latest_f), len(self.model._names)
+        f = np.array(self.latest_f + self.f, np.float64).reshape(-1, len(STATE_FLOATS))
+        n = np.array(self.latest_i + self.i, np.int64).reshape(-1, len(STATE_INTS))
+        grid = np.full((times.size, n_ports), -1, np.int64)
+        grid[0, :carried] = np.arange(carried)
+        grid[np.array(self.at, np.int64), np.array(self.port, np.int64)] = carried + np.arange(len(self.f))
+        np.maximum.accumulate(grid, axis=0, out=grid)
+        cells = np.flatnonzero(grid.ravel() >= 0)  # a port is scored from the time it was first seen
+        row = grid.ravel()[cells]
+        at, port = np.divmod(cells, n_ports)
+        now = times[at]
+        st = {k: f[row, j] for j, k in enumerate(STATE_FLOATS)}
+        st.update({k: n[row, j] for j, k in enumerate(STATE_INTS)})
+
+        def recent(j: int, lo: float, hi: int) -> list[int]:
+            flaps = self.flaps[int(port[j])]  # last_flap >= 0: the port has flapped
+            return flaps[bisect.bisect_right(flaps, lo):bisect.bisect_right(flaps, hi)]
+
+        feats = model._features_of(st, now, model._acceleration(st["last_flap"], now, recent))
+        for p, state_f, state_i in zip(self.port, self.f, self.i):  # ports are first seen in index order
+            if p == len(self.latest_f):
+                self.latest_f.append(state_f)
+                self.latest_i.append(state_i)
+            else:
+                self.latest_f[p], self.latest_i[p] = state_f, state_i
+        self.f, self.i, self.at, self.port = [], [], [], []
+        return now, port, 1 / (1 + np.exp(-model._logit(feats))), feats
 
 
 @dataclass
