@@ -67,6 +67,7 @@ import numpy as np
 
 from flapwatch.config import Config
 from flapwatch.tables import schema
+from flapwatch.tables.table import table_rows
 
 from flapwatch.tables.units import NS_PER_S as S  # noqa: E402
 
@@ -208,11 +209,13 @@ class RiskModel:
         return i
 
     def _decay_to(self, i: int, t: int) -> None:
-        dt = t - self._t[i]
+        dt = t - int(self._t[i])
         if dt > 0:
             factor = {tau: math.exp(-dt / tau) for tau in self._taus}  # one exp per time constant
             for k, acc in self._acc.items():
-                acc[i] *= factor[self._tau[k]]
+                v = acc[i]
+                if v:  # 0 stays 0: most accumulators of a port that only pauses, say
+                    acc[i] = v * factor[self._tau[k]]
             self._t[i] = t
         elif self._t[i] == 0:
             self._t[i] = t
@@ -390,16 +393,25 @@ def event_from_detection(kind: str, row: dict) -> dict | None:
     return None
 
 
-# The tables whose rows are RiskModel events (event_from_detection).
-RISK_TABLES = ("flaps", "pfc_storms", "pause_stats", "lldp_events", "lldp_rx")  # a subset of schema.STREAM_TABLES
+# The tables whose rows are RiskModel events, with the columns event_from_detection reads.
+RISK_COLUMNS = {
+    "flaps": ("ts_ns", "port", "duration_ns", "hidden"),
+    "pfc_storms": ("ts_ns", "port"),
+    "pause_stats": ("ts_ns", "port", "window_ns", "duty"),
+    "lldp_events": ("ts_ns", "port", "event"),
+    "lldp_rx": ("ts_ns", "port", "ttl"),
+}
+RISK_TABLES = tuple(RISK_COLUMNS)  # a subset of schema.STREAM_TABLES
 
 
 def events_from_analysis(analysis) -> list[dict]:
     """The Analysis' detections and LLDP receptions as RiskModel events, in the order they
-    became known: the same events, through the same conversion, as the live agent's."""
+    became known: the same events, through the same conversion, as the live agent's (its
+    rows have every column; these only the ones read, the rest is not made into rows)."""
     out: list[dict] = []
-    for kind in RISK_TABLES:
-        for row in analysis.tables[kind].records():
+    for kind, columns in RISK_COLUMNS.items():
+        table = analysis.tables[kind]
+        for row in table_rows(kind, {c: table[c] for c in columns}, table.strings):
             e = event_from_detection(kind, row)
             if e is not None:
                 out.append(e)
