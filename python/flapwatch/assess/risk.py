@@ -441,7 +441,7 @@ def score_events(events: list[dict], step_s: float = 5.0, config: RiskConfig | N
     model would (tests/assess/test_risk.py holds them equal). The model's state is recorded
     for the ports each time's events changed, and the features of many (time, port) cells
     are computed in one elementwise pass, not a pass of small arrays per time (on a capture
-    with 13,000 scoring times, 1.6 s -> 0.4 s in process: bench/README.md, "Output")."""
+    with 13,000 scoring times, 1.5 s -> 0.3 s in process: bench/README.md, "Output")."""
     model = RiskModel(config)
     if not events:
         return RiskTimeline(np.zeros(0, np.int64), [], np.zeros(0), {k: np.zeros(0) for k in FEATURES})
