@@ -74,3 +74,17 @@ def test_ports_appear_when_first_seen(cells, monkeypatch):
     assert list(zip(((tl.ts_ns - T0) // S).tolist(), tl.port)) == [
         (0, PORTS[0]), (5, PORTS[0]), (7, PORTS[0]), (7, PORTS[1])]
     assert tl.features["ongoing"][-1] > 0 and tl.features["ongoing"][:-1].tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("cells", [7, risk.CHUNK_CELLS])
+def test_more_ports_than_the_model_starts_with(cells, monkeypatch):
+    """A switch has more ports than the model's first arrays (64): they grow as ports come,
+    and the timeline follows the grown arrays."""
+    monkeypatch.setattr(risk, "CHUNK_CELLS", cells)
+    events = [{"kind": "pause", "ts_ns": T0 + i * S // 4, "port": f"leaf1:swp{i % 80}", "duty": (i % 7) / 7}
+              for i in range(240)]
+    events += [{"kind": "flap", "ts_ns": T0 + 61 * S, "port": "leaf1:swp79", "duration_ns": S, "hidden": 0}]
+    tl = risk.score_events(events, 5.0)
+    got = [(t, name, s, tuple(tl.features[k][j] for k in risk.FEATURES))
+           for j, (t, name, s) in enumerate(zip(tl.ts_ns.tolist(), tl.port, tl.score.tolist()))]
+    assert len({*tl.port}) == 80 and got == incremental(events, 5.0, None)

@@ -279,12 +279,16 @@ class RiskModel:
         return float(self._rx_interval[i]) or self.cfg.lldp_tx_s
 
     # -- scores
+    def _state_arrays(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The arrays of the ports' state, in STATE_FLOATS and STATE_INTS order (_index replaces
+        them as ports are added: ask again after an update)."""
+        return ([self._acc[k] for k in ACCUMULATORS] + [getattr(self, "_" + k) for k in STATE_FLOATS[len(ACCUMULATORS):]],
+                [getattr(self, "_" + k) for k in STATE_INTS])
+
     def _state(self, idx: np.ndarray) -> dict[str, np.ndarray]:
         """The ports' state (what the features are computed from) as arrays, by field."""
-        st = {k: v[idx] for k, v in self._acc.items()}
-        for k in STATE_FLOATS[len(ACCUMULATORS):] + STATE_INTS:
-            st[k] = getattr(self, "_" + k)[idx]
-        return st
+        floats, ints = self._state_arrays()
+        return dict(zip(STATE_FLOATS + STATE_INTS, (a[idx] for a in floats + ints)))
 
     def _features(self, idx: np.ndarray, now: int) -> dict[str, np.ndarray]:
         def recent(j: int, lo: float, hi: int) -> list[int]:
@@ -474,9 +478,6 @@ class _StateLog:
 
     def __init__(self, model: RiskModel):
         self.model = model
-        self._floats = [model._acc[k] for k in ACCUMULATORS] + [getattr(model, "_" + k)
-                                                                 for k in STATE_FLOATS[len(ACCUMULATORS):]]
-        self._ints = [getattr(model, "_" + k) for k in STATE_INTS]
         self.flaps: list[list[int]] = []  # per port: its flap times, in order
         self.latest_f: list[tuple] = []  # per port: its state when the last chunk ended
         self.latest_i: list[tuple] = []
@@ -492,9 +493,10 @@ class _StateLog:
 
     def record(self, at: int, ports) -> None:
         """The state `ports` are in after the events of the chunk's time `at`."""
+        floats, ints = self.model._state_arrays()
         for p in ports:
-            self.f.append(tuple(a[p] for a in self._floats))
-            self.i.append(tuple(int(a[p]) for a in self._ints))
+            self.f.append(tuple(a[p] for a in floats))
+            self.i.append(tuple(int(a[p]) for a in ints))
             self.at.append(at)
             self.port.append(p)
 
