@@ -493,6 +493,8 @@ class _StateLog:
 
     def record(self, at: int, ports) -> None:
         """The state `ports` are in after the events of the chunk's time `at`."""
+        if not ports:  # a time on the step grid with no event
+            return
         floats, ints = self.model._state_arrays()
         for p in ports:
             self.f.append(tuple(a[p] for a in floats))
