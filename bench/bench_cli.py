@@ -99,16 +99,7 @@ def bench_speed(args, res: dict) -> None:
     for name, cmd in rows.items():  # once each first: Python writes its bytecode caches, as pip install does
         if name != "raw C loop":
             bi.run(cmd)
-    walls: dict[str, list[float]] = {name: [] for name in rows}
-    cpus: dict[str, list[float]] = {name: [] for name in rows}
-    outputs: dict[str, str] = {}
-    for i in range(args.repeat):
-        for name, cmd in rows.items():  # the raw loop first in every round
-            r = bi.run(cmd)
-            walls[name].append(r["wall"])
-            cpus[name].append(r["cpu"])
-            outputs[name] = r["stdout"]
-        print(f"  round {i + 1}/{args.repeat} done, load average {os.getloadavg()[0]:.2f}", flush=True)
+    walls, cpus, outputs = bi.rounds(rows, args.repeat)  # the raw loop first in every round
     load_end = os.getloadavg()
     raw = statistics.median(walls["raw C loop"])
     table = []

@@ -87,6 +87,22 @@ def run(cmd: list[str], rss: bool = False) -> dict:
             "stderr": stderr}
 
 
+def rounds(rows: dict[str, list[str]], repeat: int) -> tuple[dict, dict, dict]:
+    """Every row's command once per round, in order, `repeat` rounds (a load that comes and goes
+    hits every row alike): (walls, CPU times, the last stdout), by row."""
+    walls: dict[str, list[float]] = {name: [] for name in rows}
+    cpus: dict[str, list[float]] = {name: [] for name in rows}
+    outputs: dict[str, str] = {}
+    for i in range(repeat):
+        for name, cmd in rows.items():
+            r = run(cmd)
+            walls[name].append(r["wall"])
+            cpus[name].append(r["cpu"])
+            outputs[name] = r["stdout"]
+        print(f"  round {i + 1}/{repeat} done, load average {os.getloadavg()[0]:.2f}", flush=True)
+    return walls, cpus, outputs
+
+
 def timed_run(cmd: list[str]) -> tuple[float, dict]:
     r = run(cmd)
     return r["wall"], r

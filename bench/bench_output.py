@@ -67,15 +67,9 @@ def main() -> int:
         rows = rows_for(capture, config, raw_loop, args.base)
         bi.drop_from_page_cache(capture)
         bi.run(rows["raw C loop"])  # read back in one go, as bench_cli.py
-        outputs = {name: bi.run(cmd)["stdout"] for name, cmd in rows.items()}  # and the bytecode written
-        walls: dict[str, list[float]] = {n: [] for n in rows}
-        cpus: dict[str, list[float]] = {n: [] for n in rows}
-        for i in range(args.repeat):
-            for name, cmd in rows.items():
-                r = bi.run(cmd)
-                walls[name].append(r["wall"])
-                cpus[name].append(r["cpu"])
-            print(f"  round {i + 1}/{args.repeat} done, load average {os.getloadavg()[0]:.2f}", flush=True)
+        for cmd in rows.values():  # once each first: the bytecode written, as pip install leaves it
+            bi.run(cmd)
+        walls, cpus, outputs = bi.rounds(rows, args.repeat)
     doc = json.loads(outputs["replay json"])
     bi.check("replay counted every frame of the truth", doc["counts"] == truth["counts"], str(doc["counts"]))
     bi.check("many rows", len(doc["pause_stats"]) > 100_000, str(len(doc["pause_stats"])))
