@@ -179,7 +179,7 @@ def recording(request, tmp_path_factory) -> Recording:
     return _record(request.param, tmp_path_factory.mktemp("same" if request.param else "different"))
 
 
-def model_messages(rec: Recording) -> list[LinkMessage]:
+def model_messages(rec: Recording, at: str = "middle") -> list[LinkMessage]:
     """The host end's messages as the model has them, for the driver's own times. The sw end's
     counters are never seen; only its queued events matter. Each delayed run comes at its
     timer's jiffy or the next (TIMER_LATE_JIFFIES), or, where the driver's times leave the
@@ -188,7 +188,8 @@ def model_messages(rec: Recording) -> list[LinkMessage]:
     one where the kernel sent a message, if it did within RUN_AFTER_TICK_NS of its tick (else
     the model's own: a run of the sw end alone, whose jiffy then stays open for the limit it sets).
     Seen once: the first down's run at once 0.6 ms after the command began, in the jiffy before
-    the model's, put both later rate-limited runs a level-1 bucket (8 jiffies) before the model's."""
+    the model's, put both later rate-limited runs a level-1 bucket (8 jiffies) before the model's.
+    at: where in its command's window each change is taken to be (AT)."""
     urgent = rec.profile == "different_ifindex"  # ifindex != iflink on both ends
     seen = {rec.jiffies.at(r["ts_ns"]) for r in rec.messages
             if r["ts_ns"] - rec.jiffies.start(rec.jiffies.at(r["ts_ns"])) < RUN_AFTER_TICK_NS}
@@ -199,12 +200,25 @@ def model_messages(rec: Recording) -> list[LinkMessage]:
 
     lw = Linkwatch([True, True], [rec.before["up_count"], 1], [rec.before["down_count"], 0], random.Random(0),
                    always_urgent=[urgent, urgent], jiffies=rec.jiffies, choose_jiffy=run_at,
-                   input_jitter_ns=window // 2 + EARLY_NS)
+                   input_jitter_ns=(window // 2 if at == "middle" else window) + EARLY_NS)
+    weight = {"start": 0, "middle": 1, "done": 2}[at]
+
+    def when(t0: int, t1: int) -> int:
+        return t0 + (t1 - t0) * weight // 2
+
     for _, flaps in rec.driven:
         for f in flaps:
-            lw.admin_change((f["down_ns"] + f["down_done_ns"]) // 2, SW, False, carrier_follows=[HOST])
-            lw.admin_change((f["up_ns"] + f["up_done_ns"]) // 2, SW, True, carrier_follows=[HOST])
+            lw.admin_change(when(f["down_ns"], f["down_done_ns"]), SW, False, carrier_follows=[HOST])
+            lw.admin_change(when(f["up_ns"], f["up_done_ns"]), SW, True, carrier_follows=[HOST])
     return [m for m in lw.finish() if m.port == HOST]
+
+
+# Where in its command's window (ip's write to the reply, 0.1-0.3 ms) the kernel made each
+# change: the driver cannot tell. The middle first; where the kernel's messages differ from
+# that model's, either end. Seen once in CI: a rate-limited run (its message at 0.18 ms into a
+# down's 0.22 ms window) found the carrier still up, where the model with the down at the
+# middle had it down. A run inside a window may fall on either side of its change.
+AT = ("middle", "start", "done")
 
 
 def _window(flaps: list[dict]) -> tuple[int, int]:
@@ -212,22 +226,32 @@ def _window(flaps: list[dict]) -> tuple[int, int]:
     return flaps[0]["down_ns"], flaps[-1]["up_done_ns"] + int((QUIET_S - 0.05) * 1e9)
 
 
-def compare(rec: Recording, schedule: Schedule) -> tuple[list, list]:
+def compare(rec: Recording, schedule: Schedule, at: str = "middle") -> tuple[list, list]:
     """The schedule's messages, real and modelled: ((carrier, operstate, up_count, down_count), t_ns)."""
     flaps = next(f for s, f in rec.driven if s == schedule)
     lo, hi = _window(flaps)
     real = [((r["carrier"], r["operstate"], r["carrier_up_count"], r["carrier_down_count"]), r["ts_ns"])
             for r in rec.messages if lo <= r["ts_ns"] < hi]
     model = [((int(m.up), m.operstate, m.up_count, m.down_count), m.t_ns)
-             for m in model_messages(rec) if lo <= m.t_ns < hi]
+             for m in model_messages(rec, at) if lo <= m.t_ns < hi]
     return real, model
 
 
-def describe(rec: Recording, schedule: Schedule) -> str:
+def closest(rec: Recording, schedule: Schedule) -> str:
+    """The first of AT whose model sends the kernel's messages (states and order), else the middle."""
+    for at in AT:
+        real, model = compare(rec, schedule, at)
+        if [s for s, _ in real] == [s for s, _ in model]:
+            return at
+    return AT[0]
+
+
+def describe(rec: Recording, schedule: Schedule, at: str = "middle") -> str:
     flaps = next(f for s, f in rec.driven if s == schedule)
     t0 = flaps[0]["down_ns"]
-    real, model = compare(rec, schedule)
-    lines = [f"{rec.profile} / {schedule.name} (ms from the first down; carrier operstate up down):", " driven:"]
+    real, model = compare(rec, schedule, at)
+    lines = [f"{rec.profile} / {schedule.name} (ms from the first down; carrier operstate up down; "
+             f"the model's changes at the {at} of their windows):", " driven:"]
     lines += [f"  down {(f['down_ns'] - t0) / MS:9.3f}+{(f['down_done_ns'] - f['down_ns']) / MS:.3f}"
               f"  up {(f['up_ns'] - t0) / MS:9.3f}+{(f['up_done_ns'] - f['up_ns']) / MS:.3f}" for f in flaps]
     for name, seq in (("real", real), ("model", model)):
@@ -246,17 +270,19 @@ def test_the_driven_changes_are_all_in_the_counters(recording):
 
 @pytest.mark.parametrize("schedule", SCHEDULES, ids=[s.name for s in SCHEDULES])
 def test_model_sends_what_the_kernel_sent(recording, schedule):
-    real, model = compare(recording, schedule)
-    assert real and [s for s, _ in real] == [s for s, _ in model], describe(recording, schedule)
+    at = closest(recording, schedule)
+    real, model = compare(recording, schedule, at)
+    assert real and [s for s, _ in real] == [s for s, _ in model], describe(recording, schedule, at)
     flaps = next(f for s, f in recording.driven if s == schedule)
-    slack = max(max(f["down_done_ns"] - f["down_ns"], f["up_done_ns"] - f["up_ns"]) for f in flaps) // 2
+    window = max(max(f["down_done_ns"] - f["down_ns"], f["up_done_ns"] - f["up_ns"]) for f in flaps)
+    slack = window // 2 if at == "middle" else window
     # A delayed run the kernel sent more than RUN_AFTER_TICK_NS after its tick is not matched to
     # its jiffy, and the model may then put it one jiffy later (seen once: 3.1 ms): within
     # linkwatch's granularity, which is what the issue asks. Immediate runs keep EARLY_NS.
     for (_, t), (_, t_model) in zip(real, model):
         early = EARLY_NS + (recording.jiffies.jiffy_ns if t - t_model < -EARLY_NS - slack and
                             t_model - recording.jiffies.start(recording.jiffies.at(t_model)) < RUN_AFTER_TICK_NS else 0)
-        assert -early - slack <= t - t_model <= LATE_NS + slack, describe(recording, schedule)
+        assert -early - slack <= t - t_model <= LATE_NS + slack, describe(recording, schedule, at)
     dt = max(abs(t - t_model) for (_, t), (_, t_model) in zip(real, model))
-    print(f"{recording.profile} {schedule.name}: {len(real)} messages real, {len(model)} model, "
-          f"max |dt| {dt / MS:.3f} ms")
+    print(f"{recording.profile} {schedule.name}: {len(real)} messages real, {len(model)} model "
+          f"(changes at the {at} of their windows), max |dt| {dt / MS:.3f} ms")
