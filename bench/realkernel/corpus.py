@@ -90,6 +90,7 @@ SILENT_CLEAR_S = SIG.silent_attach_s + 2.0  # an age-out this far from any flap 
 LLDP_TTL_S = 4  # lldpd's TTL at tx-interval 1 (x tx-hold 4)
 SILENT_SETTLE_S = 1.0  # after lldpd resumes: heard again
 SILENT_BODY_S = LLDP_TTL_S + 1.0 + SILENT_SETTLE_S  # hung, aged out, resumed, heard again
+UNDRIVEN_LOSS = "silent-neighbor-loss (undriven)"  # an age-out on the wire that no episode drove
 
 REVEAL_S = 1.1  # a hidden flap's revealing message comes at most this long after it (1 s + the wheel)
 # The CI subset (compact) runs beside other work: linkwatch's run can come late there (seen:
@@ -532,17 +533,19 @@ def mark_silent_losses(truth: dict, wire: Path) -> list[int]:
                 _mid(f["up_ns"], f["up_done_ns"]) if f.get("up_ns") is not None else end) for f in truth["flaps"]]
     live: dict = {}
     aged = []
+    heard: dict[int, tuple[int, int]] = {}  # age-out -> (the neighbor's last LLDPDU, the next one heard)
     for t, msap, ttl in rx + [(end, None, None)]:
-        for m, exp in sorted(live.items(), key=lambda kv: kv[1]):
+        for m, (exp, last) in sorted(live.items(), key=lambda kv: kv[1]):
             if exp < t:
                 del live[m]
                 if not live and not any(d <= exp < u for d, u in outages):
                     aged.append(exp)
+                    heard[exp] = (last, t)
         if msap is not None:
             if ttl == 0:
                 live.pop(msap, None)  # a shutdown LLDPDU: gone, not aged out
             else:
-                live[msap] = t + ttl * S
+                live[msap] = (t + ttl * S, t)
     flapping = [e for e in truth["episodes"] if e["flaps"]]
     attach = int(SIG.silent_attach_s * S)
     for x in aged:
@@ -560,9 +563,12 @@ def mark_silent_losses(truth: dict, wire: Path) -> list[int]:
         if driven:
             driven[0]["aged_out_ns"] = x
         elif not any(e.get("aged_out_ns") == x for e in truth["episodes"]):  # (scored again: once)
-            truth["episodes"].append({"port": PORT, "family": "silent-neighbor-loss (undriven)", "params": {},
+            # Nothing driven here: the switch's lldpd went quiet (seen once in CI, on a busy
+            # machine). A real age-out on the wire, which the engine must find all the same.
+            truth["episodes"].append({"port": PORT, "family": UNDRIVEN_LOSS, "params": {},
                                       "start_ns": x - LLDP_TTL_S * S, "end_ns": x, "flaps": 0, "flap_times": [],
-                                      "labels": ["silent-neighbor-loss"], "aged_out_ns": x})
+                                      "labels": ["silent-neighbor-loss"], "aged_out_ns": x,
+                                      "last_heard_ns": heard[x][0], "heard_again_ns": heard[x][1]})
     return aged
 
 
@@ -662,7 +668,21 @@ def analyse(dirpath: Path, truth: dict) -> dict:
                      "predicted": sorted(m.predicted, key=LABELS.index)} for m in matches],
         "unmatched": [{"start_ns": m.start_ns, "predicted": sorted(m.predicted, key=LABELS.index)} for m in unmatched],
         "episodes_classified": episodes.to_records(),
+        "undriven": [_undriven(truth, e) for e in truth["episodes"] if e["family"] == UNDRIVEN_LOSS],
     }
+
+
+def _undriven(truth: dict, ep: dict) -> dict:
+    """Where an undriven age-out lies: the switch's silence on the wire and the episodes
+    either side (seconds from the recording's start), for the log."""
+    t0 = truth["start_ns"]
+    driven = [e for e in truth["episodes"] if e["family"] != UNDRIVEN_LOSS]
+    before = max((e for e in driven if e["start_ns"] <= ep["aged_out_ns"]), key=lambda e: e["start_ns"], default=None)
+    after = min((e for e in driven if e["start_ns"] > ep["aged_out_ns"]), key=lambda e: e["start_ns"], default=None)
+    return {"aged_out_s": (ep["aged_out_ns"] - t0) / S, "silent_from_s": (ep["last_heard_ns"] - t0) / S,
+            "heard_again_s": (ep["heard_again_ns"] - t0) / S,
+            "after": before and f"{before['family']} at {(before['start_ns'] - t0) / S:.3f} s",
+            "before": after and f"{after['family']} at {(after['start_ns'] - t0) / S:.3f} s"}
 
 
 def summarize(results: list[dict]) -> dict:
@@ -715,6 +735,7 @@ def summarize(results: list[dict]) -> dict:
                        "precision": conf.precision(k), "recall": conf.recall(k)} for k in LABELS},
         "misses": misses,
         "warnings": sorted({w for r in results for w in r["warnings"]}),
+        "undriven": [dict(u, session=r["name"]) for r in results for u in r.get("undriven", [])],
     }
 
 
@@ -731,16 +752,20 @@ def format_table(s: dict) -> str:
     for k, v in s["labels"].items():
         lines.append(f"{k:22s} {v['tp']:4d} {v['fp']:4d} {v['fn']:4d} {v['tn']:4d}  {v['precision']:9.3f}  "
                      f"{v['recall']:6.3f}")
-    lines += ["", f"{'family':22s} {'episodes':>8s} {'right':>6s}  profiles"]
-    for k in FAMILIES:
+    lines += ["", f"{'family':31s} {'episodes':>8s} {'right':>6s}  profiles"]
+    for k in (*FAMILIES, UNDRIVEN_LOSS):
         v = s["families"].get(k)
         if v:
-            lines.append(f"{k:22s} {v['episodes']:8d} {v['right']:6d}  {', '.join(v['profiles'])}")
+            lines.append(f"{k:31s} {v['episodes']:8d} {v['right']:6d}  {', '.join(v['profiles'])}")
     if s["misses"]:
         lines += ["", "misses (session, family, truth -> classified):"]
         for m in s["misses"]:
             what = m.get("flap") or f"{','.join(m['truth']) or '-'} -> {','.join(m['predicted']) or '-'}"
             lines.append(f"  {m['session']:28s} {m['family']:22s} {what}")
+    if s.get("undriven"):
+        lines += ["", "undriven age-outs (s from the recording's start; the switch's LLDPDUs silent from, heard again):"]
+        lines += [f"  {u['session']:28s} {u['aged_out_s']:8.3f}  silent {u['silent_from_s']:.3f}-{u['heard_again_s']:.3f}"
+                  f"  after {u['after'] or '-'}, before {u['before'] or '-'}" for u in s["undriven"]]
     if s["warnings"]:
         lines += ["", "warnings:"] + [f"  {w}" for w in s["warnings"]]
     return "\n".join(lines)

@@ -54,8 +54,13 @@ def corpus_run(tmp_path_factory) -> list[dict]:
 
 
 def test_every_family_in_both_profiles(corpus_run):
+    """Every family driven in each profile. An age-out no episode drove (the switch's lldpd
+    quiet for a TTL on a busy machine, seen once in CI) is a real one on the wire: it is
+    scored like the rest (test_every_episode_labelled_as_its_truth), and logged with where it lies."""
     for r in corpus_run:
-        assert {m["family"] for m in r["matches"]} == set(corpus.FAMILIES), r["name"]
+        families = {m["family"] for m in r["matches"]}
+        assert families - {corpus.UNDRIVEN_LOSS} == set(corpus.FAMILIES), r["name"]
+        assert len(r["undriven"]) == sum(m["family"] == corpus.UNDRIVEN_LOSS for m in r["matches"]), r["name"]
         assert r["over_budget"]["driven"] == 1
     assert {r["profile"] for r in corpus_run} == set(corpus.PROFILES)
 
