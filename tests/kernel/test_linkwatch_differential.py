@@ -286,3 +286,29 @@ def test_model_sends_what_the_kernel_sent(recording, schedule):
     dt = max(abs(t - t_model) for (_, t), (_, t_model) in zip(real, model))
     print(f"{recording.profile} {schedule.name}: {len(real)} messages real, {len(model)} model "
           f"(changes at the {at} of their windows), max |dt| {dt / MS:.3f} ms")
+
+
+def test_a_run_inside_a_command_window_may_fall_before_its_change():
+    """The clean-clone CI failure of 2026-12-05, from its log: the driver's times and the
+    kernel's four messages of oscillation-50ms-every-200ms on the NIC-like profile. The
+    kernel's own messages place its ticks (the rate-limited run's at 1003.22 ms, 0.22 ms
+    before its message; the next one's at 2035.22 ms, on the timer wheel's 8-jiffy grid).
+    With the changes at the middle of their windows the model ran linkwatch after the sixth
+    down (0, 2, 7, 8), as the failure showed; the kernel ran it before (1, 6, 7, 7) and hid
+    that flap until its next run. With the changes at the end of their windows the model
+    sends the kernel's messages, times included."""
+    t0 = 1796458911196964157  # the first down command, ns
+    driven = [(0.000, 0.324, 50.459, 0.307), (200.863, 0.277, 251.274, 0.346), (401.789, 0.284, 452.122, 0.131),
+              (602.323, 0.188, 652.560, 0.153), (802.780, 0.178, 853.003, 0.127), (1003.262, 0.219, 1053.535, 0.236)]
+    flaps = [dict(down_ns=t0 + int(d * MS), down_done_ns=t0 + int((d + dw) * MS), up_ns=t0 + int(u * MS),
+                  up_done_ns=t0 + int((u + uw) * MS)) for d, dw, u, uw in driven]
+    kernel = [(1796458911197316157, (0, 2, 2, 3)), (1796458911247767591, (1, 6, 3, 3)),
+              (1796458912200404492, (1, 6, 7, 7)), (1796458913232603064, (1, 6, 8, 8))]
+    messages = [dict(ts_ns=t, carrier=s[0], operstate=s[1], carrier_up_count=s[2], carrier_down_count=s[3])
+                for t, s in kernel]
+    schedule = next(s for s in SCHEDULES if s.name == "oscillation-50ms-every-200ms")
+    rec = Recording("same_ifindex", messages, [(schedule, flaps)], {"up_count": 2, "down_count": 2}, {},
+                    Jiffies(250, t0 + 19_220_000))
+    assert [s for s, _ in compare(rec, schedule, "middle")[1]][2] == (0, 2, 7, 8)  # the failure
+    assert closest(rec, schedule) == "done"
+    test_model_sends_what_the_kernel_sent(rec, schedule)
