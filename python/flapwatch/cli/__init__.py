@@ -70,9 +70,13 @@ def _stdout_closed() -> int:
     return EXIT_PIPE
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, one_shot_process: bool = False) -> int:
+    """Parse and run one command. one_shot_process (console(): this process runs the command
+    and ends): inspect and replay, not following, run without the cyclic garbage collector."""
     parser = build_parser(_command_named(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
+    if one_shot_process and args.command in FAST_EXIT and not getattr(args, "follow", False):
+        gc.disable()
     try:
         return args.func(args)
     except Exception as e:
@@ -97,13 +101,9 @@ def console() -> None:
     (reference counts free their rows; the peak RSS of a 117,000-row replay is the same),
     and the collections the allocation counts set off were ~11 % of `import numpy` and
     walked every row written (bench/README.md). The agent, which runs for days, keeps it,
-    and so does `replay --follow`."""
-    argv = sys.argv[1:]
-    fast = _command_named(argv) in FAST_EXIT
-    if fast and "--follow" not in argv:
-        gc.disable()
-    code = main()
-    if not fast:
+    and so does `replay --follow` (decided on the parsed arguments: argparse takes `--fol`)."""
+    code = main(one_shot_process=True)
+    if _command_named(sys.argv[1:]) not in FAST_EXIT:
         sys.exit(code)
     try:
         sys.stdout.flush()
