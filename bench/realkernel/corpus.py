@@ -532,15 +532,13 @@ def mark_silent_losses(truth: dict, wire: Path) -> list[int]:
     outages = [(_mid(f["down_ns"], f["down_done_ns"]),
                 _mid(f["up_ns"], f["up_done_ns"]) if f.get("up_ns") is not None else end) for f in truth["flaps"]]
     live: dict = {}
-    aged = []
-    heard: dict[int, tuple[int, int]] = {}  # age-out -> (the neighbor's last LLDPDU, the next one heard)
+    aged: dict[int, tuple[int, int]] = {}  # age-out -> (the neighbor's last LLDPDU, the next one heard)
     for t, msap, ttl in rx + [(end, None, None)]:
         for m, (exp, last) in sorted(live.items(), key=lambda kv: kv[1]):
             if exp < t:
                 del live[m]
                 if not live and not any(d <= exp < u for d, u in outages):
-                    aged.append(exp)
-                    heard[exp] = (last, t)
+                    aged[exp] = (last, t)
         if msap is not None:
             if ttl == 0:
                 live.pop(msap, None)  # a shutdown LLDPDU: gone, not aged out
@@ -568,8 +566,8 @@ def mark_silent_losses(truth: dict, wire: Path) -> list[int]:
             truth["episodes"].append({"port": PORT, "family": UNDRIVEN_LOSS, "params": {},
                                       "start_ns": x - LLDP_TTL_S * S, "end_ns": x, "flaps": 0, "flap_times": [],
                                       "labels": ["silent-neighbor-loss"], "aged_out_ns": x,
-                                      "last_heard_ns": heard[x][0], "heard_again_ns": heard[x][1]})
-    return aged
+                                      "last_heard_ns": aged[x][0], "heard_again_ns": aged[x][1]})
+    return list(aged)
 
 
 def match_flaps(truth: dict, flaps_rows: list[dict]) -> dict:
@@ -677,12 +675,14 @@ def _undriven(truth: dict, ep: dict) -> dict:
     either side (seconds from the recording's start), for the log."""
     t0 = truth["start_ns"]
     driven = [e for e in truth["episodes"] if e["family"] != UNDRIVEN_LOSS]
-    before = max((e for e in driven if e["start_ns"] <= ep["aged_out_ns"]), key=lambda e: e["start_ns"], default=None)
-    after = min((e for e in driven if e["start_ns"] > ep["aged_out_ns"]), key=lambda e: e["start_ns"], default=None)
+    previous = max((e for e in driven if e["start_ns"] <= ep["aged_out_ns"]), key=lambda e: e["start_ns"], default=None)
+    following = min((e for e in driven if e["start_ns"] > ep["aged_out_ns"]), key=lambda e: e["start_ns"], default=None)
+
+    def named(e: dict | None) -> str | None:
+        return e and f"{e['family']} at {(e['start_ns'] - t0) / S:.3f} s"
+
     return {"aged_out_s": (ep["aged_out_ns"] - t0) / S, "silent_from_s": (ep["last_heard_ns"] - t0) / S,
-            "heard_again_s": (ep["heard_again_ns"] - t0) / S,
-            "after": before and f"{before['family']} at {(before['start_ns'] - t0) / S:.3f} s",
-            "before": after and f"{after['family']} at {(after['start_ns'] - t0) / S:.3f} s"}
+            "heard_again_s": (ep["heard_again_ns"] - t0) / S, "after": named(previous), "before": named(following)}
 
 
 def summarize(results: list[dict]) -> dict:
