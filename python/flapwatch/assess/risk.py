@@ -456,11 +456,12 @@ def score_events(events: list[dict], step_s: float = 5.0, config: RiskConfig | N
     for s, k in enumerate(known.tolist()):
         touched: dict[int, None] = {}
         while i < k:
-            model.update(events[i])
-            p = model._ports[events[i]["port"]]
+            e = events[i]
+            model.update(e)
+            p = model._ports[e["port"]]
             touched[p] = None
-            if events[i]["kind"] == "flap":
-                log.flapped(p, int(events[i]["ts_ns"]))
+            if e["kind"] == "flap":
+                log.flapped(p, int(e["ts_ns"]))
             i += 1
         log.record(s - s0, touched)
         if (s + 1 - s0) * len(model._names) >= CHUNK_CELLS or s + 1 == len(times):
