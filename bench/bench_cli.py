@@ -96,9 +96,6 @@ def bench_speed(args, res: dict) -> None:
           f"load average {os.getloadavg()[0]:.2f}", flush=True)
     bi.drop_from_page_cache(capture)
     bi.run(rows["raw C loop"])  # read back in one go: the warm cache in a known state
-    for name, cmd in rows.items():  # once each first: Python writes its bytecode caches, as pip install does
-        if name != "raw C loop":
-            bi.run(cmd)
     walls, cpus, outputs = bi.rounds(rows, args.repeat)  # the raw loop first in every round
     load_end = os.getloadavg()
     raw = statistics.median(walls["raw C loop"])

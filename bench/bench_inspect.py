@@ -88,8 +88,11 @@ def run(cmd: list[str], rss: bool = False) -> dict:
 
 
 def rounds(rows: dict[str, list[str]], repeat: int) -> tuple[dict, dict, dict]:
-    """Every row's command once per round, in order, `repeat` rounds (a load that comes and goes
-    hits every row alike): (walls, CPU times, the last stdout), by row."""
+    """Every row's command once untimed (Python writes its bytecode caches, as pip install
+    does), then once per round, in order, `repeat` rounds (a load that comes and goes hits
+    every row alike): (walls, CPU times, the last stdout), by row."""
+    for cmd in rows.values():
+        run(cmd)
     walls: dict[str, list[float]] = {name: [] for name in rows}
     cpus: dict[str, list[float]] = {name: [] for name in rows}
     outputs: dict[str, str] = {}

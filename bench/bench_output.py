@@ -67,8 +67,6 @@ def main() -> int:
         rows = rows_for(capture, config, raw_loop, args.base)
         bi.drop_from_page_cache(capture)
         bi.run(rows["raw C loop"])  # read back in one go, as bench_cli.py
-        for cmd in rows.values():  # once each first: the bytecode written, as pip install leaves it
-            bi.run(cmd)
         walls, cpus, outputs = bi.rounds(rows, args.repeat)
     doc = json.loads(outputs["replay json"])
     bi.check("replay counted every frame of the truth", doc["counts"] == truth["counts"], str(doc["counts"]))
