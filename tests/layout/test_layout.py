@@ -159,6 +159,32 @@ def test_resolving_inputs_needs_no_numpy():
     assert out == ["False", "1"]
 
 
+def test_replay_imports_nothing_after_the_core_run():
+    """What replay's results need is imported on another thread while the core reads
+    (cli/replay_cmd.py); an import after the run is the process's own serial time (pathlib
+    there was ~4 ms of a 0.16 s replay: bench/README.md, issue 16)."""
+    lab = REPO / "captures" / "lab.pcapng"
+    script = (  # -S, with this sys.path: what a site .pth imports (pathlib, here) would hide it
+        f"import sys\nsys.path[:] = {sys.path!r}\n"
+        "import threading\n"
+        "import flapwatch.cli.replay_cmd as rc\n"
+        "from flapwatch.cli import main\n"
+        "finish = rc._finish\n"
+        "def measured(args, analysis):\n"
+        "    for t in threading.enumerate():\n"
+        "        if t.name == 'flapwatch-imports': t.join()\n"
+        "    before = set(sys.modules)\n"
+        "    code = finish(args, analysis)\n"
+        "    print('AFTER', ' '.join(sorted(set(sys.modules) - before)), file=sys.stderr)\n"
+        "    return code\n"
+        "rc._finish = measured\n"
+        f"main(['replay', '--format', 'json', '-q', {str(lab)!r}])\n"
+    )
+    proc = subprocess.run([sys.executable, "-S", "-c", script], capture_output=True, text=True, check=True)
+    assert '"flaps"' in proc.stdout  # it ran and wrote its JSON
+    assert proc.stderr.split("AFTER", 1)[1].split() == []
+
+
 def _definitions(pattern: str) -> list[str]:
     rx = re.compile(pattern, re.M)
     return sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if rx.search(p.read_text()))

@@ -27,6 +27,8 @@ EPISODE_COLUMNS (episodes.py); the as-of joins in joins.py.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from flapwatch.assess.episodes import EPISODE_COLUMNS, LABEL_BIT, LABELS, Episodes, SignatureConfig
@@ -80,12 +82,12 @@ def _sigmoid(x):
 
 def _device_names(port_names: list[str], paths: list[str]) -> list[str]:
     """The device is the part of a port name before ':'; a port without one belongs to the
-    capture's own device (named after the file when there is one file)."""
-    from pathlib import Path
-
+    capture's own device (named after the file when there is one file). os.path, not
+    pathlib: replay calls this after the core's run, where pathlib's import (~4 ms with
+    urllib and ipaddress) would be the process's own serial time."""
     local = "local"
     if len(paths) == 1:
-        name = Path(paths[0]).name
+        name = os.path.basename(paths[0])
         for suffix in (".gz", ".pcapng", ".pcap", ".cap"):
             name = name.removesuffix(suffix)
         local = name
