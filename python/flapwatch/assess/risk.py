@@ -178,14 +178,16 @@ class RiskModel:
         self.cfg = config or RiskConfig()
         self._ports: dict[str, int] = {}
         self._names: list[str] = []
-        n0 = 64
-        self._acc = {k: np.zeros(n0) for k in ACCUMULATORS}
-        self._t = np.zeros(n0, np.int64)  # when the accumulators were last decayed
-        self._last_rx = np.full(n0, -1, np.int64)
-        self._last_flap = np.full(n0, -1, np.int64)
-        self._cad = np.zeros(n0)  # the cadence's running max, as of _cad_t
-        self._cad_t = np.zeros(n0, np.int64)
-        self._rx_interval = np.zeros(n0)  # the neighbor's tx interval as seen (s), 0 unknown
+        # Per port, in Python lists: update() reads and writes one port's values at a time,
+        # where a numpy element costs ~10x a list's (117,000 events: bench/README.md,
+        # "Output"). The arithmetic is the float64 arithmetic of arrays, to the bit.
+        self._acc = {k: [] for k in ACCUMULATORS}
+        self._t: list[int] = []  # when the accumulators were last decayed
+        self._last_rx: list[int] = []
+        self._last_flap: list[int] = []
+        self._cad: list[float] = []  # the cadence's running max, as of _cad_t
+        self._cad_t: list[int] = []
+        self._rx_interval: list[float] = []  # the neighbor's tx interval as seen (s), 0 unknown
         self._recent: list[deque] = []  # per port: the flaps' times of the last RECENT_S (ns)
         self._tau = {k: v * S for k, v in ACCUMULATORS.items()}
         self._taus = tuple(set(self._tau.values()))
@@ -197,19 +199,18 @@ class RiskModel:
             i = self._ports[port] = len(self._names)
             self._names.append(port)
             self._recent.append(deque())
-            if i >= self._t.size:
-                grow = self._t.size
-                self._acc = {k: np.r_[v, np.zeros(grow)] for k, v in self._acc.items()}
-                self._t = np.r_[self._t, np.zeros(grow, np.int64)]
-                self._last_rx = np.r_[self._last_rx, np.full(grow, -1, np.int64)]
-                self._last_flap = np.r_[self._last_flap, np.full(grow, -1, np.int64)]
-                self._cad = np.r_[self._cad, np.zeros(grow)]
-                self._cad_t = np.r_[self._cad_t, np.zeros(grow, np.int64)]
-                self._rx_interval = np.r_[self._rx_interval, np.zeros(grow)]
+            for acc in self._acc.values():
+                acc.append(0.0)
+            self._t.append(0)
+            self._last_rx.append(-1)
+            self._last_flap.append(-1)
+            self._cad.append(0.0)
+            self._cad_t.append(0)
+            self._rx_interval.append(0.0)
         return i
 
     def _decay_to(self, i: int, t: int) -> None:
-        dt = t - int(self._t[i])
+        dt = t - self._t[i]
         if dt > 0:
             factor = {tau: math.exp(-dt / tau) for tau in self._taus}  # one exp per time constant
             for k, acc in self._acc.items():
@@ -243,7 +244,7 @@ class RiskModel:
                 a["micro_5m"][i] += 1
             last = self._last_flap[i]
             if 0 <= last < t:  # flaps revealed together share one time: no interval between them
-                v = math.log1p(self.cfg.window_s / max((t - last) / S, 0.5))
+                v = math.log1p(self.cfg.window_s / max(float(t - last) / S, 0.5))
                 held = self._cad[i] * math.exp(-(t - self._cad_t[i]) / (CADENCE_S * S))
                 self._cad[i], self._cad_t[i] = max(held, v), t
             self._last_flap[i] = max(last, t)
@@ -261,7 +262,7 @@ class RiskModel:
         elif kind == "lldp_rx":
             last = self._last_rx[i]
             if last >= 0:
-                gap_s = (t - last) / S
+                gap_s = float(t - last) / S  # as int64 arrays divide (int / int rounds the exact ratio)
                 tx = self._tx(i)
                 if gap_s > 0.3 * tx:  # not a fast-start burst
                     missed = max(0, round(gap_s / tx) - 1)
@@ -276,25 +277,26 @@ class RiskModel:
                 a["lldp_missed_10m"][i] += 1
 
     def _tx(self, i: int) -> float:
-        return float(self._rx_interval[i]) or self.cfg.lldp_tx_s
+        return self._rx_interval[i] or self.cfg.lldp_tx_s
 
     # -- scores
-    def _state_arrays(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """The arrays of the ports' state, in STATE_FLOATS and STATE_INTS order (_index replaces
-        them as ports are added: ask again after an update)."""
+    def _state_lists(self) -> tuple[list[list], list[list]]:
+        """The lists of the ports' state, in STATE_FLOATS and STATE_INTS order."""
         return ([self._acc[k] for k in ACCUMULATORS] + [getattr(self, "_" + k) for k in STATE_FLOATS[len(ACCUMULATORS):]],
                 [getattr(self, "_" + k) for k in STATE_INTS])
 
     def _state(self, idx: np.ndarray) -> dict[str, np.ndarray]:
         """The ports' state (what the features are computed from) as arrays, by field."""
-        floats, ints = self._state_arrays()
-        return dict(zip(STATE_FLOATS + STATE_INTS, (a[idx] for a in floats + ints)))
+        floats, ints = self._state_lists()
+        return {**{k: np.array(a, np.float64)[idx] for k, a in zip(STATE_FLOATS, floats)},
+                **{k: np.array(a, np.int64)[idx] for k, a in zip(STATE_INTS, ints)}}
 
     def _features(self, idx: np.ndarray, now: int) -> dict[str, np.ndarray]:
         def recent(j: int, lo: float, hi: int) -> list[int]:
             return [x for x in self._recent[int(idx[j])] if lo < x <= hi]
 
-        return self._features_of(self._state(idx), now, self._acceleration(self._last_flap[idx], now, recent))
+        st = self._state(idx)
+        return self._features_of(st, now, self._acceleration(st["last_flap"], now, recent))
 
     def _features_of(self, st: dict[str, np.ndarray], now, accel: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The features of states `st` (arrays by field, _state) at `now` (one time, or one per
@@ -496,10 +498,10 @@ class _StateLog:
         """The state `ports` are in after the events of the chunk's time `at`."""
         if not ports:  # a time on the step grid with no event
             return
-        floats, ints = self.model._state_arrays()
+        floats, ints = self.model._state_lists()
         for p in ports:
             self.f.append(tuple(a[p] for a in floats))
-            self.i.append(tuple(int(a[p]) for a in ints))
+            self.i.append(tuple(a[p] for a in ints))
             self.at.append(at)
             self.port.append(p)
 
