@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from flapwatch.assess.result import PORT_COLUMNS
+from flapwatch.present.row_text import cell_columns, json_array, json_rows
 from flapwatch.present.text import Style, write_text
 from flapwatch.tables import schema
 
@@ -69,18 +70,40 @@ class Chunks:
         self.flush()
 
 
-def write_json(result: "ReplayResult", out) -> None:
+def _dumps(value) -> str:
     # dumps, not dump: dump encodes in Python a token at a time, dumps in C (~10x faster on
     # a big result) into one string, written once.
-    out.write(json.dumps(to_json(result), default=_json_default, separators=(",", ":")) + "\n")
+    return json.dumps(value, default=_json_default, separators=(",", ":"))
+
+
+def write_json(result: "ReplayResult", out) -> None:
+    """to_json(result) as json.dumps writes it; the core's tables made from their columns
+    (present/row_text.py), the Python-side ones (ports, episodes) from their rows."""
+    a = result.analysis
+    parts = [_dumps({"files": a.paths, "first_ns": a.first_ns, "last_ns": a.last_ns, "counts": a.counts,
+                     "warnings": a.warnings})[:-1]]
+    for table in schema.OUTPUT_TABLES:
+        if table in schema.STREAM_TABLES:
+            t = a.tables[table]
+            text = json_array(table, t, t.strings)
+        else:
+            text = _dumps(result.rows(table))
+        parts.append(f",{json.dumps(table)}:{text}")
+    out.write("".join(parts) + "}\n")
 
 
 def write_jsonl(result: "ReplayResult", out) -> None:
     """One detection per line, {"type": <table>, ...}; the port summaries last."""
     for table in schema.STREAM_TABLES + ("episodes", "ports"):
         kind = schema.ROW_TYPES[table]
-        for row in result.rows(table):
-            out.write(json.dumps({"type": kind, **row}, default=_json_default, separators=(",", ":")) + "\n")
+        if table in schema.STREAM_TABLES:
+            t = result.analysis.tables[table]
+            lines = json_rows(table, t, t.strings, prefix=f'"type":{json.dumps(kind)},')
+            if lines:
+                out.write("\n".join(lines) + "\n")
+        else:
+            for row in result.rows(table):
+                out.write(_dumps({"type": kind, **row}) + "\n")
 
 
 def _flat(row: dict) -> dict:
@@ -91,6 +114,12 @@ def _flat(row: dict) -> dict:
 def write_csv(result: "ReplayResult", out, table: str) -> None:
     import csv  # only here: the other formats' start stays lighter
 
+    if table in schema.STREAM_TABLES:  # the core's: from its columns, no dict per row
+        t = result.analysis.tables[table]
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(list(t) if t.rows else _columns_of(table))
+        w.writerows(zip(*cell_columns(table, t, t.strings)))
+        return
     rows = [_flat(r) for r in result.rows(table)]
     columns = PORT_COLUMNS if table == "ports" else (list(rows[0]) if rows else _columns_of(table))
     w = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
