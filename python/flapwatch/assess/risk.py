@@ -190,7 +190,9 @@ class RiskModel:
         self._rx_interval: list[float] = []  # the neighbor's tx interval as seen (s), 0 unknown
         self._recent: list[deque] = []  # per port: the flaps' times of the last RECENT_S (ns)
         self._tau = {k: v * S for k, v in ACCUMULATORS.items()}
-        self._taus = tuple(set(self._tau.values()))
+        self._decaying = [(self._acc[k], tau) for k, tau in self._tau.items()]
+        self._duty = [self._acc[k] for k in ("duty_30s", "duty_10m")]
+        self._duty_windows = [self._acc[k] for k in ("duty_w_30s", "duty_w_10m")]
 
     # -- state
     def _index(self, port: str) -> int:
@@ -212,11 +214,14 @@ class RiskModel:
     def _decay_to(self, i: int, t: int) -> None:
         dt = t - self._t[i]
         if dt > 0:
-            factor = {tau: math.exp(-dt / tau) for tau in self._taus}  # one exp per time constant
-            for k, acc in self._acc.items():
+            factor: dict[float, float] = {}  # one exp per time constant, when one is needed
+            for acc, tau in self._decaying:
                 v = acc[i]
                 if v:  # 0 stays 0: most accumulators of a port that only pauses, say
-                    acc[i] = v * factor[self._tau[k]]
+                    f = factor.get(tau)
+                    if f is None:
+                        f = factor[tau] = math.exp(-dt / tau)
+                    acc[i] = v * f
             self._t[i] = t
         elif self._t[i] == 0:
             self._t[i] = t
@@ -256,9 +261,10 @@ class RiskModel:
             a["storms_10m"][i] += 1
         elif kind == "pause":
             duty = float(get("duty", 0.0))
-            for k in ("30s", "10m"):
-                a[f"duty_{k}"][i] += duty
-                a[f"duty_w_{k}"][i] += 1
+            for acc in self._duty:
+                acc[i] += duty
+            for acc in self._duty_windows:
+                acc[i] += 1
         elif kind == "lldp_rx":
             last = self._last_rx[i]
             if last >= 0:
