@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import jsonschema
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -87,3 +88,27 @@ def test_parquet_times_are_utc_timestamps(tmp_path):
     assert str(flaps.schema.field("duration_ns").type) == "int64"  # a duration stays ns
     want = flapwatch.analyze(CAPTURES / "lab.pcapng").flaps
     assert flaps.column("ts_ns").cast("int64").to_pylist() == want["ts_ns"].tolist()
+
+
+def _parquet_schemas(folder) -> dict[str, dict[str, str]]:
+    return {table: {f.name: str(f.type) for f in pq.read_schema(folder / f"{table}.parquet")}
+            for table in schema.STREAM_TABLES}
+
+
+def test_parquet_schema_is_the_tables_not_the_values(tmp_path, shared_captures):
+    """Each of the core's tables has one Parquet schema, whatever rows it has: evb.pcap's
+    neighbor names no system (its lldp_events' system_name is all null) and has no flap at
+    all, the lab capture has both; their files read as one dataset. (Rows made into dicts
+    first typed an all-null column null and an empty table's every column int64.)"""
+    _replay("--format", "parquet", "-o", f"{tmp_path}/lab/", CAPTURES / "lab.pcapng")
+    _replay("--format", "parquet", "-o", f"{tmp_path}/evb/", shared_captures / "dcbx" / "evb.pcap")
+    lab, evb = _parquet_schemas(tmp_path / "lab"), _parquet_schemas(tmp_path / "evb")
+    assert pq.read_table(tmp_path / "evb" / "flaps.parquet").num_rows == 0
+    assert pq.read_table(tmp_path / "evb" / "lldp_events.parquet").column("system_name").null_count > 0
+    assert lab == evb
+    for table, columns in lab.items():
+        for name, kind in schema.DETECTION_TABLES[table]:
+            want = ("string" if kind == schema.STRING or (table, name) in schema.ENUMS else
+                    "timestamp[ns, tz=UTC]" if name in schema.TIME_COLUMNS else
+                    "double" if kind == np.float64 else "int64")
+            assert columns[name] == want, (table, name)

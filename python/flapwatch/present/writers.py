@@ -133,6 +133,36 @@ def _columns_of(table: str) -> list[str]:
     return ["port", "start_ns", "end_ns", "flaps", "labels"]
 
 
+def _arrow_from_columns(table: str, columns) -> "pa.Table":
+    """One of the core's tables (a Table) as Arrow straight from its numpy columns, in a
+    schema fixed by the table, not by its values: strings and enum names as string (null for
+    -1), instants (schema.TIME_COLUMNS) as timestamp[ns, UTC] (null for -1), the other
+    integers int64, floats double. Rows made into dicts first gave the same for most tables,
+    but a string column with no value typed null and an empty table every column int64, so
+    one device's file did not read with another's."""
+    import pyarrow as pa
+
+    kinds = dict(schema.DETECTION_TABLES[table])
+    strings = None  # the string table, then null (where the index is -1)
+    arrays = {}
+    for name in columns:
+        values = columns[name]
+        if kinds.get(name) == schema.STRING:
+            if strings is None:
+                strings = pa.array(list(columns.strings) + [None], pa.string())
+            arrays[name] = strings.take(pa.array(np.where(values >= 0, values, len(strings) - 1).astype(np.int64)))
+        elif (table, name) in schema.ENUMS:
+            arrays[name] = pa.array(list(schema.ENUMS[(table, name)]), pa.string()).take(pa.array(values))
+        elif values.dtype.kind == "f":
+            arrays[name] = pa.array(values, pa.float64())
+        elif name in schema.TIME_COLUMNS:
+            ns = values.astype(np.int64)
+            arrays[name] = pa.array(ns, mask=ns < 0).cast(pa.timestamp("ns", tz="UTC"))
+        else:
+            arrays[name] = pa.array(values.astype(np.int64))
+    return pa.table(arrays)
+
+
 def write_parquet(result: "ReplayResult", path: str, table: str) -> None:
     try:
         import pyarrow as pa
@@ -141,6 +171,10 @@ def write_parquet(result: "ReplayResult", path: str, table: str) -> None:
         raise ModuleNotFoundError("--format parquet needs pyarrow: pip install 'flapwatch[parquet]'") from e
     import pyarrow.compute as pc
 
+    if table in schema.STREAM_TABLES:
+        arrow = _arrow_from_columns(table, result.analysis.tables[table])
+        pq.write_table(arrow, path)
+        return
     rows = [_flat(r) for r in result.rows(table)]
     if rows:
         arrow = pa.Table.from_pylist(rows)
