@@ -3,9 +3,9 @@ write of table_rows() (tables/table.py), without a dict per row.
 
 Each column becomes a list of Python values once (tolist(); strings and enum names looked
 up from tokens encoded once per distinct value), and each row is one `%` format of a
-template: the bytes json.dumps(rows, separators=(",", ":")) writes, at ~2.5x its speed on
-117,000 pause windows (bench/README.md, "Output"). tests/present/test_row_text.py holds
-them equal on every table, with non-finite floats, missing strings and non-ASCII names."""
+template: the bytes json.dumps(rows, separators=(",", ":")) writes, without building the
+rows (bench/README.md, "Output"). tests/present/test_row_text.py holds them equal on every
+table, with non-finite floats, missing strings and non-ASCII names."""
 
 from __future__ import annotations
 

@@ -16,6 +16,8 @@ from flapwatch.present.text import Style, write_text
 from flapwatch.tables import schema
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from flapwatch.assess.result import ReplayResult
 
 def _json_default(value):
@@ -137,9 +139,8 @@ def _arrow_from_columns(table: str, columns) -> "pa.Table":
     """One of the core's tables (a Table) as Arrow straight from its numpy columns, in a
     schema fixed by the table, not by its values: strings and enum names as string (null for
     -1), instants (schema.TIME_COLUMNS) as timestamp[ns, UTC] (null for -1), the other
-    integers int64, floats double. Rows made into dicts first gave the same for most tables,
-    but a string column with no value typed null and an empty table every column int64, so
-    one device's file did not read with another's."""
+    integers int64, floats double: every capture's files read as one dataset (types taken
+    from the values made an all-null column null and an empty table all int64)."""
     import pyarrow as pa
 
     kinds = dict(schema.DETECTION_TABLES[table])
