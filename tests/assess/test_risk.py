@@ -95,6 +95,7 @@ def test_replay_is_the_incremental_model(tmp_path, monkeypatch, family, chunk_ce
     events = risk.events_from_analysis(a)
     assert sum(e["kind"] == "lldp_rx" for e in events) > 10  # the LLDP gap is scored from lldp_rx
     assert sum(e["kind"] == "flap" for e in events) > 3
+    assert risk.event_fields(a)[1] == [risk._event_fields(e) for e in events]  # what score_analysis feeds
     times, known = risk.score_times(events, end_ns=r.truth["end_ns"])
     model, i, row = risk.RiskModel(risk.RiskConfig.for_config(a.config)), 0, 0
     for t, k in zip(times.tolist(), known.tolist()):
@@ -167,3 +168,6 @@ def test_live_detections_feed_the_same_model():
     live.sort(key=lambda e: e["ts_ns"])
     assert live == risk.events_from_analysis(a) and {e["kind"] for e in live} == {"flap", "storm", "pause", "lldp_event",
                                                                             "lldp_rx"}
+    # replay's events made from the columns (no dict per row) are these, field for field
+    times, fields = risk.event_fields(a)
+    assert fields == [risk._event_fields(e) for e in live] and times.tolist() == [e["ts_ns"] for e in live]

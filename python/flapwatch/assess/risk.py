@@ -162,6 +162,20 @@ class RiskScore:
     contributions: dict
 
 
+def _event_fields(event) -> tuple:
+    """A RiskModel event (a dict, or an object with its fields as attributes) as
+    RiskModel._apply's arguments: (kind, port, ts_ns, detail, more)."""
+    get = event.get if isinstance(event, dict) else (lambda k, d=None: getattr(event, k, d))
+    kind, port, t = get("kind"), get("port"), int(get("ts_ns"))
+    if kind == "flap":
+        return kind, port, t, int(get("duration_ns", -1)), get("hidden", 0)
+    if kind == "pause":
+        return kind, port, t, float(get("duty", 0.0)), None
+    if kind == "lldp_event":
+        return kind, port, t, get("event"), None
+    return kind, port, t, None, None
+
+
 class RiskModel:
     """Incremental per-port risk. ``update(event)`` with dicts (or objects) carrying ``kind``:
 
@@ -232,17 +246,20 @@ class RiskModel:
 
     # -- events
     def update(self, event) -> None:
-        get = event.get if isinstance(event, dict) else (lambda k, d=None: getattr(event, k, d))
-        kind, port, t = get("kind"), get("port"), int(get("ts_ns"))
+        self._apply(*_event_fields(event))
+
+    def _apply(self, kind: str, port: str, t: int, detail=None, more=None) -> int:
+        """One event by its fields (_event_fields): a flap's duration_ns and hidden, a pause's
+        duty, an lldp_event's event name; returns the port's index."""
         i = self._index(port)
         self._decay_to(i, t)
         a = self._acc
         if kind == "flap":
             for k in ("flaps_10s", "flaps_1m", "flaps_5m"):
                 a[k][i] += 1
-            if get("hidden", 0):
+            if more:
                 a["hidden_1m"][i] += 1
-            dur = int(get("duration_ns", -1))
+            dur = detail
             if dur > 0:
                 a["down_5m"][i] += dur / S
             if 0 <= dur < self.cfg.micro_flap_ms * 1e6:
@@ -260,7 +277,7 @@ class RiskModel:
         elif kind == "storm":
             a["storms_10m"][i] += 1
         elif kind == "pause":
-            duty = float(get("duty", 0.0))
+            duty = detail
             for acc in self._duty:
                 acc[i] += duty
             for acc in self._duty_windows:
@@ -279,8 +296,9 @@ class RiskModel:
                         self._rx_interval[i] = gap_s if self._rx_interval[i] == 0 else 0.8 * self._rx_interval[i] + 0.2 * gap_s
             self._last_rx[i] = t
         elif kind == "lldp_event":
-            if get("event") == "aged_out":
+            if detail == "aged_out":
                 a["lldp_missed_10m"][i] += 1
+        return i
 
     def _tx(self, i: int) -> float:
         return self._rx_interval[i] or self.cfg.lldp_tx_s
@@ -431,10 +449,43 @@ def events_from_analysis(analysis) -> list[dict]:
     return out
 
 
+def event_fields(analysis) -> tuple[np.ndarray, list[tuple]]:
+    """events_from_analysis(analysis), in its order, as RiskModel._apply's arguments (the
+    _event_fields of each), made from the tables' columns: no row and no event dict per
+    detection (117,000 pause windows: 0.09 s and ~40 MB of dicts). With their times."""
+    tables = analysis.tables
+    f, st, w, e, r = (tables[t] for t in RISK_TABLES)
+    rx = r["ttl"] > 0  # a shutdown LLDPDU is an lldp_event
+    parts = [  # (times, kind, ports, detail, more) per table, in RISK_COLUMNS' order
+        (f["ts_ns"], "flap", f["port"], f["duration_ns"].astype(object), f["hidden"].astype(object)),
+        (st["ts_ns"], "storm", st["port"], None, None),
+        (w["ts_ns"] + w["window_ns"], "pause", w["port"], w["duty"].astype(object), None),  # known at the window's end
+        (e["ts_ns"], "lldp_event", e["port"], np.array(schema.LLDP_EVENTS, object)[e["event"]], None),
+        (r["ts_ns"][rx], "lldp_rx", r["port"][rx], None, None),
+    ]
+
+    def joined(k: int, fill) -> np.ndarray:
+        return np.concatenate([p[k] if p[k] is not None else np.full(len(p[0]), fill, object) for p in parts])
+
+    ts = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    order = np.argsort(ts, kind="stable")  # list.sort's order: stable, tables in RISK_COLUMNS' order
+    names = np.array(list(analysis.strings) + [None], object)
+    ports = np.concatenate([p[2] for p in parts]).astype(np.int64)
+    ports = names[np.where(ports >= 0, ports, len(names) - 1)]
+    kinds = np.concatenate([np.full(len(p[0]), p[1], object) for p in parts])
+    ts = ts[order]
+    columns = (kinds[order].tolist(), ports[order].tolist(), ts.tolist(), joined(3, None)[order].tolist(),
+               joined(4, None)[order].tolist())
+    return ts, list(zip(*columns))
+
+
 def score_times(events: list[dict], step_s: float = 5.0, end_ns: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """When a replay scores: each event's time and every ``step_s`` in between (features like
     the LLDP gap grow between events), to ``end_ns``; with how many events are known by each."""
-    ev_times = np.array([e["ts_ns"] for e in events], np.int64)
+    return _score_times(np.array([e["ts_ns"] for e in events], np.int64), step_s, end_ns)
+
+
+def _score_times(ev_times: np.ndarray, step_s: float, end_ns: int | None) -> tuple[np.ndarray, np.ndarray]:
     end = max(int(ev_times[-1]), end_ns or 0)
     grid = np.arange(int(ev_times[0]), end + 1, int(step_s * S), dtype=np.int64)
     times = np.sort(np.concatenate([ev_times, grid]))
@@ -454,22 +505,28 @@ def score_events(events: list[dict], step_s: float = 5.0, config: RiskConfig | N
     for the ports each time's events changed, and the features of many (time, port) cells
     are computed in one elementwise pass, not a pass of small arrays per time (on a capture
     with 13,000 scoring times, 1.5 s -> 0.3 s in process: bench/README.md, "Output")."""
+    fields = [_event_fields(e) for e in events]
+    return _score_fields(np.array([f[2] for f in fields], np.int64), fields, step_s, config, end_ns)
+
+
+def _score_fields(ev_times: np.ndarray, fields: list[tuple], step_s: float, config: RiskConfig | None,
+                  end_ns: int | None) -> "RiskTimeline":
+    """score_events of events given by their fields (_event_fields, in time order) and times."""
     model = RiskModel(config)
-    if not events:
+    if not fields:
         return RiskTimeline(np.zeros(0, np.int64), [], np.zeros(0), {k: np.zeros(0) for k in FEATURES})
-    times, known = score_times(events, step_s, end_ns)
+    times, known = _score_times(ev_times, step_s, end_ns)
     log = _StateLog(model)
     parts: list[tuple] = []
     s0, i = 0, 0
     for s, k in enumerate(known.tolist()):
         touched: dict[int, None] = {}
         while i < k:
-            e = events[i]
-            model.update(e)
-            p = model._ports[e["port"]]
+            f = fields[i]
+            p = model._apply(*f)
             touched[p] = None
-            if e["kind"] == "flap":
-                log.flapped(p, int(e["ts_ns"]))
+            if f[0] == "flap":
+                log.flapped(p, f[2])
             i += 1
         log.record(s - s0, touched)
         if (s + 1 - s0) * len(model._names) >= CHUNK_CELLS or s + 1 == len(times):
@@ -614,4 +671,5 @@ def score_analysis(analysis, step_s: float = 5.0, config: RiskConfig | None = No
     """Replay an Analysis through RiskModel: every port's score after each event and every
     ``step_s``. LLDP receptions come from its ``lldp_rx`` table."""
     cfg = config or RiskConfig.for_config(getattr(analysis, "config", None))
-    return score_events(events_from_analysis(analysis), step_s, cfg, end_ns)
+    ts, fields = event_fields(analysis)
+    return _score_fields(ts, fields, step_s, cfg, end_ns)
