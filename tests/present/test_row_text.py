@@ -15,7 +15,7 @@ import flapwatch
 from conftest import CAPTURES
 from flapwatch.assess.result import build_result
 from flapwatch.present import writers
-from flapwatch.present.row_text import cell_columns, json_array, json_rows
+from flapwatch.present.row_text import cell_batches, json_array, json_row_batches, json_rows
 from flapwatch.tables import schema
 from flapwatch.tables.table import table_rows
 
@@ -39,7 +39,8 @@ def _column_csv(name: str, table) -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(list(table))
-    w.writerows(zip(*cell_columns(name, table, table.strings)))
+    for columns in cell_batches(name, table, table.strings, batch=3):  # batches end mid-table
+        w.writerows(zip(*columns))
     return out.getvalue()
 
 
@@ -73,6 +74,9 @@ def test_floats_json_writes_by_name_and_strings_it_escapes():
     text = json_array("policy_events", columns, STRINGS)
     assert text == json.dumps(rows, **COMPACT)
     assert "NaN" in text and "-Infinity" in text and '"port":null' in text and "\\u00e9" in text
+    # two rows a batch: batches with and without a non-finite float write alike
+    batches = list(json_row_batches("policy_events", columns, STRINGS, batch=2))
+    assert len(batches) == 4 and [r for b in batches for r in b] == [json.dumps(r, **COMPACT) for r in rows]
     assert _column_csv("policy_events", _Table(columns, STRINGS)) == _dict_csv(rows, list(columns))
     finite = _policy_events(values[:1] + values[4:], [0, 1, 2, 3], STRINGS)  # the %r path
     assert json_array("policy_events", finite, STRINGS) == json.dumps(table_rows("policy_events", finite, STRINGS),

@@ -1,62 +1,73 @@
 """A detection table's rows as text, made from its columns in one go: what JSON and CSV
 write of table_rows() (tables/table.py), without a dict per row.
 
-Each column becomes a list of Python values once (tolist(); strings and enum names looked
-up from tokens encoded once per distinct value), and each row is one `%` format of a
-template: the bytes json.dumps(rows, separators=(",", ":")) writes, without building the
-rows (bench/README.md, "Output"). tests/present/test_row_text.py holds them equal on every
-table, with non-finite floats, missing strings and non-ASCII names."""
+Each column becomes Python values a batch of rows at a time (tolist(); strings and enum
+names looked up from tokens encoded once per distinct value), and each row is one `%`
+format of a template: the bytes json.dumps(rows, separators=(",", ":")) writes, without
+building the rows (bench/README.md, "Output"). A writer takes a batch, writes it and takes
+the next: the text in memory is one batch's, whatever the table's size.
+tests/present/test_row_text.py holds them equal on every table, with non-finite floats,
+missing strings and non-ASCII names."""
 
 from __future__ import annotations
 
 import json
 import math
-from typing import Mapping
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
 from flapwatch.tables import schema
 
 _quote = json.encoder.encode_basestring_ascii  # what json.dumps uses (ensure_ascii)
+BATCH_ROWS = 1 << 14
 
 
-def _json_float(value: float) -> str:
-    """json's token for a float: repr, or its names for the non-finite ones."""
-    if math.isfinite(value):
-        return repr(value)
-    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+def _json_floats(values: np.ndarray) -> list:
+    """json's tokens for floats: the floats themselves where all are finite (`%s` formats a
+    float as repr, json's token), else repr or json's names for the non-finite ones."""
+    if np.isfinite(values).all():
+        return values.tolist()
+    return [repr(v) if math.isfinite(v) else ("NaN" if v != v else ("Infinity" if v > 0 else "-Infinity"))
+            for v in values.tolist()]
 
 
-def json_rows(name: str, columns: Mapping[str, np.ndarray], strings: list[str], prefix: str = "") -> list[str]:
+def _batches(columns: Mapping[str, np.ndarray], makers: list[Callable], batch: int) -> Iterator[list[list]]:
+    arrays = [columns[c] for c in columns]
+    n = len(arrays[0]) if arrays else 0
+    for lo in range(0, n, batch):
+        yield [make(a[lo:lo + batch]) for make, a in zip(makers, arrays)]
+
+
+def json_row_batches(name: str, columns: Mapping[str, np.ndarray], strings: list[str], prefix: str = "",
+                     batch: int = BATCH_ROWS) -> Iterator[list[str]]:
     """Each row of table `name` as the JSON object json.dumps writes of its table_rows()
-    row (compact separators), with `prefix` (`"type":"flap",` say) before its first key."""
+    row (compact separators), with `prefix` (`"type":"flap",` say) before its first key;
+    `batch` rows at a time."""
     kinds = dict(schema.ALL_TABLES[name])
-    fields, values = [], []
+    fields, makers = [], []
     text = None  # every string's token, then null for -1 (the index -1 takes the last)
     for column in columns:
-        array = columns[column]
-        key = _quote(column) + ":"
+        fields.append(_quote(column) + ":%s")
         if kinds.get(column) == schema.STRING:
             if text is None:
                 text = np.array([_quote(s) for s in strings] + ["null"], dtype=object)
-            values.append(text[array].tolist())
-            fields.append(key + "%s")
+            makers.append(lambda a, t=text: t[a].tolist())
         elif (name, column) in schema.ENUMS:
             labels = np.array([_quote(s) for s in schema.ENUMS[(name, column)]], dtype=object)
-            values.append(labels[array].tolist())
-            fields.append(key + "%s")
-        elif array.dtype.kind == "f":
-            if np.isfinite(array).all():
-                values.append(array.tolist())
-                fields.append(key + "%r")  # repr: json's float token
-            else:
-                values.append([_json_float(v) for v in array.tolist()])
-                fields.append(key + "%s")
+            makers.append(lambda a, t=labels: t[a].tolist())
+        elif columns[column].dtype.kind == "f":
+            makers.append(_json_floats)
         else:
-            values.append(array.tolist())
-            fields.append(key + "%d")
+            makers.append(np.ndarray.tolist)  # ints: %s is their repr, json's token
     template = "{" + prefix + ",".join(fields) + "}"
-    return [template % row for row in zip(*values)]
+    for values in _batches(columns, makers, batch):
+        yield [template % row for row in zip(*values)]
+
+
+def json_rows(name: str, columns: Mapping[str, np.ndarray], strings: list[str], prefix: str = "") -> list[str]:
+    """Every batch of json_row_batches, as one list."""
+    return [row for rows in json_row_batches(name, columns, strings, prefix) for row in rows]
 
 
 def json_array(name: str, columns: Mapping[str, np.ndarray], strings: list[str]) -> str:
@@ -64,20 +75,21 @@ def json_array(name: str, columns: Mapping[str, np.ndarray], strings: list[str])
     return "[" + ",".join(json_rows(name, columns, strings)) + "]"
 
 
-def cell_columns(name: str, columns: Mapping[str, np.ndarray], strings: list[str]) -> list[list]:
+def cell_batches(name: str, columns: Mapping[str, np.ndarray], strings: list[str],
+                 batch: int = BATCH_ROWS) -> Iterator[list[list]]:
     """The table's columns as the Python values its table_rows() rows hold (strings decoded,
-    None for -1; enums named): what a CSV writer takes row by row with zip(*columns)."""
+    None for -1; enums named), `batch` rows at a time: what a CSV writer takes row by row
+    with zip(*columns)."""
     kinds = dict(schema.ALL_TABLES[name])
     text = None
-    out = []
+    makers = []
     for column in columns:
-        array = columns[column]
         if kinds.get(column) == schema.STRING:
             if text is None:
                 text = np.array(list(strings) + [None], dtype=object)
-            out.append(text[array].tolist())
+            makers.append(lambda a, t=text: t[a].tolist())
         elif (name, column) in schema.ENUMS:
-            out.append(np.array(schema.ENUMS[(name, column)], dtype=object)[array].tolist())
+            makers.append(lambda a, t=np.array(schema.ENUMS[(name, column)], dtype=object): t[a].tolist())
         else:
-            out.append(array.tolist())
-    return out
+            makers.append(np.ndarray.tolist)
+    yield from _batches(columns, makers, batch)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from flapwatch.assess.result import PORT_COLUMNS
-from flapwatch.present.row_text import cell_columns, json_array, json_rows
+from flapwatch.present.row_text import cell_batches, json_row_batches
 from flapwatch.present.text import Style, write_text
 from flapwatch.tables import schema
 
@@ -79,19 +79,24 @@ def _dumps(value) -> str:
 
 
 def write_json(result: "ReplayResult", out) -> None:
-    """to_json(result) as json.dumps writes it; the core's tables made from their columns
-    (present/row_text.py), the Python-side ones (ports, episodes) from their rows."""
+    """to_json(result) as json.dumps writes it; the core's tables made from their columns a
+    batch of rows at a time (present/row_text.py), the Python-side ones (ports, episodes)
+    from their rows."""
     a = result.analysis
-    parts = [_dumps({"files": a.paths, "first_ns": a.first_ns, "last_ns": a.last_ns, "counts": a.counts,
-                     "warnings": a.warnings})[:-1]]
+    out.write(_dumps({"files": a.paths, "first_ns": a.first_ns, "last_ns": a.last_ns, "counts": a.counts,
+                      "warnings": a.warnings})[:-1])
     for table in schema.OUTPUT_TABLES:
+        out.write(f",{json.dumps(table)}:")
         if table in schema.STREAM_TABLES:
             t = a.tables[table]
-            text = json_array(table, t, t.strings)
+            separator = "["
+            for rows in json_row_batches(table, t, t.strings):
+                out.write(separator + ",".join(rows))
+                separator = ","
+            out.write("[]" if separator == "[" else "]")
         else:
-            text = _dumps(result.rows(table))
-        parts.append(f",{json.dumps(table)}:{text}")
-    out.write("".join(parts) + "}\n")
+            out.write(_dumps(result.rows(table)))
+    out.write("}\n")
 
 
 def write_jsonl(result: "ReplayResult", out) -> None:
@@ -100,9 +105,8 @@ def write_jsonl(result: "ReplayResult", out) -> None:
         kind = schema.ROW_TYPES[table]
         if table in schema.STREAM_TABLES:
             t = result.analysis.tables[table]
-            lines = json_rows(table, t, t.strings, prefix=f'"type":{json.dumps(kind)},')
-            if lines:
-                out.write("\n".join(lines) + "\n")
+            for rows in json_row_batches(table, t, t.strings, prefix=f'"type":{json.dumps(kind)},'):
+                out.write("\n".join(rows) + "\n")
         else:
             for row in result.rows(table):
                 out.write(_dumps({"type": kind, **row}) + "\n")
@@ -120,7 +124,8 @@ def write_csv(result: "ReplayResult", out, table: str) -> None:
         t = result.analysis.tables[table]
         w = csv.writer(out, lineterminator="\n")
         w.writerow(list(t) if t.rows else _columns_of(table))
-        w.writerows(zip(*cell_columns(table, t, t.strings)))
+        for columns in cell_batches(table, t, t.strings):
+            w.writerows(zip(*columns))
         return
     rows = [_flat(r) for r in result.rows(table)]
     columns = PORT_COLUMNS if table == "ports" else (list(rows[0]) if rows else _columns_of(table))
