@@ -305,7 +305,8 @@ class RiskModel:
 
     # -- scores
     def _state_lists(self) -> tuple[list[list], list[list]]:
-        """The lists of the ports' state, in STATE_FLOATS and STATE_INTS order."""
+        """The lists of the ports' state, in STATE_FLOATS and STATE_INTS order (the same list
+        objects for the model's life: a new port appends to each)."""
         return ([self._acc[k] for k in ACCUMULATORS] + [getattr(self, "_" + k) for k in STATE_FLOATS[len(ACCUMULATORS):]],
                 [getattr(self, "_" + k) for k in STATE_INTS])
 
@@ -544,6 +545,7 @@ class _StateLog:
 
     def __init__(self, model: RiskModel):
         self.model = model
+        self.floats, self.ints = model._state_lists()  # the model's own lists: they grow in place
         self.flaps: list[list[int]] = []  # per port: its flap times, in order
         self.latest_f: list[tuple] = []  # per port: its state when the last chunk ended
         self.latest_i: list[tuple] = []
@@ -561,10 +563,10 @@ class _StateLog:
         """The state `ports` are in after the events of the chunk's time `at`."""
         if not ports:  # a time on the step grid with no event
             return
-        floats, ints = self.model._state_lists()
+        floats, ints = self.floats, self.ints
         for p in ports:
-            self.f.append(tuple(a[p] for a in floats))
-            self.i.append(tuple(a[p] for a in ints))
+            self.f.append(tuple([a[p] for a in floats]))
+            self.i.append(tuple([a[p] for a in ints]))
             self.at.append(at)
             self.port.append(p)
 
