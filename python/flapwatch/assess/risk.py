@@ -193,8 +193,8 @@ class RiskModel:
         self._ports: dict[str, int] = {}
         self._names: list[str] = []
         # Per port, in Python lists: update() reads and writes one port's values at a time,
-        # where a numpy element costs ~10x a list's (117,000 events: bench/README.md,
-        # "Output"). The arithmetic is the float64 arithmetic of arrays, to the bit.
+        # where a numpy element costs ~10x a list's (bench/README.md, "Output"). The
+        # arithmetic is the float64 arithmetic of arrays, to the bit.
         self._acc = {k: [] for k in ACCUMULATORS}
         self._t: list[int] = []  # when the accumulators were last decayed
         self._last_rx: list[int] = []
@@ -453,7 +453,7 @@ def events_from_analysis(analysis) -> list[dict]:
 def event_fields(analysis) -> tuple[np.ndarray, list[tuple]]:
     """events_from_analysis(analysis), in its order, as RiskModel._apply's arguments (the
     _event_fields of each), made from the tables' columns: no row and no event dict per
-    detection (117,000 pause windows: 0.09 s and ~40 MB of dicts). With their times."""
+    detection (their time and memory: bench/README.md, "Output"). With their times."""
     tables = analysis.tables
     f, st, w, e, r = (tables[t] for t in RISK_TABLES)
     rx = r["ttl"] > 0  # a shutdown LLDPDU is an lldp_event
