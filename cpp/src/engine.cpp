@@ -44,7 +44,8 @@ const EngineConfig& checked(const EngineConfig& cfg) {
 Engine::Engine(const EngineConfig& cfg, StringTable& strings)
     : cfg_(checked(cfg)), strings_(strings), link_(cfg.link, strings, out_),
       pfc_(cfg.pfc, out_, storm_policy_names(strings)), lldp_(out_),
-      counters_(cfg.pfc, cfg.link, out_, storm_policy_names(strings), strings.intern("nic-storm-watchdog"), pfc_) {
+      counters_(cfg.pfc, cfg.link, out_, storm_policy_names(strings), strings.intern("nic-storm-watchdog"), pfc_,
+                link_) {
   for (const auto& [port, mac] : cfg.lldp.own_macs) add_own_mac(strings.intern(port), mac);
 }
 
@@ -214,10 +215,10 @@ void Engine::notify_new_rows() {
 }
 
 void Engine::finish() {
+  counters_.finish(now_);  // first: its last PHY flaps count for the flap policies the link tracker ends
   link_.finish(now_);
   lldp_.finish(now_);
   pfc_.finish(now_);
-  counters_.finish(now_);
   if (callback_) notify_new_rows();
   for (int32_t p : pfc_.ports_at_default_speed())
     warnings_.push_back("port " + strings_[p] + ": no link speed from LLDP or the configuration; pause quanta " +

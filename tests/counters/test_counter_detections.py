@@ -73,12 +73,18 @@ def _write_inputs(tmp_path, t0, series):
         for ts, up, changes, ups, downs in _link_events(t0):
             w.write(nl, ts, nlmon_frame(newlink_msg(ifindex=2, ifname=IFACE, mac=b"\x02\0\0\0\0\x01", up=up,
                                                     changes=changes, up_count=ups, down_count=downs)))
+    return cap, _write_log(tmp_path, series)
+
+
+def _write_log(tmp_path, series):
+    """The series as a timestamped `ethtool -S` log (what `while sleep; do date; ethtool -S`
+    writes)."""
     log = tmp_path / f"{IFACE}.ethtool.log"
     with open(log, "w") as f:
         for ts, values in series:
             f.write(f"{ts // S}.{ts % S:09d}\nNIC statistics:\n")
             f.writelines(f"     {name}: {v}\n" for name, v in values.items())
-    return cap, log
+    return log
 
 
 def _push(t0, samples, links=True):
@@ -119,6 +125,26 @@ def test_push_api_equals_capture_plus_ethtool_log(tmp_path):
         assert p["down_latest_ns"] == r["down_latest_ns"] and p["up_latest_ns"] == r["up_latest_ns"]
     policies = [(p["policy"], p["event"]) for p in _rows(replayed, "policy_events") if p["policy"].startswith("pfc")]
     assert policies == [("pfc-storm:p3", "trip"), ("pfc-storm:p3", "clear")]
+
+
+def test_phy_counter_flaps_count_for_the_flap_policies(tmp_path):
+    """Five PHY link-downs in 0.8 s that the carrier never showed (an mlx5 log alone, and the
+    same samples pushed): five flaps, and the flap policies count them as the carrier's,
+    each when it is known (a grace second after its sample: no late carrier down claimed
+    it): 5-in-10s and IOS dampening trip, then clear, the same both ways."""
+    t0 = _t0()
+    series = _mlx5_series(t0, storm=(99, 99), phy_at=(1.05, 1.25, 1.45, 1.65, 1.85))
+    replayed = flapwatch.analyze([_write_log(tmp_path, series)])
+    pushed = _push(t0, _samples(series), links=False)
+    assert [f["source"] for f in _rows(replayed, "flaps")] == ["PHY counter"] * 5
+    events = _rows(replayed, "policy_events")
+    assert [(p["policy"], p["event"]) for p in events if p["policy"] == "5-in-10s"] == [("5-in-10s", "trip"),
+                                                                                      ("5-in-10s", "clear")]
+    trip = next(p for p in events if p["policy"] == "5-in-10s")
+    assert trip["ts_ns"] == t0 + 2900 * MS and trip["value"] == 5  # the fifth, known at 2.9 s
+    assert ("ios", "trip") in [(p["policy"], p["event"]) for p in events]
+    assert _rows(pushed, "policy_events") == events
+    assert _rows(pushed, "ports")[0]["flaps"] == 5
 
 
 def test_wrap_mid_storm_and_reset_mid_run_make_no_false_detection():

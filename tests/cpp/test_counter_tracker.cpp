@@ -3,6 +3,10 @@
 // and without a carrier change (track/counter_tracker.hpp).
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 #include "flapwatch/engine.hpp"
 
 using namespace flapwatch;
@@ -124,5 +128,71 @@ TEST_CASE("PHY link-downs: a flap with source PHY counter, unless the carrier mo
     const Detections& d = run(s, e, true);
     REQUIRE(d.flaps.size() == 1);  // the carrier's own flap, not a second one
     CHECK(d.flaps.source[0] == kFlapNetlink);
+  }
+}
+
+namespace {
+
+// eth0's PHY counter +1 at each of `phy_polls` (100 ms polls, 60 of them), with a netlink
+// down and up 40 and 30 ms before each when `carrier` says so.
+Detections phy_flaps(Engine& e, const std::vector<int>& phy_polls, bool carrier) {
+  uint64_t phy = 0;
+  for (int i = 0; i <= 60; ++i) {
+    if (std::find(phy_polls.begin(), phy_polls.end(), i) != phy_polls.end()) {
+      ++phy;
+      if (carrier) {
+        e.on_link_event(LinkEvent{kT0 + i * kPoll - 40 * kMs, "eth0", false});
+        e.on_link_event(LinkEvent{kT0 + i * kPoll - 30 * kMs, "eth0", true});
+      }
+    }
+    CounterSample smp;
+    smp.ts_ns = kT0 + i * kPoll;
+    smp.interface = "eth0";
+    smp.values = {value(CounterMeaning::link_down_events, kDirNone, -1, CounterUnit::events, phy, 32)};
+    e.on_counter_sample(smp);
+  }
+  e.finish();
+  return e.detections();
+}
+
+// The policy events of one policy, as (ts, trip) in the order emitted.
+std::vector<std::pair<int64_t, bool>> policy(const Detections& d, StringTable& strings, const char* name) {
+  std::vector<std::pair<int64_t, bool>> out;
+  for (size_t i = 0; i < d.policy_events.size(); ++i)
+    if (strings[d.policy_events.policy[i]] == name) out.emplace_back(d.policy_events.ts_ns[i], d.policy_events.event[i] == 1);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("PHY counter flaps count for the flap policies, once each, when they are known") {
+  const std::vector<int> polls{40, 42, 44, 46, 48};  // five flaps in 0.8 s
+  {
+    StringTable strings;
+    Engine e(EngineConfig{}, strings);
+    const Detections& d = phy_flaps(e, polls, false);
+    REQUIRE(d.flaps.size() == 5);
+    CHECK(d.flaps.source[4] == kFlapPhyCounter);
+    // Each is known at the first sample a grace second after the one that counted it (no
+    // carrier down came to claim it): the fifth at poll 58, where 5-in-10s trips. It clears
+    // 10 s after the first was counted (poll 50), at the end of input.
+    auto window = policy(d, strings, "5-in-10s");
+    REQUIRE(window.size() == 2);
+    CHECK(window[0] == std::make_pair(kT0 + 58 * kPoll, true));
+    CHECK(window[1] == std::make_pair(kT0 + 50 * kPoll + 10 * kSec, false));
+    auto ios = policy(d, strings, "ios");  // 1000 a flap: suppressed past 2000, at the third
+    REQUIRE(ios.size() == 2);
+    CHECK(ios[0] == std::make_pair(kT0 + 54 * kPoll, true));
+    CHECK_FALSE(ios[1].second);
+  }
+  {
+    StringTable strings;
+    Engine e(EngineConfig{}, strings);
+    const Detections& d = phy_flaps(e, polls, true);  // the carrier moved each time
+    REQUIRE(d.flaps.size() == 5);
+    CHECK(d.flaps.source[4] == kFlapNetlink);  // the PHY counts matched the carrier's downs
+    auto window = policy(d, strings, "5-in-10s");
+    REQUIRE(window.size() == 2);  // counted once per flap: at the fifth carrier down
+    CHECK(window[0] == std::make_pair(kT0 + 48 * kPoll - 40 * kMs, true));
   }
 }

@@ -39,9 +39,10 @@ Role role(uint8_t meaning, int8_t prio, int& slot) {
 }  // namespace
 
 CounterTracker::CounterTracker(const PfcConfig& cfg, const LinkConfig& link, Detections& out,
-                               std::array<int32_t, 9> storm_policy, int32_t watchdog_policy, const PfcTracker& frames)
+                               std::array<int32_t, 9> storm_policy, int32_t watchdog_policy, const PfcTracker& frames,
+                               LinkTracker& flap_policies)
     : cfg_(cfg), link_(link), out_(out), storm_policy_(storm_policy), watchdog_policy_(watchdog_policy),
-      frames_(frames) {}
+      frames_(frames), flap_policies_(flap_policies) {}
 
 CounterTracker::PortState& CounterTracker::state(int32_t port) {
   if (static_cast<size_t>(port) >= ports_.size()) ports_.resize(static_cast<size_t>(port) + 1);
@@ -366,6 +367,7 @@ void CounterTracker::judge_phy(int32_t port, PortState& s, int64_t now, bool all
         else if (c == "duration_max_ns") v = static_cast<T>(p.t1 - p.t0);
         col.push_back(v);
       });
+      flap_policies_.count_flap(port, p.t1);  // a flap like the carrier's: the flap policies count it
     }
   }
   // Downs no pending count can claim any more.

@@ -35,9 +35,10 @@
 // PHY link-down counter deltas (mlx5 link_down_events_phy) are matched against the
 // carrier downs the link tracker saw in the interval (plus a grace second, for the
 // driver's late carrier work); the unmatched ones are flaps with source "PHY counter",
-// bounded by the two samples. Storm-watchdog increments (mlx5 tx_pause_storm_*) are a
-// policy event "nic-storm-watchdog" (event 1, value = the increments; no clear: the
-// NIC acted, there is no state to clear).
+// bounded by the two samples, and the port's flap policies count them as they count the
+// carrier's flaps, when they are known (LinkTracker::count_flap). Storm-watchdog
+// increments (mlx5 tx_pause_storm_*) are a policy event "nic-storm-watchdog" (event 1,
+// value = the increments; no clear: the NIC acted, there is no state to clear).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -49,6 +50,7 @@
 #include "flapwatch/records.hpp"
 #include "flapwatch/track/config.hpp"
 #include "flapwatch/track/detections.hpp"
+#include "flapwatch/track/link_tracker.hpp"
 #include "flapwatch/track/pfc_tracker.hpp"
 
 namespace flapwatch {
@@ -69,8 +71,9 @@ class CounterTracker {
   static constexpr double kStormDuty = 0.99;  // pfcwd: paused > 99 % of the poll interval
   static constexpr int64_t kPhyGraceNs = 1'000'000'000;
 
+  // flap_policies: the link tracker, whose flap policies count the PHY counter's flaps too.
   CounterTracker(const PfcConfig& cfg, const LinkConfig& link, Detections& out, std::array<int32_t, 9> storm_policy,
-                 int32_t watchdog_policy, const PfcTracker& frames);
+                 int32_t watchdog_policy, const PfcTracker& frames, LinkTracker& flap_policies);
 
   void on_counter(int64_t ts, int32_t port, const CounterRecord& r);
   // Carrier downs the link tracker saw (netlink, or hidden in the carrier counters).
@@ -154,6 +157,7 @@ class CounterTracker {
   std::array<int32_t, 9> storm_policy_;
   int32_t watchdog_policy_;
   const PfcTracker& frames_;
+  LinkTracker& flap_policies_;
   std::vector<PortState> ports_;
   std::vector<Notice> notices_;
   int64_t samples_ = 0;

@@ -85,6 +85,11 @@ class LinkTracker {
   // End of input at t: pending clears are emitted (no further flap can change them),
   // ports still down get a row with up_ns = -1.
   void finish(int64_t t);
+  // A flap another source found (a PHY link-down counter's, no carrier change): counted
+  // for the port's flap policies as its own flaps are, at t, or later where the policies
+  // have already been advanced past t (a policy takes a port's flaps in time order, and a
+  // clear already emitted stays emitted): the time it became known.
+  void count_flap(int32_t port, int64_t t);
 
   struct PortState {
     bool known = false;
@@ -109,6 +114,7 @@ class LinkTracker {
 
     std::vector<WindowCounter> windows;
     std::vector<Dampener> dampeners;
+    int64_t counted = INT64_MIN;  // the policies' latest flap
   };
   const std::vector<PortState>& ports() const { return ports_; }
   int64_t next_deadline() const { return next_deadline_; }
@@ -146,6 +152,7 @@ class LinkTracker {
   std::vector<int32_t> policy_names_;  // windows first, then dampening
   std::vector<PortState> ports_;
   int64_t next_deadline_ = kNever;
+  int64_t advanced_ = INT64_MIN;  // the latest advance(): clears due by it are out
   int64_t start_ns_ = -1;
 };
 
