@@ -57,7 +57,7 @@ def test_every_table_of_a_capture_as_the_rows_gave_it(analysis):
     assert seen > 0
 
 
-def _policy_events(values: list[float], policies: list[int], strings: list[str]) -> dict[str, np.ndarray]:
+def _policy_events(values: list[float], policies: list[int]) -> dict[str, np.ndarray]:
     n = len(values)
     return {"ts_ns": np.arange(n, dtype=np.int64) * 1_000_000_007, "port": np.array(policies, np.int32),
             "policy": np.array(policies[::-1], np.int32), "event": np.arange(n, dtype=np.uint8) % 2,
@@ -69,7 +69,7 @@ STRINGS = ["swp1", "leaf\u00e9:\u7aef\u53e3", 'quote " and \\ back', "tab\tnew\n
 
 def test_floats_json_writes_by_name_and_strings_it_escapes():
     values = [0.1, float("nan"), float("inf"), -float("inf"), -0.0, 1e300, 5e-324]
-    columns = _policy_events(values, [0, 1, 2, 3, 4, -1, 1], STRINGS)
+    columns = _policy_events(values, [0, 1, 2, 3, 4, -1, 1])
     rows = table_rows("policy_events", columns, STRINGS)
     text = json_array("policy_events", columns, STRINGS)
     assert text == json.dumps(rows, **COMPACT)
@@ -78,7 +78,7 @@ def test_floats_json_writes_by_name_and_strings_it_escapes():
     batches = list(json_row_batches("policy_events", columns, STRINGS, batch=2))
     assert len(batches) == 4 and [r for b in batches for r in b] == [json.dumps(r, **COMPACT) for r in rows]
     assert _column_csv("policy_events", _Table(columns, STRINGS)) == _dict_csv(rows, list(columns))
-    finite = _policy_events(values[:1] + values[4:], [0, 1, 2, 3], STRINGS)  # the %r path
+    finite = _policy_events(values[:1] + values[4:], [0, 1, 2, 3])  # all finite: the floats themselves, not tokens
     assert json_array("policy_events", finite, STRINGS) == json.dumps(table_rows("policy_events", finite, STRINGS),
                                                                       **COMPACT)
 
