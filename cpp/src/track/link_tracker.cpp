@@ -195,7 +195,6 @@ void LinkTracker::on_rx_gap(int64_t ts, int32_t port, int64_t start, int64_t fra
 void LinkTracker::flap_instant(int32_t port, PortState& s, int64_t t) {
   // Clears due before this flap come first, in time order.
   advance(t);
-  s.counted = t;
   PolicyChange c;
   size_t k = 0;
   auto emit = [&](int32_t name) { append_policy_event(out_.policy_events, c.ts_ns, port, name, c.tripped, c.value); };
@@ -256,8 +255,7 @@ void LinkTracker::write_link_down(int32_t port, int64_t ts) {
 }
 
 void LinkTracker::count_flap(int32_t port, int64_t t) {
-  PortState& s = state(port);
-  flap_instant(port, s, std::max({t, advanced_, s.counted}));
+  flap_instant(port, state(port), std::max(t, advanced_));
 }
 
 void LinkTracker::advance(int64_t t) {

@@ -114,7 +114,6 @@ class LinkTracker {
 
     std::vector<WindowCounter> windows;
     std::vector<Dampener> dampeners;
-    int64_t counted = INT64_MIN;  // the policies' latest flap
   };
   const std::vector<PortState>& ports() const { return ports_; }
   int64_t next_deadline() const { return next_deadline_; }
@@ -152,7 +151,8 @@ class LinkTracker {
   std::vector<int32_t> policy_names_;  // windows first, then dampening
   std::vector<PortState> ports_;
   int64_t next_deadline_ = kNever;
-  int64_t advanced_ = INT64_MIN;  // the latest advance(): clears due by it are out
+  int64_t advanced_ = INT64_MIN;  // the latest advance(): clears due by it are out, and no
+                                  // port's policies have a flap after it (each flap advances first)
   int64_t start_ns_ = -1;
 };
 
