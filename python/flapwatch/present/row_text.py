@@ -18,6 +18,7 @@ from typing import Callable, Iterator, Mapping
 import numpy as np
 
 from flapwatch.tables import schema
+from flapwatch.tables.table import table_columns
 
 _quote = json.encoder.encode_basestring_ascii  # what json.dumps uses (ensure_ascii)
 BATCH_ROWS = 1 << 14
@@ -77,19 +78,8 @@ def json_array(name: str, columns: Mapping[str, np.ndarray], strings: list[str])
 
 def cell_batches(name: str, columns: Mapping[str, np.ndarray], strings: list[str],
                  batch: int = BATCH_ROWS) -> Iterator[list[list]]:
-    """The table's columns as the Python values its table_rows() rows hold (strings decoded,
-    None for -1; enums named), `batch` rows at a time: what a CSV writer takes row by row
-    with zip(*columns)."""
-    kinds = dict(schema.ALL_TABLES[name])
-    text = None
-    makers = []
-    for column in columns:
-        if kinds.get(column) == schema.STRING:
-            if text is None:
-                text = np.array(list(strings) + [None], dtype=object)
-            makers.append(lambda a, t=text: t[a].tolist())
-        elif (name, column) in schema.ENUMS:
-            makers.append(lambda a, t=np.array(schema.ENUMS[(name, column)], dtype=object): t[a].tolist())
-        else:
-            makers.append(np.ndarray.tolist)
-    yield from _batches(columns, makers, batch)
+    """table_columns() (the row form's values, column by column), `batch` rows at a time:
+    what a CSV writer takes row by row with zip(*columns)."""
+    n = len(next(iter(columns.values()))) if columns else 0
+    for lo in range(0, n, batch):
+        yield table_columns(name, {c: a[lo:lo + batch] for c, a in columns.items()}, strings)

@@ -30,15 +30,15 @@ def _json_default(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def to_json(result: "ReplayResult") -> dict:
+def _head(result: "ReplayResult") -> dict:
+    """The JSON document's keys before its tables."""
     a = result.analysis
-    out = {
-        "files": a.paths,
-        "first_ns": a.first_ns,
-        "last_ns": a.last_ns,
-        "counts": a.counts,
-        "warnings": a.warnings,
-    }
+    return {"files": a.paths, "first_ns": a.first_ns, "last_ns": a.last_ns, "counts": a.counts,
+            "warnings": a.warnings}
+
+
+def to_json(result: "ReplayResult") -> dict:
+    out = _head(result)
     for table in schema.OUTPUT_TABLES:
         out[table] = result.rows(table)
     return out
@@ -82,13 +82,11 @@ def write_json(result: "ReplayResult", out) -> None:
     """to_json(result) as json.dumps writes it; the core's tables made from their columns a
     batch of rows at a time (present/row_text.py), the Python-side ones (ports, episodes)
     from their rows."""
-    a = result.analysis
-    out.write(_dumps({"files": a.paths, "first_ns": a.first_ns, "last_ns": a.last_ns, "counts": a.counts,
-                      "warnings": a.warnings})[:-1])
+    out.write(_dumps(_head(result))[:-1])  # its closing brace after the tables
     for table in schema.OUTPUT_TABLES:
         out.write(f",{json.dumps(table)}:")
         if table in schema.STREAM_TABLES:
-            t = a.tables[table]
+            t = result.analysis.tables[table]
             separator = "["
             for rows in json_row_batches(table, t, t.strings):
                 out.write(separator + ",".join(rows))
@@ -123,7 +121,7 @@ def write_csv(result: "ReplayResult", out, table: str) -> None:
     if table in schema.STREAM_TABLES:  # the core's: from its columns, no dict per row
         t = result.analysis.tables[table]
         w = csv.writer(out, lineterminator="\n")
-        w.writerow(list(t) if t.rows else _columns_of(table))
+        w.writerow(list(t))  # the schema's columns, in its order (an empty table has them too)
         for columns in cell_batches(table, t, t.strings):
             w.writerows(zip(*columns))
         return

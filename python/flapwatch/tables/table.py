@@ -59,13 +59,12 @@ class Table(Mapping[str, np.ndarray]):
         return f"<Table {self.name}: {self.rows} rows, columns {list(self._columns)}>"
 
 
-def table_rows(name: str, columns: Mapping[str, np.ndarray], strings: list[str]) -> list[dict]:
-    """The one row form of a table, used by every output (JSON, CSV, Parquet, events,
-    metrics): string columns decoded (-1 -> None), enum columns named (schema.ENUMS)."""
+def table_columns(name: str, columns: Mapping[str, np.ndarray], strings: list[str]) -> list[list]:
+    """The row form's values column by column (what table_rows zips into rows): string
+    columns decoded (-1 -> None), enum columns named (schema.ENUMS), numbers as Python's."""
     kinds = dict(schema.ALL_TABLES[name])
-    names = list(columns)
     cols = []
-    for column in names:
+    for column in columns:
         values = columns[column].tolist()
         if kinds.get(column) == schema.STRING:
             values = [strings[i] if i >= 0 else None for i in values]
@@ -73,4 +72,11 @@ def table_rows(name: str, columns: Mapping[str, np.ndarray], strings: list[str])
             labels = schema.ENUMS[(name, column)]
             values = [labels[v] for v in values]
         cols.append(values)
-    return [dict(zip(names, v)) for v in zip(*cols)]
+    return cols
+
+
+def table_rows(name: str, columns: Mapping[str, np.ndarray], strings: list[str]) -> list[dict]:
+    """The one row form of a table, used by every output (JSON, CSV, Parquet, events,
+    metrics): string columns decoded (-1 -> None), enum columns named (schema.ENUMS)."""
+    names = list(columns)
+    return [dict(zip(names, v)) for v in zip(*table_columns(name, columns, strings))]
