@@ -15,11 +15,21 @@ import flapwatch
 from conftest import CAPTURES
 from flapwatch.assess.result import build_result
 from flapwatch.present import writers
-from flapwatch.present.row_text import cell_batches, json_array, json_row_batches, json_rows
+from flapwatch.present.row_text import cell_batches, json_row_batches
 from flapwatch.tables import schema
 from flapwatch.tables.table import table_rows
 
 COMPACT = {"separators": (",", ":")}
+
+
+def json_rows(name, columns, strings, prefix=""):
+    """Every batch of json_row_batches, as one list."""
+    return [row for rows in json_row_batches(name, columns, strings, prefix) for row in rows]
+
+
+def json_array(name, columns, strings):
+    """What write_json writes of one of the core's tables."""
+    return "[" + ",".join(json_rows(name, columns, strings)) + "]"
 
 
 @pytest.fixture(scope="module", params=["lab.pcapng", "lab-wire.pcapng", "lab-netlink.pcap", "lab-tcpdump.pcap"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Callable, Iterator, Mapping
+from typing import Iterator, Mapping
 
 import numpy as np
 
@@ -31,13 +31,6 @@ def _json_floats(values: np.ndarray) -> list:
         return values.tolist()
     return [repr(v) if math.isfinite(v) else ("NaN" if v != v else ("Infinity" if v > 0 else "-Infinity"))
             for v in values.tolist()]
-
-
-def _batches(columns: Mapping[str, np.ndarray], makers: list[Callable], batch: int) -> Iterator[list[list]]:
-    arrays = [columns[c] for c in columns]
-    n = len(arrays[0]) if arrays else 0
-    for lo in range(0, n, batch):
-        yield [make(a[lo:lo + batch]) for make, a in zip(makers, arrays)]
 
 
 def json_row_batches(name: str, columns: Mapping[str, np.ndarray], strings: list[str], prefix: str = "",
@@ -62,18 +55,9 @@ def json_row_batches(name: str, columns: Mapping[str, np.ndarray], strings: list
         else:
             makers.append(np.ndarray.tolist)  # ints: %s is their repr, json's token
     template = "{" + prefix + ",".join(fields) + "}"
-    for values in _batches(columns, makers, batch):
-        yield [template % row for row in zip(*values)]
-
-
-def json_rows(name: str, columns: Mapping[str, np.ndarray], strings: list[str], prefix: str = "") -> list[str]:
-    """Every batch of json_row_batches, as one list."""
-    return [row for rows in json_row_batches(name, columns, strings, prefix) for row in rows]
-
-
-def json_array(name: str, columns: Mapping[str, np.ndarray], strings: list[str]) -> str:
-    """json.dumps(table_rows(name, columns, strings), separators=(",", ":")), from the columns."""
-    return "[" + ",".join(json_rows(name, columns, strings)) + "]"
+    arrays = [columns[c] for c in columns]
+    for lo in range(0, len(arrays[0]) if arrays else 0, batch):
+        yield [template % row for row in zip(*(make(a[lo:lo + batch]) for make, a in zip(makers, arrays)))]
 
 
 def cell_batches(name: str, columns: Mapping[str, np.ndarray], strings: list[str],

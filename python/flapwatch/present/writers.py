@@ -126,16 +126,14 @@ def write_csv(result: "ReplayResult", out, table: str) -> None:
             w.writerows(zip(*columns))
         return
     rows = [_flat(r) for r in result.rows(table)]
-    columns = PORT_COLUMNS if table == "ports" else (list(rows[0]) if rows else _columns_of(table))
+    columns = PORT_COLUMNS if table == "ports" else (list(rows[0]) if rows else EMPTY_EPISODE_COLUMNS)
     w = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
 
 
-def _columns_of(table: str) -> list[str]:
-    if table in schema.DETECTION_TABLES:
-        return [c for c, _ in schema.DETECTION_TABLES[table]]
-    return ["port", "start_ns", "end_ns", "flaps", "labels"]
+# The columns of an empty episodes table (the core's tables have theirs even when empty).
+EMPTY_EPISODE_COLUMNS = ["port", "start_ns", "end_ns", "flaps", "labels"]
 
 
 def _arrow_from_columns(table: str, columns) -> "pa.Table":
@@ -183,7 +181,7 @@ def write_parquet(result: "ReplayResult", path: str, table: str) -> None:
     if rows:
         arrow = pa.Table.from_pylist(rows)
     else:
-        arrow = pa.table({c: pa.array([], pa.int64()) for c in (PORT_COLUMNS if table == "ports" else _columns_of(table))})
+        arrow = pa.table({c: pa.array([], pa.int64()) for c in (PORT_COLUMNS if table == "ports" else EMPTY_EPISODE_COLUMNS)})
     for i, name in enumerate(arrow.column_names):  # instants as UTC timestamps, -1 (unknown) as null
         column = arrow.column(i)
         if name in schema.TIME_COLUMNS and pa.types.is_integer(column.type):
