@@ -465,8 +465,8 @@ def event_fields(analysis) -> tuple[np.ndarray, list[tuple]]:
         (r["ts_ns"][rx], "lldp_rx", r["port"][rx], None, None),
     ]
 
-    def joined(k: int, fill) -> np.ndarray:
-        return np.concatenate([p[k] if p[k] is not None else np.full(len(p[0]), fill, object) for p in parts])
+    def joined(k: int) -> np.ndarray:  # field k of every table, None where a table has none
+        return np.concatenate([p[k] if p[k] is not None else np.full(len(p[0]), None, object) for p in parts])
 
     ts = np.concatenate([p[0] for p in parts]).astype(np.int64)
     order = np.argsort(ts, kind="stable")  # list.sort's order: stable, tables in RISK_COLUMNS' order
@@ -475,8 +475,8 @@ def event_fields(analysis) -> tuple[np.ndarray, list[tuple]]:
     ports = names[np.where(ports >= 0, ports, len(names) - 1)]
     kinds = np.concatenate([np.full(len(p[0]), p[1], object) for p in parts])
     ts = ts[order]
-    columns = (kinds[order].tolist(), ports[order].tolist(), ts.tolist(), joined(3, None)[order].tolist(),
-               joined(4, None)[order].tolist())
+    columns = (kinds[order].tolist(), ports[order].tolist(), ts.tolist(), joined(3)[order].tolist(),
+               joined(4)[order].tolist())
     return ts, list(zip(*columns))
 
 
