@@ -28,6 +28,13 @@ def test_python_defaults_are_the_cores():
     assert py == core
 
 
+def test_the_cores_defaults_are_what_to_core_gives():
+    """A replay the launcher starts before it loads the Config runs on the core's defaults
+    in to_core()'s shape (detect/prestart.py); taken only when the command's call is it."""
+    assert Config().to_core() == _core.engine_defaults()
+    assert Config(default_speed="400G").to_core() != _core.engine_defaults()
+
+
 def test_presets_and_field_order_are_the_cores():
     core = _core.presets()
     assert {k: _as_python(v) for k, v in WINDOW_PRESETS.items()} == core["window_policies"]

@@ -1,3 +1,3 @@
-from flapwatch.cli import console
+from flapwatch.launch import console
 
 console()

@@ -4,13 +4,23 @@ flapwatch C++ core: capture readers and decoders
 from __future__ import annotations
 import collections.abc
 import typing
-__all__: list[str] = ['CaptureFile', 'EthtoolReader', 'FollowSession', 'LiveAgent', 'PcapngWriter', 'Progress', 'analyze', 'column_pool_stats', 'counter_meanings', 'default_config', 'inspect', 'presets', 'set_window_mode', 'split_capture', 'trim_column_pool', 'window_stats']
+__all__: list[str] = ['CaptureFile', 'EthtoolReader', 'FollowSession', 'LiveAgent', 'PcapngWriter', 'Progress', 'StartedAnalyze', 'StartedInspect', 'analyze', 'column_pool_stats', 'counter_meanings', 'default_config', 'engine_defaults', 'inspect', 'presets', 'set_window_mode', 'split_capture', 'start_analyze', 'start_inspect', 'trim_column_pool', 'window_stats']
 class Progress:
     def __init__(self) -> None:
         ...
     @property
     def bytes(self) -> int:
         ...
+class StartedAnalyze:
+    def result(self) -> dict:
+        """
+        Waits for the run (the GIL released) and returns what analyze() would have.
+        """
+class StartedInspect:
+    def result(self) -> dict:
+        """
+        Waits for the run (the GIL released) and returns what inspect() would have.
+        """
 class EthtoolReader:
     """
     `ethtool -S IFACE` by ioctl (GSSET_INFO, GSTRINGS, GSTATS).
@@ -151,6 +161,10 @@ def default_config() -> dict:
     """
     The core's default configuration, with the field names and units of flapwatch's Config.
     """
+def engine_defaults() -> dict:
+    """
+    The core's default configuration as Config.to_core() gives one to analyze() (nanoseconds, policies as tuples).
+    """
 def inspect(paths: collections.abc.Sequence[str], strict: bool = False, threads: typing.SupportsInt | typing.SupportsIndex = 1, min_range_bytes: typing.SupportsInt | typing.SupportsIndex = 33554432) -> dict:
     """
     `flapwatch inspect`'s summary of the captures (the dict of present/summary.py's CaptureSummary.to_json()), summed as they are decoded (no columns); threads: readers per uncompressed file, each on a range of at least min_range_bytes; the result the same.
@@ -166,6 +180,14 @@ def set_window_mode(mode: str) -> None:
 def split_capture(path: str, parts: typing.SupportsInt | typing.SupportsIndex, min_bytes: typing.SupportsInt | typing.SupportsIndex = 0) -> list[int]:
     """
     Where readers on `parts` threads would start (io/capture_split.hpp): the ranges' first bytes, [] none.
+    """
+def start_analyze(paths: collections.abc.Sequence[str], config: dict, strict: bool = False, ring_capacity: typing.SupportsInt | typing.SupportsIndex = 16384, progress: Progress = None, naming: collections.abc.Sequence[tuple[str, str]] = [], samples: collections.abc.Sequence[tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, str, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, collections.abc.Sequence[tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]]]] = [], threads: typing.SupportsInt | typing.SupportsIndex = 1, range_bytes: typing.SupportsInt | typing.SupportsIndex = 8388608) -> StartedAnalyze:
+    """
+    analyze(), started on a thread of its own; its result() is analyze()'s.
+    """
+def start_inspect(paths: collections.abc.Sequence[str], strict: bool = False, threads: typing.SupportsInt | typing.SupportsIndex = 1, min_range_bytes: typing.SupportsInt | typing.SupportsIndex = 33554432) -> StartedInspect:
+    """
+    inspect(), started on a thread of its own; its result() is inspect()'s.
     """
 def trim_column_pool() -> None:
     """

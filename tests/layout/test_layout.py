@@ -148,6 +148,18 @@ def test_cli_import_loads_only_the_parser():
     assert sorted(loaded & set(not_yet)) == []
 
 
+def test_the_launcher_starts_the_core_before_the_parser():
+    """launch.console() starts a plain replay's core run (detect/prestart.py) having loaded
+    neither argparse, dataclasses (the configuration's) nor numpy: the ~25 ms they take run
+    beside the core (issue 16)."""
+    script = ("import sys, flapwatch.launch\nfrom flapwatch.detect.prestart import start\n"
+              f"run = start(['replay', '-q', {str(REPO / 'captures' / 'lab.pcapng')!r}])\n"
+              "print(type(run).__name__, ' '.join(sorted(sys.modules)))\nrun.take(*run.args)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "StartedRun"
+    assert sorted(set(out[1:]) & {"argparse", "dataclasses", "numpy", "flapwatch.cli", "flapwatch.config"}) == []
+
+
 def test_resolving_inputs_needs_no_numpy():
     """Everything before the core's run (detect.analysis, sources.devices, the config) imports
     no numpy, so the replay imports it on another thread meanwhile (cli/replay_cmd.py)."""

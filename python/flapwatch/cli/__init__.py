@@ -10,12 +10,7 @@ import importlib
 import os
 import sys
 
-# numpy's OpenBLAS starts a thread per core that spins after each call; the core's reader
-# and tracker threads want those cores, and nothing here is BLAS-sized (replay: -30 ms on
-# two cores, bench/README.md). A user's own setting stands.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-from flapwatch.cli import inspect_cmd  # noqa: E402
+from flapwatch.cli import inspect_cmd
 from flapwatch.cli.exits import (EXIT_CAPTURE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_START, EXIT_USAGE,
                                  StartError, UsageError)
 from flapwatch.cli.formatting import HelpFormatter  # noqa: E402
@@ -70,11 +65,14 @@ def _stdout_closed() -> int:
     return EXIT_PIPE
 
 
-def main(argv: list[str] | None = None, *, one_shot_process: bool = False) -> int:
+def main(argv: list[str] | None = None, *, one_shot_process: bool = False, started=None) -> int:
     """Parse and run one command. one_shot_process (console(): this process runs the command
-    and ends): inspect and replay, not following, run without the cyclic garbage collector."""
+    and ends): inspect and replay, not following, run without the cyclic garbage collector.
+    started: the core's run launch.console() started on these words (detect/prestart.py),
+    which inspect and replay take if their call is that one."""
     parser = build_parser(_command_named(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
+    args.prestarted = started
     if one_shot_process and args.command in FAST_EXIT and not getattr(args, "follow", False):
         gc.disable()
     try:
@@ -91,18 +89,26 @@ def main(argv: list[str] | None = None, *, one_shot_process: bool = False) -> in
 FAST_EXIT = ("inspect", "replay")
 
 
-def console() -> None:
-    """The `flapwatch` command (the console script, `python -m flapwatch`): main(), then, for
-    inspect and replay, out without the interpreter's teardown once stdout and stderr are
-    flushed (freeing every module and array is ~20 ms of a replay's ~0.3 s: bench/README.md).
-    The agent and the others end the usual way: their exporters flush at exit.
+def console(started=None) -> None:
+    """The `flapwatch` command (launch.console(): the console script, `python -m flapwatch`):
+    main(), then, for inspect and replay, out without the interpreter's teardown once stdout
+    and stderr are flushed (freeing every module and array is ~20 ms of a replay's ~0.3 s:
+    bench/README.md). The agent and the others end the usual way: their exporters flush at
+    exit. With a core run `started`, inspect and replay end that way whatever happens (a usage
+    error, --help too): the run's threads may still be reading, and the interpreter's
+    teardown would free what they use.
 
     inspect and replay also run without the cyclic garbage collector: they make few cycles
     (reference counts free their rows; the peak RSS of a 117,000-row replay is the same),
     and the collections the allocation counts set off were ~11 % of `import numpy` and
     walked every row written (bench/README.md). The agent, which runs for days, keeps it,
     and so does `replay --follow` (decided on the parsed arguments: argparse takes `--fol`)."""
-    code = main(one_shot_process=True)
+    try:
+        code = main(one_shot_process=True, started=started)
+    except SystemExit as e:  # argparse: a usage error, --help
+        if started is None:
+            raise
+        code = _status(e.code)
     if _command_named(sys.argv[1:]) not in FAST_EXIT:
         sys.exit(code)
     try:
@@ -114,6 +120,14 @@ def console() -> None:
     except OSError:
         pass
     os._exit(code)
+
+
+def _status(code) -> int:
+    """The exit status sys.exit(code) gives (a message is printed to stderr, status 1)."""
+    if code is None or isinstance(code, int):
+        return code or 0
+    print(code, file=sys.stderr)
+    return 1
 
 
 def _exit_code(e: Exception) -> int:

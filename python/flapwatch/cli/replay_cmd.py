@@ -197,7 +197,8 @@ def run(args) -> int:
     if args.follow:
         return follow(args, cfg)
     paths = expand_captures(args.captures)
-    progress = _core.Progress()
+    started = args.prestarted  # launched before the parser (detect/prestart.py)
+    progress = started.progress if started is not None else _core.Progress()
     total = sum(os.path.getsize(p) for p in paths if os.path.exists(p))
     bar = ProgressBar(total, enabled=False if args.quiet else None)
     with warnings.catch_warnings():
@@ -205,7 +206,8 @@ def run(args) -> int:
         analysis = bar.run(
             lambda: analyze(args.captures, cfg, strict=args.strict, ports=args.port, since_ns=args.since,
                             until_ns=args.until, progress=progress, device=args.device, counter_driver=args.driver,
-                            threads=args.threads, on_core_start=lambda: _import_meanwhile(results_need)),
+                            threads=args.threads, on_core_start=lambda: _import_meanwhile(results_need),
+                            started=started),
             progress,
         )
     return _finish(args, analysis)

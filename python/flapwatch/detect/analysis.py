@@ -139,6 +139,7 @@ def analyze(
     counter_samples: Iterable[tuple] | None = None,
     threads: int | None = None,
     on_core_start=None,
+    started=None,
 ) -> Analysis:
     """Run captures (one per device, say; merged by timestamp) through the link, PFC
     and LLDP trackers. ``config``: a Config, a dict of its fields, or a TOML path.
@@ -157,7 +158,9 @@ def analyze(
     (a range each at a time, the trackers fed in file order by another: the same detections);
     default one per core up to two; 0: one reader feeding the trackers record by record
     (what every other input takes: the reference the ranges are tested against). ``on_core_start()`` is called right before the core's run (which
-    holds no GIL): the CLI starts importing what the results need on another thread then."""
+    holds no GIL): the CLI starts importing what the results need on another thread then.
+    ``started``: a core run the command line started before it was parsed
+    (detect/prestart.py), taken if it is the very call this one makes."""
     config = Config.coerce(config)
     from flapwatch import _core
 
@@ -182,8 +185,10 @@ def analyze(
         samples = samples + list(counter_samples)
     if on_core_start is not None:
         on_core_start()
-    raw = _core.analyze(captures, core, strict, config.ring_capacity, progress, naming, samples,
-                        reader_threads(threads))
+    call = (captures, core, strict, config.ring_capacity, naming, samples, reader_threads(threads))
+    raw = started.take(*call) if started is not None else None
+    if raw is None:
+        raw = _core.analyze(*call[:4], progress, *call[4:])
     from flapwatch.tables import schema
     from flapwatch.tables.table import Table
 
