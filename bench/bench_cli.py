@@ -17,7 +17,7 @@ ratio is the raw loop's median over its own median.
   replay json, 1 / 2     flapwatch replay --format json -q --threads N CAPTURE (and the default)
   import numpy / import flapwatch.cli / python -c pass   the start-up the commands pay
 
-flapwatch runs as the console script does (`python -c 'from flapwatch.cli import console; console()'`
+flapwatch runs as the console script does (`python -c 'from flapwatch.launch import console; console()'`
 with this interpreter; a pyenv shim in front of it would add ~0.1 s of bash). Checks (exit 1
 if one fails): inspect = the generator's truth, 1 thread = 2 threads; replay's counts = the
 truth, its JSON the same on 1 and 2 threads and by default.
@@ -64,7 +64,7 @@ def flapwatch_cmd() -> list[str]:
     script = Path(sys.executable).with_name("flapwatch")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from flapwatch.cli import console; console()"]
+    return [sys.executable, "-c", "from flapwatch.launch import console; console()"]
 
 
 def rows_for(capture: Path, raw_loop: Path) -> dict[str, list[str]]:

@@ -91,12 +91,13 @@ struct MacControlWords {
   };
   static bool fits(const Record& r) { return r.port >= 0 && r.port <= UINT16_MAX; }
   // Room for kMax words at `end` of `w` (its size is how far it is written: no zeroing).
-  static uint16_t* room(std::vector<uint16_t>& w, size_t end) {
-    if (end + kMax > w.size()) [[unlikely]] w.resize(std::max<size_t>(2 * w.size(), 1 << 16));
+  [[gnu::always_inline]] static uint16_t* room(std::vector<uint16_t>& w, size_t end) {
+    if (end + kMax > w.size()) [[unlikely]] grow(w);
     return w.data() + end;
   }
+  [[gnu::noinline]] static void grow(std::vector<uint16_t>& w) { w.resize(std::max<size_t>(2 * w.size(), 1 << 16)); }
   // The record at `o`; returns the words written.
-  static size_t write(uint16_t* o, const Record& r) {
+  [[gnu::always_inline]] static size_t write(uint16_t* o, const Record& r) {
     const bool pause = r.kind == RecordKind::pause;
     const unsigned ce = pause ? 0 : r.pfc.class_enable;
     std::memcpy(o + 2, &r.ts_ns, sizeof r.ts_ns);

@@ -258,10 +258,7 @@ void LinkTracker::count_flap(int32_t port, int64_t t) {
   flap_instant(port, state(port), std::max(t, advanced_));
 }
 
-void LinkTracker::advance(int64_t t) {
-  set_start(t);
-  advanced_ = std::max(advanced_, t);
-  if (t < next_deadline_) return;
+void LinkTracker::emit_clears(int64_t t) {
   PolicyChange c;
   for (size_t p = 0; p < ports_.size(); ++p) {
     PortState& s = ports_[p];

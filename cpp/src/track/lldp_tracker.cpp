@@ -66,8 +66,7 @@ void LldpTracker::on_lldp(int64_t ts, int32_t port, const LldpRecord& r) {
   refresh_deadline();
 }
 
-void LldpTracker::advance(int64_t t) {
-  if (t < next_deadline_) return;
+void LldpTracker::age_out(int64_t t) {
   for (size_t p = 0; p < ports_.size(); ++p) {
     auto& nb = ports_[p].neighbors;
     for (auto it = nb.begin(); it != nb.end();) {

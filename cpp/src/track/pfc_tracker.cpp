@@ -121,7 +121,7 @@ void PfcTracker::on_pfc(int64_t ts, int32_t port, uint8_t class_enable, const ui
   enabled_classes(ts, port, class_enable, [&](int) { return *quanta++; });  // in class order
 }
 
-void PfcTracker::on_pause(int64_t ts, int32_t port, uint16_t quanta) {
+[[gnu::always_inline]] void PfcTracker::on_pause(int64_t ts, int32_t port, uint16_t quanta) {
   PortState& s = state(port);
   s.frames++;
   frame(ts, port, s, kPauseSlot, quanta, speed_of(s));
@@ -133,7 +133,7 @@ void PfcTracker::end_idle(int32_t port, int slot, Priority& p, int64_t t) {
   if (p.storm && p.run_start < 0 && t - p.storm_end >= cfg_.restoration_ns) emit_storm(port, slot, p);
 }
 
-void PfcTracker::close_interval(int32_t port, int slot, Priority& p) {
+[[gnu::always_inline]] inline void PfcTracker::close_interval(int32_t port, int slot, Priority& p) {
   add_paused(port, slot, p, p.start_acc, p.end);
   p.active = false;
   int64_t s = p.start, e = p.end;

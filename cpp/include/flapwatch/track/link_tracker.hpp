@@ -76,7 +76,11 @@ class LinkTracker {
 
   // Emits policy clears due by t (call before each record, in time order). The first
   // call's t is the capture's start unless set_start() said otherwise.
-  void advance(int64_t t);
+  void advance(int64_t t) {  // inline: called for every record
+    set_start(t);
+    advanced_ = std::max(advanced_, t);
+    if (t >= next_deadline_) [[unlikely]] emit_clears(t);
+  }
   // The capture's start (the input's first record): the bound of an outage already
   // open then.
   void set_start(int64_t t) {
@@ -144,6 +148,7 @@ class LinkTracker {
                   bool open_at_start = false);
 
   void write_link_down(int32_t port, int64_t ts);
+  void emit_clears(int64_t t);  // the policy clears due by t
   void refresh_deadline();
 
   LinkConfig cfg_;

@@ -18,7 +18,9 @@ class LldpTracker {
 
   void on_lldp(int64_t ts, int32_t port, const LldpRecord& r);
   // Ages out neighbors whose TTL expired by t (call before each record, in time order).
-  void advance(int64_t t);
+  void advance(int64_t t) {
+    if (t >= next_deadline_) [[unlikely]] age_out(t);  // inline: called for every record
+  }
   // End of input: neighbors still within their TTL stay (nothing says they left).
   void finish(int64_t t) { advance(t); }
 
@@ -39,6 +41,7 @@ class LldpTracker {
   int64_t next_deadline() const { return next_deadline_; }
 
  private:
+  void age_out(int64_t t);
   void emit(int64_t ts, int32_t port, LldpEvent e, const Neighbor& n, const Neighbor* prev);
   void refresh_deadline();
 
