@@ -345,9 +345,10 @@ struct AnalyzeCall {
   PipelineResult pipeline;
 };
 
-// A call run on this thread, the GIL released meanwhile.
-template <class Call>
-py::dict call_here(Call& call) {
+py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, bool strict, size_t ring_capacity,
+                 Progress* progress, const std::vector<std::pair<std::string, std::string>>& naming,
+                 const std::vector<PyCounterSample>& samples, unsigned threads, uint64_t range_bytes) {
+  AnalyzeCall call(paths, config, strict, ring_capacity, progress, naming, samples, threads, range_bytes);
   {
     py::gil_scoped_release release;
     call.run();
@@ -355,157 +356,133 @@ py::dict call_here(Call& call) {
   return call.result();
 }
 
-py::dict analyze(const std::vector<std::string>& paths, const py::dict& config, bool strict, size_t ring_capacity,
-                 Progress* progress, const std::vector<std::pair<std::string, std::string>>& naming,
-                 const std::vector<PyCounterSample>& samples, unsigned threads, uint64_t range_bytes) {
-  AnalyzeCall call(paths, config, strict, ring_capacity, progress, naming, samples, threads, range_bytes);
-  return call_here(call);
-}
-
 // `flapwatch inspect`'s summary of the captures: the dict present/summary.py's
 // CaptureSummary.to_json() gives (same keys, order and values), read with up to `threads`
 // readers per big file, the GIL released meanwhile.
-// inspect()'s call, as AnalyzeCall: summed without the GIL (run()), the dict made with it.
-struct InspectCall {
-  InspectCall(std::vector<std::string> paths_, bool strict_, unsigned threads_, uint64_t min_range_bytes_)
-      : paths(std::move(paths_)), strict(strict_), threads(threads_), min_range_bytes(min_range_bytes_) {}
-  InspectCall(const InspectCall&) = delete;
-  InspectCall& operator=(const InspectCall&) = delete;
-
-  void run() { summarize_captures(paths, s, strings, strict, threads, min_range_bytes); }
-
-  py::dict result() {
-    auto text = [&](int32_t i) -> py::object { return i >= 0 ? py::object(py::str(strings[i])) : py::none(); };
-    auto per_priority = [](const std::array<int64_t, 8>& f, const std::array<int64_t, 8>& q) {
-      py::list out;
-      for (int i = 0; i < 8; ++i) {
-        py::dict d;
-        d["priority"] = i;
-        d["frames"] = f[static_cast<size_t>(i)];
-        d["quanta_sum"] = q[static_cast<size_t>(i)];
-        out.append(d);
-      }
-      return out;
-    };
-    auto by_name = [&](const auto& per_port) {  // (name, port) of the ports seen, sorted by name
-      std::vector<std::pair<std::string, size_t>> out;
-      for (size_t p = 0; p < per_port.size(); ++p)
-        if (per_port[p].seen) out.emplace_back(strings[static_cast<int32_t>(p)], p);
-      std::sort(out.begin(), out.end());
-      return out;
-    };
-    std::vector<const CaptureSummary::Neighbor*> heard, own;  // neighbors(), and the ports' own LLDPDUs
-    for (const auto& n : s.neighbors) (s.own(n) ? own : heard).push_back(&n);
-    auto speed_of = [&](int32_t port) {  // the last speed a neighbor on the port announced, 0 unknown
-      int64_t bps = 0;
-      for (const auto* n : heard) {
-        int64_t v = n->last_speed ? n->last_speed : n->first_speed;
-        if (n->port == port && v) bps = v;
-      }
-      return bps;
-    };
-    py::dict out;
-    out["files"] = paths;
-    out["frames"] = s.counts.frames();
-    out["counts"] = counts_to_python(s.counts);
-    out["first_ts_ns"] = s.any_ts ? py::object(py::int_(s.first_ts_ns)) : py::none();
-    out["last_ts_ns"] = s.any_ts ? py::object(py::int_(s.last_ts_ns)) : py::none();
-    std::array<int64_t, 8> total_f{}, total_q{};
-    py::dict pfc_per_port;
-    for (const auto& [name, p] : by_name(s.pfc)) {
-      for (size_t i = 0; i < 8; ++i) {
-        total_f[i] += s.pfc[p].frames[i];
-        total_q[i] += s.pfc[p].quanta[i];
-      }
-      pfc_per_port[py::str(name)] = per_priority(s.pfc[p].frames, s.pfc[p].quanta);
-    }
-    out["pfc_per_priority"] = per_priority(total_f, total_q);
-    out["pfc_per_port"] = pfc_per_port;
-    int64_t pause_frames = 0, pause_quanta = 0;
-    py::dict pause_per_port;
-    for (const auto& [name, p] : by_name(s.pause)) {
-      const auto& v = s.pause[p];
-      pause_frames += v.frames;
-      pause_quanta += v.quanta;
-      int64_t bps = speed_of(static_cast<int32_t>(p));
-      py::dict d;
-      d["frames"] = v.frames;
-      d["quanta_sum"] = v.quanta;
-      d["speed_bps"] = bps ? py::object(py::int_(bps)) : py::none();
-      // Python's int / int: exact, correctly rounded (quanta x 512 may pass 2^53).
-      d["pause_seconds"] = bps ? py::int_(v.quanta * 512).attr("__truediv__")(py::int_(bps)) : py::none();
-      pause_per_port[py::str(name)] = d;
-    }
-    out["pause_frames"] = pause_frames;
-    out["pause_quanta_sum"] = pause_quanta;
-    out["pause_per_port"] = pause_per_port;
-    py::list neighbors;
-    for (const auto* n : heard) {
-      py::dict d;
-      d["port"] = strings[n->port];
-      d["chassis_id"] = strings[n->chassis_id];
-      d["port_id"] = strings[n->port_id];
-      d["ttl"] = n->last_ttl >= 0 ? n->last_ttl : n->first_ttl;
-      d["system_name"] = text(n->last_name != -2 ? n->last_name : n->first_name);
-      int64_t bps = n->last_speed ? n->last_speed : n->first_speed;
-      d["speed_bps"] = bps ? py::object(py::int_(bps)) : py::none();
-      d["frames"] = n->frames;
-      d["shutdowns"] = n->shutdowns;
-      neighbors.append(d);
-    }
-    out["lldp_neighbors"] = neighbors;
-    py::dict own_frames;
-    for (const auto* n : own) {
-      py::str port(strings[n->port]);
-      own_frames[port] = (own_frames.contains(port) ? own_frames[port].cast<int64_t>() : 0) + n->frames;
-    }
-    out["lldp_own_frames"] = own_frames;
-    py::list links;
-    for (const auto& l : s.links) {
-      py::dict d;
-      d["port"] = strings[l.port];
-      d["ifindex"] = l.ifindex;
-      d["messages"] = l.messages;
-      d["first_ts_ns"] = l.first_ts_ns;
-      d["last_ts_ns"] = l.last_ts_ns;
-      d["operstate"] = l.operstate;
-      d["carrier"] = l.carrier;
-      d["carrier_changes"] = l.carrier_changes;
-      d["carrier_up_count"] = l.carrier_up_count;
-      d["carrier_down_count"] = l.carrier_down_count;
-      d["down_messages"] = l.down_messages;
-      links.append(d);
-    }
-    out["link_per_port"] = links;
-    py::dict malformed;
-    for (const auto& [reason, n] : s.malformed) malformed[py::str(strings[reason])] = n;
-    out["malformed_reasons"] = malformed;
-    out["warnings"] = s.warnings;
-    return out;
-  }
-
-  std::vector<std::string> paths;
-  bool strict;
-  unsigned threads;
-  uint64_t min_range_bytes;
-  StringTable strings;
-  CaptureSummary s{strings};
-};
-
 py::dict inspect(const std::vector<std::string>& paths, bool strict, unsigned threads, uint64_t min_range_bytes) {
-  InspectCall call(paths, strict, threads, min_range_bytes);
-  return call_here(call);
+  StringTable strings;
+  CaptureSummary s(strings);
+  {
+    py::gil_scoped_release release;
+    summarize_captures(paths, s, strings, strict, threads, min_range_bytes);
+  }
+  auto text = [&](int32_t i) -> py::object { return i >= 0 ? py::object(py::str(strings[i])) : py::none(); };
+  auto per_priority = [](const std::array<int64_t, 8>& f, const std::array<int64_t, 8>& q) {
+    py::list out;
+    for (int i = 0; i < 8; ++i) {
+      py::dict d;
+      d["priority"] = i;
+      d["frames"] = f[static_cast<size_t>(i)];
+      d["quanta_sum"] = q[static_cast<size_t>(i)];
+      out.append(d);
+    }
+    return out;
+  };
+  auto by_name = [&](const auto& per_port) {  // (name, port) of the ports seen, sorted by name
+    std::vector<std::pair<std::string, size_t>> out;
+    for (size_t p = 0; p < per_port.size(); ++p)
+      if (per_port[p].seen) out.emplace_back(strings[static_cast<int32_t>(p)], p);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  std::vector<const CaptureSummary::Neighbor*> heard, own;  // neighbors(), and the ports' own LLDPDUs
+  for (const auto& n : s.neighbors) (s.own(n) ? own : heard).push_back(&n);
+  auto speed_of = [&](int32_t port) {  // the last speed a neighbor on the port announced, 0 unknown
+    int64_t bps = 0;
+    for (const auto* n : heard) {
+      int64_t v = n->last_speed ? n->last_speed : n->first_speed;
+      if (n->port == port && v) bps = v;
+    }
+    return bps;
+  };
+  py::dict out;
+  out["files"] = paths;
+  out["frames"] = s.counts.frames();
+  out["counts"] = counts_to_python(s.counts);
+  out["first_ts_ns"] = s.any_ts ? py::object(py::int_(s.first_ts_ns)) : py::none();
+  out["last_ts_ns"] = s.any_ts ? py::object(py::int_(s.last_ts_ns)) : py::none();
+  std::array<int64_t, 8> total_f{}, total_q{};
+  py::dict pfc_per_port;
+  for (const auto& [name, p] : by_name(s.pfc)) {
+    for (size_t i = 0; i < 8; ++i) {
+      total_f[i] += s.pfc[p].frames[i];
+      total_q[i] += s.pfc[p].quanta[i];
+    }
+    pfc_per_port[py::str(name)] = per_priority(s.pfc[p].frames, s.pfc[p].quanta);
+  }
+  out["pfc_per_priority"] = per_priority(total_f, total_q);
+  out["pfc_per_port"] = pfc_per_port;
+  int64_t pause_frames = 0, pause_quanta = 0;
+  py::dict pause_per_port;
+  for (const auto& [name, p] : by_name(s.pause)) {
+    const auto& v = s.pause[p];
+    pause_frames += v.frames;
+    pause_quanta += v.quanta;
+    int64_t bps = speed_of(static_cast<int32_t>(p));
+    py::dict d;
+    d["frames"] = v.frames;
+    d["quanta_sum"] = v.quanta;
+    d["speed_bps"] = bps ? py::object(py::int_(bps)) : py::none();
+    // Python's int / int: exact, correctly rounded (quanta x 512 may pass 2^53).
+    d["pause_seconds"] = bps ? py::int_(v.quanta * 512).attr("__truediv__")(py::int_(bps)) : py::none();
+    pause_per_port[py::str(name)] = d;
+  }
+  out["pause_frames"] = pause_frames;
+  out["pause_quanta_sum"] = pause_quanta;
+  out["pause_per_port"] = pause_per_port;
+  py::list neighbors;
+  for (const auto* n : heard) {
+    py::dict d;
+    d["port"] = strings[n->port];
+    d["chassis_id"] = strings[n->chassis_id];
+    d["port_id"] = strings[n->port_id];
+    d["ttl"] = n->last_ttl >= 0 ? n->last_ttl : n->first_ttl;
+    d["system_name"] = text(n->last_name != -2 ? n->last_name : n->first_name);
+    int64_t bps = n->last_speed ? n->last_speed : n->first_speed;
+    d["speed_bps"] = bps ? py::object(py::int_(bps)) : py::none();
+    d["frames"] = n->frames;
+    d["shutdowns"] = n->shutdowns;
+    neighbors.append(d);
+  }
+  out["lldp_neighbors"] = neighbors;
+  py::dict own_frames;
+  for (const auto* n : own) {
+    py::str port(strings[n->port]);
+    own_frames[port] = (own_frames.contains(port) ? own_frames[port].cast<int64_t>() : 0) + n->frames;
+  }
+  out["lldp_own_frames"] = own_frames;
+  py::list links;
+  for (const auto& l : s.links) {
+    py::dict d;
+    d["port"] = strings[l.port];
+    d["ifindex"] = l.ifindex;
+    d["messages"] = l.messages;
+    d["first_ts_ns"] = l.first_ts_ns;
+    d["last_ts_ns"] = l.last_ts_ns;
+    d["operstate"] = l.operstate;
+    d["carrier"] = l.carrier;
+    d["carrier_changes"] = l.carrier_changes;
+    d["carrier_up_count"] = l.carrier_up_count;
+    d["carrier_down_count"] = l.carrier_down_count;
+    d["down_messages"] = l.down_messages;
+    links.append(d);
+  }
+  out["link_per_port"] = links;
+  py::dict malformed;
+  for (const auto& [reason, n] : s.malformed) malformed[py::str(strings[reason])] = n;
+  out["malformed_reasons"] = malformed;
+  out["warnings"] = s.warnings;
+  return out;
 }
 
-// A call run on a thread of its own from the start (the command line starts one before it
-// has parsed its words: python/flapwatch/detect/prestart.py). result() waits for it without
-// the GIL and makes its result with it, on the caller's thread: no Python runs on the call's
-// thread (an import there, numpy's, would race the caller's own). Destroyed unfinished, it
-// waits for the run to end.
-template <class Call>
-class StartedCall {
+// analyze() run on a thread of its own from the start (a replay's command line starts one
+// before it has parsed its words: python/flapwatch/detect/prestart.py). result() waits for it
+// without the GIL and makes its result with it, on the caller's thread: no Python runs on the
+// call's thread (an import there, numpy's, would race the caller's own). Destroyed
+// unfinished, it waits for the run to end.
+class StartedAnalyze {
  public:
-  explicit StartedCall(std::unique_ptr<Call> call) : call_(std::move(call)) {
+  explicit StartedAnalyze(std::unique_ptr<AnalyzeCall> call) : call_(std::move(call)) {
     thread_ = std::thread([this] {
       try {
         call_->run();
@@ -514,14 +491,14 @@ class StartedCall {
       }
     });
   }
-  StartedCall(const StartedCall&) = delete;
-  StartedCall& operator=(const StartedCall&) = delete;
-  ~StartedCall() {
+  StartedAnalyze(const StartedAnalyze&) = delete;
+  StartedAnalyze& operator=(const StartedAnalyze&) = delete;
+  ~StartedAnalyze() {
     if (thread_.joinable()) thread_.join();
   }
 
   py::dict result() {
-    if (taken_) throw std::logic_error("the started call's result was taken already");
+    if (taken_) throw std::logic_error("the started analysis' result was taken already");
     {
       py::gil_scoped_release release;
       thread_.join();
@@ -532,7 +509,7 @@ class StartedCall {
   }
 
  private:
-  std::unique_ptr<Call> call_;
+  std::unique_ptr<AnalyzeCall> call_;
   std::exception_ptr error_;
   bool taken_ = false;
   std::thread thread_;
@@ -752,18 +729,15 @@ PYBIND11_MODULE(_core, m) {
         "naming: one (device, iface) pair per path ('' for none) naming its ports (docs/DECODE_RULES.md, Ports). "
         "samples: counter samples (ts_ns, read_ns, interface, refresh_ns, flags, [(meaning, direction, priority, "
         "unit, width, value), ...]) merged by time with the captures.");
-  py::class_<StartedCall<AnalyzeCall>>(m, "StartedAnalyze")
-      .def("result", &StartedCall<AnalyzeCall>::result,
+  py::class_<StartedAnalyze>(m, "StartedAnalyze")
+      .def("result", &StartedAnalyze::result,
            "Waits for the run (the GIL released) and returns what analyze() would have.");
-  py::class_<StartedCall<InspectCall>>(m, "StartedInspect")
-      .def("result", &StartedCall<InspectCall>::result,
-           "Waits for the run (the GIL released) and returns what inspect() would have.");
   m.def(
       "start_analyze",
       [](const std::vector<std::string>& paths, const py::dict& config, bool strict, size_t ring_capacity,
          Progress* progress, const std::vector<std::pair<std::string, std::string>>& naming,
          const std::vector<PyCounterSample>& samples, unsigned threads, uint64_t range_bytes) {
-        return std::make_unique<StartedCall<AnalyzeCall>>(std::make_unique<AnalyzeCall>(
+        return std::make_unique<StartedAnalyze>(std::make_unique<AnalyzeCall>(
             paths, config, strict, ring_capacity, progress, naming, samples, threads, range_bytes));
       },
       py::keep_alive<0, 5>(),  // the progress the run writes to lives as long as the run
@@ -773,15 +747,6 @@ PYBIND11_MODULE(_core, m) {
       py::arg("samples") = std::vector<PyCounterSample>{}, py::arg("threads") = 1,
       py::arg("range_bytes") = PipelineOptions{}.range_bytes,
       "analyze(), started on a thread of its own; its result() is analyze()'s.");
-  m.def(
-      "start_inspect",
-      [](const std::vector<std::string>& paths, bool strict, unsigned threads, uint64_t min_range_bytes) {
-        return std::make_unique<StartedCall<InspectCall>>(
-            std::make_unique<InspectCall>(paths, strict, threads, min_range_bytes));
-      },
-      py::arg("paths"), py::arg("strict") = false, py::arg("threads") = 1,
-      py::arg("min_range_bytes") = kMinRangeBytes,
-      "inspect(), started on a thread of its own; its result() is inspect()'s.");
   m.def("inspect", &inspect, py::arg("paths"), py::arg("strict") = false, py::arg("threads") = 1,
         py::arg("min_range_bytes") = kMinRangeBytes,
         "`flapwatch inspect`'s summary of the captures (the dict of present/summary.py's CaptureSummary.to_json()), "

@@ -4,7 +4,7 @@ flapwatch C++ core: capture readers and decoders
 from __future__ import annotations
 import collections.abc
 import typing
-__all__: list[str] = ['CaptureFile', 'EthtoolReader', 'FollowSession', 'LiveAgent', 'PcapngWriter', 'Progress', 'StartedAnalyze', 'StartedInspect', 'analyze', 'column_pool_stats', 'counter_meanings', 'default_config', 'engine_defaults', 'inspect', 'presets', 'set_window_mode', 'split_capture', 'start_analyze', 'start_inspect', 'trim_column_pool', 'window_stats']
+__all__: list[str] = ['CaptureFile', 'EthtoolReader', 'FollowSession', 'LiveAgent', 'PcapngWriter', 'Progress', 'StartedAnalyze', 'analyze', 'column_pool_stats', 'counter_meanings', 'default_config', 'engine_defaults', 'inspect', 'presets', 'set_window_mode', 'split_capture', 'start_analyze', 'trim_column_pool', 'window_stats']
 class Progress:
     def __init__(self) -> None:
         ...
@@ -15,11 +15,6 @@ class StartedAnalyze:
     def result(self) -> dict:
         """
         Waits for the run (the GIL released) and returns what analyze() would have.
-        """
-class StartedInspect:
-    def result(self) -> dict:
-        """
-        Waits for the run (the GIL released) and returns what inspect() would have.
         """
 class EthtoolReader:
     """
@@ -184,10 +179,6 @@ def split_capture(path: str, parts: typing.SupportsInt | typing.SupportsIndex, m
 def start_analyze(paths: collections.abc.Sequence[str], config: dict, strict: bool = False, ring_capacity: typing.SupportsInt | typing.SupportsIndex = 16384, progress: Progress = None, naming: collections.abc.Sequence[tuple[str, str]] = [], samples: collections.abc.Sequence[tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, str, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, collections.abc.Sequence[tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]]]] = [], threads: typing.SupportsInt | typing.SupportsIndex = 1, range_bytes: typing.SupportsInt | typing.SupportsIndex = 8388608) -> StartedAnalyze:
     """
     analyze(), started on a thread of its own; its result() is analyze()'s.
-    """
-def start_inspect(paths: collections.abc.Sequence[str], strict: bool = False, threads: typing.SupportsInt | typing.SupportsIndex = 1, min_range_bytes: typing.SupportsInt | typing.SupportsIndex = 33554432) -> StartedInspect:
-    """
-    inspect(), started on a thread of its own; its result() is inspect()'s.
     """
 def trim_column_pool() -> None:
     """

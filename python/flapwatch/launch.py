@@ -1,7 +1,7 @@
 """The `flapwatch` command: the console script and `python -m flapwatch`.
 
 Outside flapwatch.cli on purpose: importing that package loads argparse (~8 ms), and a plain
-replay or inspect has its core run started before that (detect/prestart.py).
+replay has its core run started before that (detect/prestart.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def console() -> None:
     from flapwatch.detect.prestart import start
 
     started = start(sys.argv[1:])
-    if started is not None:  # a one-shot inspect or replay: no cyclic collector (cli.console)
+    if started is not None:  # a one-shot replay: no cyclic collector (cli.console)
         gc.disable()
     try:
         from flapwatch.cli import console as run_command

@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None, *, one_shot_process: bool = False, start
     """Parse and run one command. one_shot_process (console(): this process runs the command
     and ends): inspect and replay, not following, run without the cyclic garbage collector.
     started: the core's run launch.console() started on these words (detect/prestart.py),
-    which inspect and replay take if their call is that one."""
+    which replay takes if its call is that one."""
     parser = build_parser(_command_named(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     args.prestarted = started
@@ -94,9 +94,9 @@ def console(started=None) -> None:
     main(), then, for inspect and replay, out without the interpreter's teardown once stdout
     and stderr are flushed (freeing every module and array is ~20 ms of a replay's ~0.3 s:
     bench/README.md). The agent and the others end the usual way: their exporters flush at
-    exit. With a core run `started`, inspect and replay end that way whatever happens (a usage
-    error, --help too): the run's threads may still be reading, and the interpreter's
-    teardown would free what they use.
+    exit. With a core run `started`, replay ends that way whatever happens (a usage error
+    too): the run's threads may still be reading, and the interpreter's teardown would free
+    what they use.
 
     inspect and replay also run without the cyclic garbage collector: they make few cycles
     (reference counts free their rows; the peak RSS of a 117,000-row replay is the same),

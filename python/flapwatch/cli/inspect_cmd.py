@@ -22,11 +22,7 @@ def run(args) -> int:
     from flapwatch.sources.files import reader_threads, require_file
 
     paths = [require_file(os.fspath(p)) for p in args.captures]
-    call = (paths, args.strict, reader_threads(args.threads))
-    started = getattr(args, "prestarted", None)  # launched before the parser (detect/prestart.py)
-    summary = started.take(*call) if started is not None else None
-    if summary is None:
-        summary = _core.inspect(*call)
+    summary = _core.inspect(paths, args.strict, reader_threads(args.threads))
     if args.json:
         sys.stdout.write(json.dumps(summary, separators=(",", ":")) + "\n")
     else:
