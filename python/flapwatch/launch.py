@@ -14,8 +14,8 @@ import sys
 def console() -> None:
     # numpy's OpenBLAS starts a thread per core that spins after each call; the core's reader
     # and tracker threads want those cores, and nothing here is BLAS-sized (replay: -30 ms on
-    # two cores, bench/README.md). Set before a started run can import numpy. A user's own
-    # setting stands.
+    # two cores, bench/README.md). The command's own setting (library callers keep theirs);
+    # a user's own stands.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from flapwatch.detect.prestart import start
 

@@ -13,7 +13,7 @@ import sys
 from flapwatch.cli import inspect_cmd
 from flapwatch.cli.exits import (EXIT_CAPTURE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_START, EXIT_USAGE,
                                  StartError, UsageError)
-from flapwatch.cli.formatting import HelpFormatter  # noqa: E402
+from flapwatch.cli.formatting import HelpFormatter
 from flapwatch.errors import CaptureError, ConfigError
 
 __all__ = ["build_parser", "main"]
