@@ -25,10 +25,23 @@ def console() -> None:
     try:
         from flapwatch.cli import console as run_command
 
-        run_command(started)
-    except KeyboardInterrupt:  # before main() could take it (it ends the run's process itself)
+        run_command(started)  # a replay ends by os._exit there once its output is flushed
+    except (SystemExit, KeyboardInterrupt) as e:  # argparse's usage errors; Ctrl-C before main() took it
         if started is None:
             raise
+        # The run's threads may still be reading: the interpreter's teardown would free what
+        # they use, so this process ends by os._exit too.
         from flapwatch.cli.exits import EXIT_INTERRUPTED
 
-        os._exit(EXIT_INTERRUPTED)
+        code = EXIT_INTERRUPTED if isinstance(e, KeyboardInterrupt) else _status(e.code)
+        sys.stderr.flush()  # argparse's message (the command wrote nothing to stdout yet)
+        os._exit(code)
+
+
+def _status(code) -> int:
+    """The exit status sys.exit(code) gives (a message is printed to stderr, status 1)."""
+    if code is None or isinstance(code, int):
+        return code or 0
+    print(code, file=sys.stderr)
+    return 1
+

@@ -94,21 +94,14 @@ def console(started=None) -> None:
     main(), then, for inspect and replay, out without the interpreter's teardown once stdout
     and stderr are flushed (freeing every module and array is ~20 ms of a replay's ~0.3 s:
     bench/README.md). The agent and the others end the usual way: their exporters flush at
-    exit. With a core run `started`, replay ends that way whatever happens (a usage error
-    too): the run's threads may still be reading, and the interpreter's teardown would free
-    what they use.
+    exit. `started`: main()'s (launch.console() starts it).
 
     inspect and replay also run without the cyclic garbage collector: they make few cycles
     (reference counts free their rows; the peak RSS of a 117,000-row replay is the same),
     and the collections the allocation counts set off were ~11 % of `import numpy` and
     walked every row written (bench/README.md). The agent, which runs for days, keeps it,
     and so does `replay --follow` (decided on the parsed arguments: argparse takes `--fol`)."""
-    try:
-        code = main(one_shot_process=True, started=started)
-    except SystemExit as e:  # argparse: a usage error, --help
-        if started is None:
-            raise
-        code = _status(e.code)
+    code = main(one_shot_process=True, started=started)
     if _command_named(sys.argv[1:]) not in FAST_EXIT:
         sys.exit(code)
     try:
@@ -120,14 +113,6 @@ def console(started=None) -> None:
     except OSError:
         pass
     os._exit(code)
-
-
-def _status(code) -> int:
-    """The exit status sys.exit(code) gives (a message is printed to stderr, status 1)."""
-    if code is None or isinstance(code, int):
-        return code or 0
-    print(code, file=sys.stderr)
-    return 1
 
 
 def _exit_code(e: Exception) -> int:
