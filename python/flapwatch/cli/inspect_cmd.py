@@ -41,9 +41,12 @@ def warn(messages: list[str]) -> None:
 
 
 def threads_arg(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 64:
+    from flapwatch.sources.files import threads_given
+
+    n = threads_given(text)
+    if n is None:
         raise argparse.ArgumentTypeError(f"--threads takes a whole number 1..64; got {text!r}")
-    return int(text)
+    return n
 
 
 def add_parser(sub) -> argparse.ArgumentParser:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import os
 
+from flapwatch.sources.files import all_captures, reader_threads, threads_given
+
 # Exact spellings (argparse's abbreviations and --option=value start nothing): flags, and
 # options whose next word is their value. Nothing here changes the core's call but --strict
 # and --threads; an option that does (--config, --port, --device, ...) starts nothing.
@@ -69,19 +71,19 @@ def _start(argv: list[str]) -> StartedRun | None:
             if value is None or value.startswith("-"):
                 return None
             if word == "--threads":
-                if not (value.isdigit() and 1 <= int(value) <= 64):  # inspect_cmd.threads_arg's range
+                threads = threads_given(value)
+                if threads is None:
                     return None
-                threads = int(value)
         elif word.startswith("-") or not _plain_file(word):
             return None
         else:
             paths.append(word)
-    # One capture named as it is has no device and no interface to resolve
-    # (sources/devices.py); several may name each other's interfaces.
+    # One capture named as it is has no device and no interface to resolve (sources/devices.py,
+    # whose DEVICE_SEPARATOR "@" names them; importing it would load dataclasses); several may
+    # name each other's interfaces.
     if len(paths) != 1 or "@" in os.path.basename(paths[0]):
         return None
     from flapwatch import _core
-    from flapwatch.sources.files import all_captures, reader_threads
 
     if not all_captures(paths):  # a counter log
         return None

@@ -39,6 +39,11 @@ def all_captures(paths: list[str]) -> bool:
     return True
 
 
+def threads_given(text: str) -> int | None:
+    """--threads N's N, a whole number 1..64; None for anything else."""
+    return int(text) if text.isdigit() and 1 <= int(text) <= 64 else None
+
+
 def reader_threads(requested: int | None) -> int:
     """Readers per capture: --threads N, else one per core up to two (a file smaller than
     64 MB is read by one whatever this says: the core splits only what is worth it)."""
